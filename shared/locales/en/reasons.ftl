@@ -1,0 +1,21 @@
+# Gate and token reasons (key = "reason-" + code with . and _ as -).
+
+reason-token-bad-signature = The QR code's signature is not valid. Please see an officer.
+reason-token-unknown-kid = The QR code was signed by an issuer this gate does not know.
+reason-token-revoked-kid = The QR code was signed with a key that is no longer trusted.
+reason-token-expired = The QR code has expired. Please make a new declaration.
+reason-token-not-yet-valid = The QR code is not valid yet.
+reason-token-malformed = The QR code is not a valid customs declaration.
+reason-token-replayed = This QR code has already been used.
+reason-token-superseded = This QR code was replaced by a newer declaration or withdrawn.
+reason-passport-mismatch = The passport does not match the declaration.
+reason-passport-expired = The passport has expired.
+reason-mrz-check-digit = The passport could not be read correctly (check digit).
+reason-mrz-malformed = The passport could not be read.
+reason-qr-unreadable = The QR code could not be read.
+reason-declaration-items-to-declare = You have goods to declare.
+reason-rules-profile-differs = The declaration was judged under other rules; it has been checked again.
+reason-rules-unknown-currency = The currency { $currency } is not in the rate table; an officer will assess the value.
+reason-selection-random = Selected at random for a customs check.
+reason-selection-watch-binding = Selected for a customs check.
+reason-selection-watch-flight = Selected for a customs check.

@@ -1,0 +1,30 @@
+# 共通用語: 品目名と検査台の名称。
+
+lane-green = 緑色検査台
+lane-red = 赤色検査台
+
+category-whisky = ウイスキー
+category-brandy = ブランデー
+category-rum = ラム
+category-gin = ジン
+category-vodka = ウオッカ
+category-liqueur = リキュール
+category-other-spirits = その他の蒸留酒
+category-wine = ワイン
+category-beer = ビール
+category-other-liquor = その他の酒類
+category-cigarettes = 紙巻たばこ
+category-cigars = 葉巻たばこ
+category-heated-tobacco-sticks = 加熱式たばこ（スティック）
+category-heated-tobacco-capsules = 加熱式たばこ（カプセル）
+category-other-tobacco = その他のたばこ
+category-perfume = 香水
+category-eau-de-toilette = オーデコロン・オードトワレ
+category-clothing = 衣類
+category-bags-accessories = バッグ・装身具
+category-watches-jewellery = 時計・宝飾品
+category-cosmetics = 化粧品
+category-electronics = 電子機器
+category-food = 食品
+category-toys-games = 玩具・ゲーム
+category-other-goods = その他の品物

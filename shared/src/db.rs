@@ -1,0 +1,457 @@
+//! SQLite storage: one file per service, the pragmas of DESIGN.md §5, embedded ordered
+//! migrations, and access that never blocks the async runtime.
+//!
+//! Writes go to one dedicated writer thread that practises **group commit**: it takes
+//! every write waiting in its queue, runs each in its own SAVEPOINT inside one
+//! `BEGIN IMMEDIATE` transaction, commits once (with `synchronous=FULL`, one fsync),
+//! and only then answers each caller. A write whose closure fails is rolled back to its
+//! savepoint alone; a failed commit fails every write of the batch. So an acknowledged
+//! write is durable, and throughput is not bounded by one fsync per write.
+//!
+//! Reads run on `spawn_blocking` with a small pool of read-only connections (WAL lets
+//! them proceed while the writer commits).
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite_migration::{M, Migrations};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most writes committed together in one transaction.
+const MAX_BATCH: usize = 256;
+/// Read connections kept open.
+const MAX_READERS: usize = 8;
+
+/// Storage errors.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite said no.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A migration failed.
+    #[error("migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// The writer thread has stopped (shutdown).
+    #[error("the database is closed")]
+    Closed,
+    /// A blocking task panicked or was cancelled.
+    #[error("background task failed: {0}")]
+    Task(String),
+    /// Creating the data directory or the backup failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A migration: a name (for the reader of the code and the logs) and its SQL.
+pub type Migration = (&'static str, &'static str);
+
+type Finish = Box<dyn FnOnce(Result<(), DbError>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+
+/// A handle to one SQLite database file. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+/// Set the per-connection pragmas.
+fn init_connection(conn: &Connection) -> Result<(), rusqlite::Error> {
+    // Wait for a lock rather than fail with SQLITE_BUSY (the writer is one thread, but
+    // operator tools such as backup may hold a lock briefly).
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // Referential integrity is enforced per connection in SQLite, off by default.
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // An acknowledged write (declaration, one-time use, outcome) must survive power
+    // loss: FULL syncs the WAL on every commit.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Keep temporary b-trees in memory; they never hold anything durable.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, rusqlite::Error> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    init_connection(&conn)?;
+    Ok(conn)
+}
+
+impl Db {
+    /// Open (creating if needed) the database at `path`, switch it to WAL, apply the
+    /// migrations in order, and start the writer thread. Blocking: call it at start-up
+    /// (or inside `spawn_blocking`).
+    pub fn open(path: &Path, migrations: &[Migration]) -> Result<Db, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = open_connection(path, false)?;
+        // WAL: readers never block the writer and vice versa; persistent, set once.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let ms = Migrations::new(
+            migrations
+                .iter()
+                .map(|(name, sql)| M::up(sql).comment(name))
+                .collect(),
+        );
+        ms.to_latest(&mut conn)?;
+        let (tx, rx) = mpsc::unbounded_channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))?;
+        Ok(Db {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(Some(tx)),
+                writer_thread: Mutex::new(Some(thread)),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Run `f` in a write transaction (`BEGIN IMMEDIATE`, its own savepoint, group
+    /// commit). Returns after the commit is durable. If `f` returns `Err`, its changes
+    /// are rolled back and the error is returned.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let (reply, wait) = oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(move |conn: &Connection| -> Finish {
+            let result = run_in_savepoint(conn, f);
+            Box::new(move |commit: Result<(), DbError>| {
+                let out = match (result, commit) {
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Ok(_), Err(e)) => Err(E::from(e)),
+                    (Err(e), _) => Err(e),
+                };
+                let _ = reply.send(out);
+            })
+        });
+        {
+            let guard = self
+                .inner
+                .writer
+                .lock()
+                .map_err(|_| E::from(DbError::Closed))?;
+            let sender = guard.as_ref().ok_or(E::from(DbError::Closed))?;
+            sender.send(job).map_err(|_| E::from(DbError::Closed))?;
+        }
+        wait.await.map_err(|_| E::from(DbError::Closed))?
+    }
+
+    /// Run `f` on a read-only connection off the async runtime.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let this = self.clone();
+        blocking(move || {
+            let conn = this.take_reader().map_err(E::from)?;
+            let out = f(&conn);
+            this.put_reader(conn);
+            out
+        })
+        .await
+        .map_err(E::from)?
+    }
+
+    fn take_reader(&self) -> Result<Connection, DbError> {
+        if let Some(c) = self.inner.readers.lock().ok().and_then(|mut r| r.pop()) {
+            return Ok(c);
+        }
+        Ok(open_connection(&self.inner.path, true)?)
+    }
+
+    fn put_reader(&self, conn: Connection) {
+        if let Ok(mut r) = self.inner.readers.lock() {
+            if r.len() < MAX_READERS {
+                r.push(conn);
+            }
+        }
+    }
+
+    /// Copy the live database to `dest` with SQLite's online backup API (consistent
+    /// even while writes go on; never a file copy).
+    pub async fn backup_to(&self, dest: &Path) -> Result<(), DbError> {
+        let src_path = self.inner.path.clone();
+        let dest = dest.to_owned();
+        blocking(move || backup_file(&src_path, &dest)).await?
+    }
+
+    /// Stop the writer thread after it has committed every queued write. Later writes
+    /// fail with [`DbError::Closed`]; reads still work.
+    pub fn close(&self) {
+        if let Ok(mut w) = self.inner.writer.lock() {
+            w.take();
+        }
+        let handle = self
+            .inner
+            .writer_thread
+            .lock()
+            .ok()
+            .and_then(|mut t| t.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Online backup of the database file at `src` into a new file `dest` (blocking).
+pub fn backup_file(src: &Path, dest: &Path) -> Result<(), DbError> {
+    let src = open_connection(src, true)?;
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut dst = Connection::open(dest)?;
+    {
+        let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
+        backup.run_to_completion(256, Duration::from_millis(5), None)?;
+    }
+    let ok: String = dst.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if ok != "ok" {
+        return Err(DbError::Sqlite(rusqlite::Error::InvalidQuery));
+    }
+    Ok(())
+}
+
+fn run_in_savepoint<T, E, F>(conn: &Connection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&Connection) -> Result<T, E>,
+    E: From<DbError>,
+{
+    conn.execute_batch("SAVEPOINT job")
+        .map_err(|e| E::from(DbError::from(e)))?;
+    let result = f(conn);
+    let end = if result.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    if let Err(e) = conn.execute_batch(end) {
+        return Err(E::from(DbError::from(e)));
+    }
+    result
+}
+
+fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                let msg = e.to_string();
+                tracing::error!(db.error = %msg, "failed to begin write transaction");
+                for job in jobs {
+                    // Run nothing; fail every caller.
+                    drop(job);
+                }
+                continue;
+            }
+        };
+        let finishers: Vec<Finish> = jobs.into_iter().map(|job| job(&tx)).collect();
+        let commit = tx.commit().map_err(DbError::from);
+        let shared_err = commit.as_ref().err().map(|e| e.to_string());
+        if let Some(e) = &shared_err {
+            tracing::error!(db.error = %e, "write transaction failed to commit");
+        }
+        for finish in finishers {
+            finish(match &shared_err {
+                None => Ok(()),
+                Some(e) => Err(DbError::Task(format!("commit failed: {e}"))),
+            });
+        }
+    }
+    // Channel closed: connection drops here, which checkpoints the WAL when last.
+    let _ = conn.execute_batch("PRAGMA optimize");
+}
+
+/// Run blocking work (SQLite, ring, qrcode, image, argon2) on tokio's blocking pool,
+/// keeping the caller's tracing span.
+pub async fn blocking<T, F>(f: F) -> Result<T, DbError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIGRATIONS: &[Migration] = &[
+        (
+            "create t",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE);",
+        ),
+        (
+            "add n",
+            "ALTER TABLE t ADD COLUMN n INTEGER NOT NULL DEFAULT 0;",
+        ),
+    ];
+
+    #[derive(Debug)]
+    enum E {
+        Db(DbError),
+        App,
+    }
+    impl From<DbError> for E {
+        fn from(e: DbError) -> Self {
+            E::Db(e)
+        }
+    }
+    impl From<rusqlite::Error> for E {
+        fn from(e: rusqlite::Error) -> Self {
+            E::Db(e.into())
+        }
+    }
+
+    fn count(db_path: &Path) -> i64 {
+        let c = Connection::open(db_path).unwrap();
+        c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn migrations_apply_once_and_pragmas_are_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/a.db");
+        let db = Db::open(&path, MIGRATIONS).unwrap();
+        let (mode, sync, fk): (String, i64, i64) = db
+            .read(|c| {
+                Ok::<_, DbError>((
+                    c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                    c.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
+                    c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous=FULL");
+        assert_eq!(fk, 1);
+        db.close();
+        // Re-opening applies nothing twice.
+        let db = Db::open(&path, MIGRATIONS).unwrap();
+        let v: i64 = db
+            .read(|c| {
+                c.query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+        assert_eq!(v, 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_rolls_back_alone_and_others_in_the_batch_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let db = Db::open(&path, MIGRATIONS).unwrap();
+        let mut handles = Vec::new();
+        for i in 0..100 {
+            let db = db.clone();
+            handles.push(tokio::spawn(async move {
+                db.write(move |c| {
+                    c.execute("INSERT INTO t (v) VALUES (?1)", [format!("v{i}")])?;
+                    if i % 10 == 0 {
+                        return Err(E::App);
+                    }
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        let mut ok = 0;
+        for h in handles {
+            if h.await.unwrap().is_ok() {
+                ok += 1;
+            }
+        }
+        assert_eq!(ok, 90);
+        // A constraint violation is an error for that write only.
+        let dup = db
+            .write(|c| {
+                c.execute("INSERT INTO t (v) VALUES ('v1')", [])
+                    .map_err(DbError::from)
+            })
+            .await;
+        assert!(dup.is_err());
+        db.close();
+        assert_eq!(count(&path), 90);
+    }
+
+    #[tokio::test]
+    async fn writes_after_close_fail_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("a.db"), MIGRATIONS).unwrap();
+        db.close();
+        let r = db
+            .write(|c| {
+                c.execute("INSERT INTO t (v) VALUES ('x')", [])
+                    .map_err(DbError::from)
+            })
+            .await;
+        assert!(matches!(r, Err(DbError::Closed)));
+    }
+
+    #[tokio::test]
+    async fn online_backup_is_a_consistent_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("a.db"), MIGRATIONS).unwrap();
+        for i in 0..50 {
+            db.write(move |c| {
+                c.execute("INSERT INTO t (v) VALUES (?1)", [i.to_string()])
+                    .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+        }
+        let dest = dir.path().join("backup/b.db");
+        db.backup_to(&dest).await.unwrap();
+        assert_eq!(count(&dest), 50);
+    }
+}

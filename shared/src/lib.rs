@@ -1,0 +1,25 @@
+//! The E-Gate shared core: everything the three services (mobile-api, gate-service,
+//! kiosk) must agree on lives here once.
+//!
+//! - [`domain`]: the declaration model with validating constructors;
+//! - [`rules`]: the rules engine and the data-driven rules profile (JP-2026 by default);
+//! - [`token`]: the signed QR token (`CD1:` + Base45 + zlib + COSE_Sign1/CWT), keys, JWKS,
+//!   passport binding;
+//! - [`qr`]: QR rendering (PNG, SVG) and decoding (camera images);
+//! - [`mrz`]: ICAO Doc 9303 TD3 machine-readable zone;
+//! - [`db`]: SQLite with the design's pragmas, embedded migrations, off-runtime access;
+//! - [`i18n`]: Fluent messages in ja, en, zh-Hans, zh-Hant, ko;
+//! - [`telemetry`]: tracing set-up;
+//! - [`clock`]: injectable time;
+//! - [`web`]: problem+json, JSON extraction with pointers, security headers.
+
+pub mod clock;
+pub mod db;
+pub mod domain;
+pub mod i18n;
+pub mod mrz;
+pub mod qr;
+pub mod rules;
+pub mod telemetry;
+pub mod token;
+pub mod web;
