@@ -197,10 +197,10 @@ impl Db {
     }
 
     fn put_reader(&self, conn: Connection) {
-        if let Ok(mut r) = self.inner.readers.lock() {
-            if r.len() < MAX_READERS {
-                r.push(conn);
-            }
+        if let Ok(mut r) = self.inner.readers.lock()
+            && r.len() < MAX_READERS
+        {
+            r.push(conn);
         }
     }
 
@@ -335,7 +335,7 @@ mod tests {
 
     #[derive(Debug)]
     enum E {
-        Db(DbError),
+        Db(#[expect(dead_code, reason = "shown by Debug in failures")] DbError),
         App,
     }
     impl From<DbError> for E {

@@ -17,6 +17,7 @@ pub mod clock;
 pub mod db;
 pub mod domain;
 pub mod i18n;
+pub mod metrics;
 pub mod mrz;
 pub mod qr;
 pub mod rules;

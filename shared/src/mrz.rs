@@ -154,7 +154,11 @@ impl MrzError {
 /// The ICAO 9303 check digit of `field`: weights 7, 3, 1 repeating; `0–9` are their
 /// value, `A–Z` are 10–35, `<` (and any other character) is 0; the sum modulo 10.
 pub fn check_digit(field: &str) -> char {
-    let sum: u32 = field.bytes().zip([7u32, 3, 1].iter().cycle()).map(|(b, w)| char_value(b) * w).sum();
+    let sum: u32 = field
+        .bytes()
+        .zip([7u32, 3, 1].iter().cycle())
+        .map(|(b, w)| char_value(b) * w)
+        .sum();
     char::from(b'0' + (sum % 10) as u8)
 }
 
@@ -171,11 +175,20 @@ fn char_value(b: u8) -> u32 {
 pub fn parse_td3(input: &str, today: Date) -> Result<Td3, MrzError> {
     let (l1, l2) = split_lines(input)?;
     for (n, line) in [(1u8, l1), (2u8, l2)] {
-        if let Some(i) = line.chars().position(|c| !matches!(c, 'A'..='Z' | '0'..='9' | '<')) {
-            return Err(MrzError::Charset { line: n, column: i + 1 });
+        if let Some(i) = line
+            .chars()
+            .position(|c| !matches!(c, 'A'..='Z' | '0'..='9' | '<'))
+        {
+            return Err(MrzError::Charset {
+                line: n,
+                column: i + 1,
+            });
         }
         if line.len() != LINE_LEN {
-            return Err(MrzError::Length { line: n, found: line.len() });
+            return Err(MrzError::Length {
+                line: n,
+                found: line.len(),
+            });
         }
     }
     // Both lines are now 44 ASCII bytes: byte slicing below cannot fail.
@@ -196,15 +209,24 @@ pub fn parse_td3(input: &str, today: Date) -> Result<Td3, MrzError> {
 
     let document_code = l1[0..2].trim_end_matches('<');
     if document_code.contains('<') || document_code.bytes().any(|b| b.is_ascii_digit()) {
-        return Err(MrzError::Field { field: "document_code", problem: "must be P followed by a letter or <" });
+        return Err(MrzError::Field {
+            field: "document_code",
+            problem: "must be P followed by a letter or <",
+        });
     }
     let (surname, given_names) = names(&l1[5..44])?;
     let document_number = l2[0..9].trim_end_matches('<');
     if document_number.is_empty() {
-        return Err(MrzError::Field { field: "document_number", problem: "is missing" });
+        return Err(MrzError::Field {
+            field: "document_number",
+            problem: "is missing",
+        });
     }
     if document_number.contains('<') {
-        return Err(MrzError::Field { field: "document_number", problem: "has a filler inside the number" });
+        return Err(MrzError::Field {
+            field: "document_number",
+            problem: "has a filler inside the number",
+        });
     }
     Ok(Td3 {
         document_code: document_code.to_owned(),
@@ -218,7 +240,12 @@ pub fn parse_td3(input: &str, today: Date) -> Result<Td3, MrzError> {
             b'F' => Sex::Female,
             b'M' => Sex::Male,
             b'<' | b'X' => Sex::Unspecified,
-            _ => return Err(MrzError::Field { field: "sex", problem: "must be F, M, X or <" }),
+            _ => {
+                return Err(MrzError::Field {
+                    field: "sex",
+                    problem: "must be F, M, X or <",
+                });
+            }
         },
         expiry_date: expiry_date(&l2[21..27], today)?,
         optional_data: optional_raw.trim_end_matches('<').to_owned(),
@@ -250,7 +277,11 @@ fn verify(field: MrzField, data: &str, found: u8) -> Result<(), MrzError> {
     if found == expected as u8 {
         Ok(())
     } else {
-        Err(MrzError::CheckDigit { field, expected, found: char::from(found) })
+        Err(MrzError::CheckDigit {
+            field,
+            expected,
+            found: char::from(found),
+        })
     }
 }
 
@@ -258,7 +289,10 @@ fn verify(field: MrzField, data: &str, found: u8) -> Result<(), MrzError> {
 fn state_code(raw: &str, field: &'static str) -> Result<String, MrzError> {
     let code = raw.trim_end_matches('<');
     if code.is_empty() || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(MrzError::Field { field, problem: "must be a 1–3 letter ICAO code" });
+        return Err(MrzError::Field {
+            field,
+            problem: "must be a 1–3 letter ICAO code",
+        });
     }
     Ok(code.to_owned())
 }
@@ -267,16 +301,30 @@ fn state_code(raw: &str, field: &'static str) -> Result<String, MrzError> {
 fn names(raw: &str) -> Result<(String, String), MrzError> {
     let raw = raw.trim_end_matches('<');
     let (primary, secondary) = raw.split_once("<<").unwrap_or((raw, ""));
-    let join = |s: &str| s.split('<').filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
+    let join = |s: &str| {
+        s.split('<')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let (surname, given) = (join(primary), join(secondary));
     if surname.is_empty() {
-        return Err(MrzError::Field { field: "surname", problem: "is missing" });
+        return Err(MrzError::Field {
+            field: "surname",
+            problem: "is missing",
+        });
     }
     if surname.bytes().any(|b| b.is_ascii_digit()) {
-        return Err(MrzError::Field { field: "surname", problem: "must contain letters only" });
+        return Err(MrzError::Field {
+            field: "surname",
+            problem: "must contain letters only",
+        });
     }
     if given.bytes().any(|b| b.is_ascii_digit()) {
-        return Err(MrzError::Field { field: "given_names", problem: "must contain letters only" });
+        return Err(MrzError::Field {
+            field: "given_names",
+            problem: "must contain letters only",
+        });
     }
     Ok((surname, given))
 }
@@ -294,7 +342,10 @@ fn yymmdd(raw: &str) -> Option<(i32, Month, u8)> {
 }
 
 fn birth_date(raw: &str, today: Date) -> Result<Date, MrzError> {
-    let bad = MrzError::Field { field: "birth_date", problem: "is not a valid date" };
+    let bad = MrzError::Field {
+        field: "birth_date",
+        problem: "is not a valid date",
+    };
     let (yy, month, day) = yymmdd(raw).ok_or(bad.clone())?;
     let century = today.year().div_euclid(100) * 100;
     // The latest year ending in `yy` whose date is not after today.
@@ -309,7 +360,10 @@ fn birth_date(raw: &str, today: Date) -> Result<Date, MrzError> {
 }
 
 fn expiry_date(raw: &str, today: Date) -> Result<Date, MrzError> {
-    let bad = MrzError::Field { field: "expiry_date", problem: "is not a valid date" };
+    let bad = MrzError::Field {
+        field: "expiry_date",
+        problem: "is not a valid date",
+    };
     let (yy, month, day) = yymmdd(raw).ok_or(bad.clone())?;
     // The year ending in `yy` in (today.year − 50, today.year + 50].
     let low = today.year() - 50;

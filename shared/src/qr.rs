@@ -18,7 +18,9 @@ mod render;
 
 pub use decode::{MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, decode_image, decode_luma};
 pub use qrcode::EcLevel;
-pub use render::{MAX_PX_PER_MODULE, render_png, render_png_with, render_svg, render_svg_with, version};
+pub use render::{
+    MAX_PX_PER_MODULE, render_png, render_png_with, render_svg, render_svg_with, version,
+};
 
 /// Why a QR code could not be rendered or read.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +58,10 @@ pub struct QrOptions {
 
 impl Default for QrOptions {
     fn default() -> Self {
-        Self { ec: EcLevel::Q, quiet_zone: 4 }
+        Self {
+            ec: EcLevel::Q,
+            quiet_zone: 4,
+        }
     }
 }
 

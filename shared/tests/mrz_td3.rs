@@ -38,12 +38,72 @@ fn passport(
 #[test]
 fn passports_of_several_countries_round_trip() {
     let cases = [
-        passport("JPN", "JPN", "YAMADA", "HANAKO", "TK1234567", date!(1990 - 03 - 15), Sex::Female, date!(2030 - 03 - 14), ""),
-        passport("USA", "USA", "SMITH JONES", "JOHN MICHAEL", "573184902", date!(1968 - 12 - 31), Sex::Male, date!(2029 - 07 - 01), ""),
-        passport("D", "D", "MUSTERMANN", "ERIKA", "C01X00T47", date!(1983 - 08 - 12), Sex::Female, date!(2031 - 10 - 31), ""),
-        passport("KOR", "KOR", "HONG", "GILDONG", "M12345678", date!(2001 - 01 - 01), Sex::Male, date!(2033 - 05 - 20), "1234567"),
-        passport("CHN", "CHN", "ZHANG", "WEI", "E12345678", date!(1975 - 06 - 30), Sex::Unspecified, date!(2027 - 02 - 28), ""),
-        passport("GBR", "GBR", "O'BRIEN", "SIOBHAN", "123456789", date!(2010 - 02 - 28), Sex::Female, date!(2026 - 10 - 31), "AB12<34"),
+        passport(
+            "JPN",
+            "JPN",
+            "YAMADA",
+            "HANAKO",
+            "TK1234567",
+            date!(1990 - 03 - 15),
+            Sex::Female,
+            date!(2030 - 03 - 14),
+            "",
+        ),
+        passport(
+            "USA",
+            "USA",
+            "SMITH JONES",
+            "JOHN MICHAEL",
+            "573184902",
+            date!(1968 - 12 - 31),
+            Sex::Male,
+            date!(2029 - 07 - 01),
+            "",
+        ),
+        passport(
+            "D",
+            "D",
+            "MUSTERMANN",
+            "ERIKA",
+            "C01X00T47",
+            date!(1983 - 08 - 12),
+            Sex::Female,
+            date!(2031 - 10 - 31),
+            "",
+        ),
+        passport(
+            "KOR",
+            "KOR",
+            "HONG",
+            "GILDONG",
+            "M12345678",
+            date!(2001 - 01 - 01),
+            Sex::Male,
+            date!(2033 - 05 - 20),
+            "1234567",
+        ),
+        passport(
+            "CHN",
+            "CHN",
+            "ZHANG",
+            "WEI",
+            "E12345678",
+            date!(1975 - 06 - 30),
+            Sex::Unspecified,
+            date!(2027 - 02 - 28),
+            "",
+        ),
+        passport(
+            "GBR",
+            "GBR",
+            "O'BRIEN",
+            "SIOBHAN",
+            "123456789",
+            date!(2010 - 02 - 28),
+            Sex::Female,
+            date!(2026 - 10 - 31),
+            "AB12<34",
+        ),
     ];
     for td3 in cases {
         let mrz = build_td3(&td3);
@@ -51,14 +111,27 @@ fn passports_of_several_countries_round_trip() {
         assert_eq!(lines.len(), 2);
         assert!(lines.iter().all(|l| l.len() == 44), "{mrz}");
         let back = parse_td3(&mrz, TODAY).unwrap();
-        let expected = Td3 { surname: td3.surname.replace('\'', ""), ..td3.clone() };
+        let expected = Td3 {
+            surname: td3.surname.replace('\'', ""),
+            ..td3.clone()
+        };
         assert_eq!(back, expected, "{mrz}");
     }
 }
 
 #[test]
 fn germany_uses_d_with_filler() {
-    let td3 = passport("D", "D", "MUSTERMANN", "ERIKA", "C01X00T47", date!(1983 - 08 - 12), Sex::Female, date!(2031 - 10 - 31), "");
+    let td3 = passport(
+        "D",
+        "D",
+        "MUSTERMANN",
+        "ERIKA",
+        "C01X00T47",
+        date!(1983 - 08 - 12),
+        Sex::Female,
+        date!(2031 - 10 - 31),
+        "",
+    );
     let mrz = build_td3(&td3);
     assert!(mrz.starts_with("P<D<<MUSTERMANN<<ERIKA<"), "{mrz}");
     assert_eq!(&mrz.lines().nth(1).unwrap()[10..13], "D<<");
@@ -66,7 +139,17 @@ fn germany_uses_d_with_filler() {
 
 #[test]
 fn the_expired_passport_reports_expiry() {
-    let gbr = passport("GBR", "GBR", "OBRIEN", "SIOBHAN", "123456789", date!(2010 - 02 - 28), Sex::Female, date!(2026 - 10 - 31), "");
+    let gbr = passport(
+        "GBR",
+        "GBR",
+        "OBRIEN",
+        "SIOBHAN",
+        "123456789",
+        date!(2010 - 02 - 28),
+        Sex::Female,
+        date!(2026 - 10 - 31),
+        "",
+    );
     let back = parse_td3(&build_td3(&gbr), TODAY).unwrap();
     assert!(back.is_expired(TODAY));
     assert!(!back.is_expired(date!(2026 - 10 - 31)));
@@ -76,14 +159,18 @@ fn the_expired_passport_reports_expiry() {
 fn the_specimen_from_doc_9303_parses() {
     let input = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
     let td3 = parse_td3(input, TODAY).unwrap();
-    assert_eq!((td3.surname.as_str(), td3.given_names.as_str()), ("ERIKSSON", "ANNA MARIA"));
+    assert_eq!(
+        (td3.surname.as_str(), td3.given_names.as_str()),
+        ("ERIKSSON", "ANNA MARIA")
+    );
     assert_eq!(td3.document_number, "L898902C3");
     assert_eq!(check_digit("L898902C3"), '6');
 }
 
 fn arb_date() -> impl Strategy<Value = Date> {
-    (1930i32..2026, 1u8..=12, 1u8..=28)
-        .prop_map(|(y, m, d)| Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap())
+    (1930i32..2026, 1u8..=12, 1u8..=28).prop_map(|(y, m, d)| {
+        Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap()
+    })
 }
 
 proptest! {

@@ -33,7 +33,12 @@ fn luma(png: &[u8]) -> GrayImage {
 fn to_png(img: &GrayImage) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::L8)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::L8,
+        )
         .unwrap();
     out
 }
@@ -41,13 +46,23 @@ fn to_png(img: &GrayImage) -> Vec<u8> {
 fn to_jpeg(img: &GrayImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
-        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::L8)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::L8,
+        )
         .unwrap();
     out
 }
 
-/// Rotate about the centre by `degrees` with bilinear sampling, white outside.
+/// Rotate about the centre by `degrees` with bilinear sampling on a canvas grown by a
+/// white margin of 12 % a side (so that the symbol's corners stay in the picture).
 fn rotate(img: &GrayImage, degrees: f32) -> GrayImage {
+    let (m, n) = (img.width() * 12 / 100, img.height() * 12 / 100);
+    let mut canvas = GrayImage::from_pixel(img.width() + 2 * m, img.height() + 2 * n, Luma([255]));
+    imageops::replace(&mut canvas, img, i64::from(m), i64::from(n));
+    let img = &canvas;
     let (w, h) = img.dimensions();
     let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
     let (s, c) = degrees.to_radians().sin_cos();
@@ -76,7 +91,8 @@ fn rotate(img: &GrayImage, degrees: f32) -> GrayImage {
 /// contrast (black → 40, white → 200), then sensor noise over everything.
 fn camera_frame(qr: &GrayImage, seed: u64) -> GrayImage {
     let mut rng = Rng(seed);
-    let mut frame = GrayImage::from_fn(640, 480, |x, y| Luma([(100 + (x / 8 + y / 12) % 40) as u8]));
+    let mut frame =
+        GrayImage::from_fn(640, 480, |x, y| Luma([(100 + (x / 8 + y / 12) % 40) as u8]));
     let (ox, oy) = (640 - qr.width() - 37, (480 - qr.height()) / 2 + 11);
     for (x, y, p) in qr.enumerate_pixels() {
         let v = 40.0 + f32::from(p.0[0]) * (160.0 / 255.0);
@@ -109,7 +125,13 @@ fn svg_round_trips_when_rasterised() {
     let svg = render_svg(&text).unwrap();
     let view = svg.split("viewBox=\"0 0 ").nth(1).unwrap();
     let side: u32 = view.split(' ').next().unwrap().parse().unwrap();
-    let d = svg.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+    let d = svg
+        .split(" d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     let scale = 3;
     let mut img = GrayImage::from_pixel(side * scale, side * scale, Luma([255]));
     for run in d.split('z').filter(|r| !r.is_empty()) {
@@ -148,7 +170,12 @@ fn rotated_seven_degrees_still_reads() {
     }
     // Larger angles need a larger canvas so that the symbol's corners stay in the image.
     let mut canvas = GrayImage::from_pixel(img.width() * 3 / 2, img.height() * 3 / 2, Luma([255]));
-    imageops::replace(&mut canvas, &img, i64::from(img.width() / 4), i64::from(img.height() / 4));
+    imageops::replace(
+        &mut canvas,
+        &img,
+        i64::from(img.width() / 4),
+        i64::from(img.height() / 4),
+    );
     for deg in [30.0, 90.0, 180.0] {
         assert_eq!(decode_luma(&rotate(&canvas, deg)).unwrap(), text, "{deg}°");
     }
@@ -172,7 +199,12 @@ fn jpeg_at_quality_60_still_reads() {
     let rgb = image::DynamicImage::ImageLuma8(img).into_rgb8();
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 60)
-        .write_image(rgb.as_raw(), rgb.width(), rgb.height(), image::ExtendedColorType::Rgb8)
+        .write_image(
+            rgb.as_raw(),
+            rgb.width(),
+            rgb.height(),
+            image::ExtendedColorType::Rgb8,
+        )
         .unwrap();
     assert_eq!(decode_image(&out).unwrap(), text);
 }
@@ -190,15 +222,24 @@ fn a_noisy_camera_frame_reads() {
 #[test]
 fn an_image_with_no_qr_is_not_found() {
     let frame = camera_frame(&GrayImage::from_pixel(200, 200, Luma([255])), 10);
-    assert!(matches!(decode_image(&to_jpeg(&frame, 80)), Err(QrError::NotFound)));
-    assert!(matches!(decode_image(&to_png(&frame)), Err(QrError::NotFound)));
+    assert!(matches!(
+        decode_image(&to_jpeg(&frame, 80)),
+        Err(QrError::NotFound)
+    ));
+    assert!(matches!(
+        decode_image(&to_png(&frame)),
+        Err(QrError::NotFound)
+    ));
 }
 
 #[test]
 fn random_bytes_are_an_image_format_error() {
     let mut rng = Rng(11);
     for n in [0, 1, 7, 100, 5000] {
-        assert!(matches!(decode_image(&rng.bytes(n)), Err(QrError::ImageFormat(_))), "{n}");
+        assert!(
+            matches!(decode_image(&rng.bytes(n)), Err(QrError::ImageFormat(_))),
+            "{n}"
+        );
     }
 }
 
@@ -209,11 +250,16 @@ fn qr_versions_at_level_q_for_token_lengths() {
     let set = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
     let mut seen = Vec::new();
     for len in [120, 200, 300, 400, 500] {
-        let text: String = (0..len).map(|_| set[(rng.next() % 45) as usize] as char).collect();
+        let text: String = (0..len)
+            .map(|_| set[(rng.next() % 45) as usize] as char)
+            .collect();
         seen.push((len, version(&text).unwrap()));
     }
     eprintln!("QR versions at level Q: {seen:?}");
-    assert_eq!(seen, vec![(120, 7), (200, 10), (300, 13), (400, 15), (500, 17)]);
+    assert_eq!(
+        seen,
+        vec![(120, 7), (200, 10), (300, 13), (400, 15), (500, 17)]
+    );
 }
 
 proptest! {
@@ -237,7 +283,7 @@ proptest! {
     #[test]
     fn random_grey_images_never_panic(w in 0u32..160, h in 0u32..160, seed in any::<u64>()) {
         let mut rng = Rng(seed | 1);
-        let img = GrayImage::from_fn(w, h, |_, _| Luma([if rng.next() % 2 == 0 { 0 } else { 255 }]));
+        let img = GrayImage::from_fn(w, h, |_, _| Luma([if rng.next() & 1 == 0 { 0 } else { 255 }]));
         let _ = decode_luma(&img);
     }
 }
@@ -270,9 +316,12 @@ fn damaged_qr_symbols_never_panic() {
     for _ in 0..150 {
         let mut img = rotate(&clean, (rng.next() % 20) as f32 - 10.0);
         for _ in 0..1 + rng.next() % 8 {
-            let (x, y) = ((rng.next() % u64::from(img.width())) as u32, (rng.next() % u64::from(img.height())) as u32);
+            let (x, y) = (
+                (rng.next() % u64::from(img.width())) as u32,
+                (rng.next() % u64::from(img.height())) as u32,
+            );
             let (bw, bh) = (1 + (rng.next() % 40) as u32, 1 + (rng.next() % 40) as u32);
-            let v = if rng.next() % 2 == 0 { 0 } else { 255 };
+            let v = if rng.next() & 1 == 0 { 0 } else { 255 };
             for px in x..(x + bw).min(img.width()) {
                 for py in y..(y + bh).min(img.height()) {
                     img.put_pixel(px, py, Luma([v]));

@@ -18,14 +18,22 @@ pub fn build_td3(p: &Td3) -> String {
     l1.push_str(&field(&p.issuing_state, 3));
     let surname = name_part(&p.surname);
     let given = name_part(&p.given_names);
-    let names = if given.is_empty() { surname } else { format!("{surname}<<{given}") };
+    let names = if given.is_empty() {
+        surname
+    } else {
+        format!("{surname}<<{given}")
+    };
     l1.push_str(&pad(&names, LINE_LEN - 5));
 
     let number = field(&p.document_number, 9);
     let birth = yymmdd(p.birth_date);
     let expiry = yymmdd(p.expiry_date);
     let optional = field(&p.optional_data, 14);
-    let optional_check = if optional.bytes().all(|b| b == b'<') { '<' } else { check_digit(&optional) };
+    let optional_check = if optional.bytes().all(|b| b == b'<') {
+        '<'
+    } else {
+        check_digit(&optional)
+    };
     let sex = match p.sex {
         Sex::Female => 'F',
         Sex::Male => 'M',
@@ -52,7 +60,13 @@ fn field(s: &str, width: usize) -> String {
     let cleaned: String = s
         .chars()
         .map(|c| c.to_ascii_uppercase())
-        .map(|c| if c.is_ascii_uppercase() || c.is_ascii_digit() { c } else { '<' })
+        .map(|c| {
+            if c.is_ascii_uppercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '<'
+            }
+        })
         .collect();
     pad(&cleaned, width)
 }
@@ -79,7 +93,11 @@ fn name_part(s: &str) -> String {
             },
         }
     }
-    folded.split('<').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("<")
+    folded
+        .split('<')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("<")
 }
 
 /// Doc 9303 Part 3 transliteration of common Latin letters (upper case).
@@ -112,5 +130,10 @@ fn fold(c: char) -> Option<&'static str> {
 }
 
 fn yymmdd(d: Date) -> String {
-    format!("{:02}{:02}{:02}", d.year().rem_euclid(100), u8::from(d.month()), d.day())
+    format!(
+        "{:02}{:02}{:02}",
+        d.year().rem_euclid(100),
+        u8::from(d.month()),
+        d.day()
+    )
 }

@@ -67,7 +67,15 @@ fn every_corrupted_check_digit_names_its_field() {
             let mut l2 = L2.to_owned();
             l2.replace_range(pos..pos + 1, &wrong.to_string());
             let err = parse_td3(&format!("{L1}\n{l2}"), TODAY).unwrap_err();
-            assert_eq!(err, MrzError::CheckDigit { field, expected, found: wrong }, "pos {pos} {wrong}");
+            assert_eq!(
+                err,
+                MrzError::CheckDigit {
+                    field,
+                    expected,
+                    found: wrong
+                },
+                "pos {pos} {wrong}"
+            );
             assert_eq!(err.reason_code(), "mrz.check_digit");
             assert_eq!(err.field_name(), field.name());
         }
@@ -79,7 +87,13 @@ fn a_corrupted_data_character_is_caught_by_its_check_digit() {
     let mut l2 = L2.to_owned();
     l2.replace_range(1..2, "9"); // document number L898902C3 → L998902C3
     let err = parse_td3(&format!("{L1}\n{l2}"), TODAY).unwrap_err();
-    assert!(matches!(err, MrzError::CheckDigit { field: MrzField::DocumentNumber, .. }));
+    assert!(matches!(
+        err,
+        MrzError::CheckDigit {
+            field: MrzField::DocumentNumber,
+            ..
+        }
+    ));
     assert_eq!(err.field_name(), "document_number");
 }
 
@@ -100,39 +114,88 @@ fn crlf_no_separator_and_trailing_whitespace_are_accepted() {
 fn wrong_lengths_and_line_counts_are_refused() {
     assert_eq!(parse_td3("", TODAY), Err(MrzError::LineCount(0)));
     assert_eq!(parse_td3(L1, TODAY), Err(MrzError::LineCount(1)));
-    assert_eq!(parse_td3(&format!("{L1}\n{L2}\n{L2}"), TODAY), Err(MrzError::LineCount(3)));
-    assert_eq!(parse_td3(&format!("{L1}\n\n{L2}"), TODAY), Err(MrzError::LineCount(3)));
-    assert_eq!(parse_td3(&format!("{L1}<\n{L2}"), TODAY), Err(MrzError::Length { line: 1, found: 45 }));
-    assert_eq!(parse_td3(&format!("{L1}\n{}", &L2[..40]), TODAY), Err(MrzError::Length { line: 2, found: 40 }));
-    assert_eq!(parse_td3(&format!("{L1}{}", &L2[..43]), TODAY), Err(MrzError::Length { line: 2, found: 43 }));
+    assert_eq!(
+        parse_td3(&format!("{L1}\n{L2}\n{L2}"), TODAY),
+        Err(MrzError::LineCount(3))
+    );
+    assert_eq!(
+        parse_td3(&format!("{L1}\n\n{L2}"), TODAY),
+        Err(MrzError::LineCount(3))
+    );
+    assert_eq!(
+        parse_td3(&format!("{L1}<\n{L2}"), TODAY),
+        Err(MrzError::Length { line: 1, found: 45 })
+    );
+    assert_eq!(
+        parse_td3(&format!("{L1}\n{}", &L2[..40]), TODAY),
+        Err(MrzError::Length { line: 2, found: 40 })
+    );
+    assert_eq!(
+        parse_td3(&format!("{L1}{}", &L2[..43]), TODAY),
+        Err(MrzError::Length { line: 2, found: 43 })
+    );
     let err = parse_td3(&format!("{L1}<\n{L2}"), TODAY).unwrap_err();
-    assert_eq!((err.field_name(), err.reason_code()), ("mrz", "mrz.malformed"));
+    assert_eq!(
+        (err.field_name(), err.reason_code()),
+        ("mrz", "mrz.malformed")
+    );
 }
 
 #[test]
 fn characters_outside_the_mrz_set_are_refused_with_their_position() {
     let lower = format!("{}\n{L2}", L1.to_ascii_lowercase());
-    assert_eq!(parse_td3(&lower, TODAY), Err(MrzError::Charset { line: 1, column: 1 }));
+    assert_eq!(
+        parse_td3(&lower, TODAY),
+        Err(MrzError::Charset { line: 1, column: 1 })
+    );
     let mut l2 = L2.to_owned();
     l2.replace_range(12..13, "o");
-    assert_eq!(parse_td3(&format!("{L1}\n{l2}"), TODAY), Err(MrzError::Charset { line: 2, column: 13 }));
-    assert_eq!(parse_td3(&format!(" {L1}\n{L2}"), TODAY), Err(MrzError::Charset { line: 1, column: 1 }));
+    assert_eq!(
+        parse_td3(&format!("{L1}\n{l2}"), TODAY),
+        Err(MrzError::Charset {
+            line: 2,
+            column: 13
+        })
+    );
+    assert_eq!(
+        parse_td3(&format!(" {L1}\n{L2}"), TODAY),
+        Err(MrzError::Charset { line: 1, column: 1 })
+    );
     let accented = L1.replacen("ERIKSSON", "ERIKSSÖN", 1);
-    assert_eq!(parse_td3(&format!("{accented}\n{L2}"), TODAY), Err(MrzError::Charset { line: 1, column: 12 }));
+    assert_eq!(
+        parse_td3(&format!("{accented}\n{L2}"), TODAY),
+        Err(MrzError::Charset {
+            line: 1,
+            column: 12
+        })
+    );
     let spaced = L1.replacen("ANNA<", "ANNA ", 1);
-    assert_eq!(parse_td3(&format!("{spaced}\n{L2}"), TODAY), Err(MrzError::Charset { line: 1, column: 20 }));
+    assert_eq!(
+        parse_td3(&format!("{spaced}\n{L2}"), TODAY),
+        Err(MrzError::Charset {
+            line: 1,
+            column: 20
+        })
+    );
 }
 
 #[test]
 fn a_visa_or_id_card_is_not_a_passport() {
     let visa = format!("V{}", &L1[1..]);
-    assert_eq!(parse_td3(&format!("{visa}\n{L2}"), TODAY), Err(MrzError::NotPassport));
+    assert_eq!(
+        parse_td3(&format!("{visa}\n{L2}"), TODAY),
+        Err(MrzError::NotPassport)
+    );
     assert_eq!(MrzError::NotPassport.field_name(), "document_code");
 }
 
 #[test]
 fn malformed_fields_are_named() {
-    let with = |l1: &str, l2: &str| parse_td3(&format!("{l1}\n{l2}"), TODAY).unwrap_err().field_name();
+    let with = |l1: &str, l2: &str| {
+        parse_td3(&format!("{l1}\n{l2}"), TODAY)
+            .unwrap_err()
+            .field_name()
+    };
     // Impossible birth date 741312 with its correct check digits.
     let mut td3 = parse_td3(&specimen(), TODAY).unwrap();
     let built = build_td3(&td3);
@@ -185,7 +248,10 @@ fn empty_optional_data_takes_filler_or_zero_as_check_digit() {
     let five = format!("{}5{}", &l2[..42], &l2[43..]);
     assert!(matches!(
         parse_td3(&format!("{l1}\n{five}"), TODAY),
-        Err(MrzError::CheckDigit { field: MrzField::OptionalData, .. })
+        Err(MrzError::CheckDigit {
+            field: MrzField::OptionalData,
+            ..
+        })
     ));
 }
 
@@ -201,12 +267,21 @@ fn two_digit_years_resolve_around_today() {
     assert_eq!(early.birth_date, date!(1925 - 01 - 01));
     // Expiry window (today − 50 y, today + 50 y].
     td3.expiry_date = date!(2076 - 12 - 31);
-    assert_eq!(parse_td3(&build_td3(&td3), TODAY).unwrap().expiry_date, date!(2076 - 12 - 31));
+    assert_eq!(
+        parse_td3(&build_td3(&td3), TODAY).unwrap().expiry_date,
+        date!(2076 - 12 - 31)
+    );
     td3.expiry_date = date!(1977 - 01 - 01);
-    assert_eq!(parse_td3(&build_td3(&td3), TODAY).unwrap().expiry_date, date!(1977 - 01 - 01));
+    assert_eq!(
+        parse_td3(&build_td3(&td3), TODAY).unwrap().expiry_date,
+        date!(1977 - 01 - 01)
+    );
     // Born on 29 February 2000.
     td3.birth_date = date!(2000 - 02 - 29);
-    assert_eq!(parse_td3(&build_td3(&td3), TODAY).unwrap().birth_date, date!(2000 - 02 - 29));
+    assert_eq!(
+        parse_td3(&build_td3(&td3), TODAY).unwrap().birth_date,
+        date!(2000 - 02 - 29)
+    );
 }
 
 #[test]

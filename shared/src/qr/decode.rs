@@ -33,7 +33,9 @@ pub fn decode_image(bytes: &[u8]) -> Result<String, QrError> {
         Some(ImageFormat::Png | ImageFormat::Jpeg) => {}
         _ => return Err(QrError::ImageFormat("not a PNG or JPEG image".into())),
     }
-    let (w, h) = probe.into_dimensions().map_err(|e| QrError::ImageFormat(e.to_string()))?;
+    let (w, h) = probe
+        .into_dimensions()
+        .map_err(|e| QrError::ImageFormat(e.to_string()))?;
     if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
         return Err(QrError::ImageTooLarge);
     }
@@ -107,10 +109,16 @@ fn read_once(
     let first = QrReader.decode_with_hints(bitmap, hints);
     let result = match first {
         Ok(r) => r,
-        Err(e1) => QRCodeReader.decode_with_hints(bitmap, hints).map_err(|e2| {
-            // Prefer the more informative error (a found-but-damaged code over "not found").
-            if matches!(e2, Exceptions::NotFoundException(_)) { e1 } else { e2 }
-        })?,
+        Err(e1) => QRCodeReader
+            .decode_with_hints(bitmap, hints)
+            .map_err(|e2| {
+                // Prefer the more informative error (a found-but-damaged code over "not found").
+                if matches!(e2, Exceptions::NotFoundException(_)) {
+                    e1
+                } else {
+                    e2
+                }
+            })?,
     };
     Ok(result.getText().to_owned())
 }

@@ -5,13 +5,15 @@ use super::*;
 use qrcode::bits::Bits;
 use qrcode::{QrCode, Version};
 
-const TOKEN_LIKE: &str = "CD1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEQ/7*3C:GR6ZPG1 /N:KM4 JG7";
+const TOKEN_LIKE: &str =
+    "CD1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEQ/7*3C:GR6ZPG1 /N:KM4 JG7";
 
 /// The version the same text needs when forced into one alphanumeric segment.
 fn alphanumeric_version(text: &str) -> i16 {
     for v in 1..=40 {
         let mut bits = Bits::new(Version::Normal(v));
-        let ok = bits.push_alphanumeric_data(text.as_bytes()).is_ok() && bits.push_terminator(EcLevel::Q).is_ok();
+        let ok = bits.push_alphanumeric_data(text.as_bytes()).is_ok()
+            && bits.push_terminator(EcLevel::Q).is_ok();
         if ok && QrCode::with_bits(bits, EcLevel::Q).is_ok() {
             return v;
         }
@@ -58,10 +60,16 @@ fn token_text_is_encoded_in_alphanumeric_mode() {
 
 #[test]
 fn versions_at_level_q_for_typical_lengths() {
-    let got: Vec<(usize, i16)> = [120, 200, 300, 400, 500].iter().map(|&n| (n, version(&alphanumeric_text(n)).unwrap())).collect();
+    let got: Vec<(usize, i16)> = [120, 200, 300, 400, 500]
+        .iter()
+        .map(|&n| (n, version(&alphanumeric_text(n)).unwrap()))
+        .collect();
     // Alphanumeric capacities at Q (ISO/IEC 18004 table 7): v7 122, v9 180, v11 251,
     // v12 287, v13 331, v14 362, v15 412, v16 450, v17 504.
-    assert_eq!(got, vec![(120, 7), (200, 10), (300, 13), (400, 15), (500, 17)]);
+    assert_eq!(
+        got,
+        vec![(120, 7), (200, 10), (300, 13), (400, 15), (500, 17)]
+    );
 }
 
 #[test]
@@ -76,7 +84,10 @@ fn png_round_trips_at_several_scales() {
 #[test]
 fn px_per_module_out_of_range_is_an_error() {
     assert!(matches!(render_png(TOKEN_LIKE, 0), Err(QrError::Encode(_))));
-    assert!(matches!(render_png(TOKEN_LIKE, 33), Err(QrError::Encode(_))));
+    assert!(matches!(
+        render_png(TOKEN_LIKE, 33),
+        Err(QrError::Encode(_))
+    ));
     assert!(render_png(TOKEN_LIKE, 32).is_ok());
 }
 
@@ -90,7 +101,10 @@ fn png_has_the_quiet_zone_and_expected_size() {
     // quiet zone is white, top-left finder corner is black
     assert_eq!(img.get_pixel(11, 11).0[0], 255);
     assert_eq!(img.get_pixel(12, 12).0[0], 0);
-    let opts = QrOptions { quiet_zone: 1, ..QrOptions::default() };
+    let opts = QrOptions {
+        quiet_zone: 1,
+        ..QrOptions::default()
+    };
     let png = render_png_with(TOKEN_LIKE, 1, &opts).unwrap();
     let img = image::load_from_memory(&png).unwrap().into_luma8();
     assert_eq!(img.width(), modules + 2);
@@ -118,7 +132,9 @@ fn svg_is_inline_ready() {
 
 #[test]
 fn image_without_qr_is_not_found() {
-    let img = image::GrayImage::from_fn(200, 150, |x, y| image::Luma([((x * 7 + y * 13) % 251) as u8]));
+    let img = image::GrayImage::from_fn(200, 150, |x, y| {
+        image::Luma([((x * 7 + y * 13) % 251) as u8])
+    });
     assert!(matches!(decode_luma(&img), Err(QrError::NotFound)));
     let blank = image::GrayImage::from_pixel(300, 300, image::Luma([255]));
     assert!(matches!(decode_luma(&blank), Err(QrError::NotFound)));
@@ -128,15 +144,24 @@ fn image_without_qr_is_not_found() {
 
 #[test]
 fn random_bytes_are_an_image_format_error() {
-    assert!(matches!(decode_image(b"not an image at all"), Err(QrError::ImageFormat(_))));
+    assert!(matches!(
+        decode_image(b"not an image at all"),
+        Err(QrError::ImageFormat(_))
+    ));
     assert!(matches!(decode_image(b""), Err(QrError::ImageFormat(_))));
     // A PNG signature followed by garbage.
-    assert!(matches!(decode_image(b"\x89PNG\r\n\x1a\n garbage"), Err(QrError::ImageFormat(_))));
+    assert!(matches!(
+        decode_image(b"\x89PNG\r\n\x1a\n garbage"),
+        Err(QrError::ImageFormat(_))
+    ));
 }
 
 #[test]
 fn oversized_images_are_refused_before_decoding() {
-    assert!(matches!(decode_image(&vec![0u8; MAX_IMAGE_BYTES + 1]), Err(QrError::ImageTooLarge)));
+    assert!(matches!(
+        decode_image(&vec![0u8; MAX_IMAGE_BYTES + 1]),
+        Err(QrError::ImageTooLarge)
+    ));
     // A valid PNG header declaring 5000×5000 pixels, with no pixel data behind it.
     let png = png_header(5000, 5000);
     let got = decode_image(&png);
@@ -172,7 +197,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -183,4 +212,21 @@ fn text_with_spaces_comes_back_untrimmed() {
     let text = " CD1: A B  ";
     let png = render_png(text, 4).unwrap();
     assert_eq!(decode_image(&png).unwrap(), text);
+}
+
+#[test]
+fn fast_mask_selection_matches_the_qrcode_crate() {
+    for len in [10, 60, 120, 200, 350, 500, 900] {
+        for ec in [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H] {
+            let text = alphanumeric_text(len);
+            let ours = render::encode_for_tests(&text, ec).unwrap();
+            let theirs: Vec<bool> = QrCode::with_error_correction_level(text.as_bytes(), ec)
+                .unwrap()
+                .to_colors()
+                .into_iter()
+                .map(|c| c == qrcode::Color::Dark)
+                .collect();
+            assert!(ours == theirs, "len {len} {ec:?}");
+        }
+    }
 }
