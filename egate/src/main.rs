@@ -1,1 +1,240 @@
-fn main() {}
+//! `egate`: the operator binary. `egate` (or `egate up`) runs mobile-api, gate-service
+//! and the kiosk in one process on embedded defaults; the other subcommands are the
+//! operator's tools (one service alone, key rotation, officers, trust list export,
+//! online backups, purges).
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+mod up;
+
+/// The E-Gate declaration system, operator's command.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run mobile-api, gate-service and the kiosk in one process (the default).
+    Up,
+    /// Run one service alone.
+    Run {
+        /// Which service.
+        service: Service,
+    },
+    /// Retire an issuer's signing key and start signing with a new one. The old public
+    /// key stays in the issuer's trust list until every token it signed has expired.
+    /// A running service picks the new key up within a minute.
+    RotateKey {
+        /// Which issuer.
+        issuer: IssuerName,
+    },
+    /// Manage officer accounts (`officer add <username> --role officer|supervisor`,
+    /// `officer list`, `officer disable <username>`, `officer reset-password <username>`).
+    Officer {
+        /// Arguments passed to the officer command.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Print an issuer's trust list (JWKS) as the gate would load it.
+    TrustList {
+        /// Which issuer.
+        issuer: IssuerName,
+    },
+    /// Back up every database with SQLite's online backup API (safe while running).
+    Backup {
+        /// Directory to write the copies into (created).
+        dest: PathBuf,
+    },
+    /// Erase now the personal data whose retention period is over.
+    Purge,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Service {
+    MobileApi,
+    Gate,
+    Kiosk,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum IssuerName {
+    MobileApi,
+    Kiosk,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    shared::telemetry::init();
+    let cli = Cli::parse();
+    match cli.cmd.unwrap_or(Cmd::Up) {
+        Cmd::Up => up::run(shutdown_signal()).await,
+        Cmd::Run { service } => run_one(service).await,
+        Cmd::RotateKey { issuer } => rotate_key(issuer),
+        Cmd::Officer { args } => {
+            let config = gate_service::Config::from_env()?;
+            gate_service::console::cli::run(config, &args).await
+        }
+        Cmd::TrustList { issuer } => {
+            let (dir, id, max) = key_dir(issuer)?;
+            let ring = shared::token::KeyRing::open(&dir, &id, now())?;
+            println!("{}", serde_json::to_string_pretty(&ring.jwks(now(), max))?);
+            Ok(())
+        }
+        Cmd::Backup { dest } => backup(&dest),
+        Cmd::Purge => purge().await,
+    }
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The key directory, issuer id and longest token validity of an issuer.
+fn key_dir(issuer: IssuerName) -> anyhow::Result<(PathBuf, String, i64)> {
+    Ok(match issuer {
+        IssuerName::MobileApi => {
+            let c = mobile_api::Config::from_env()?;
+            let max = (c.token_max_days + 1) * 86_400;
+            (c.service_dir().join("keys"), "mobile-api".to_owned(), max)
+        }
+        IssuerName::Kiosk => {
+            let c = kiosk::Config::from_env()?;
+            (
+                c.data_dir.join("kiosk").join("keys"),
+                format!("kiosk:{}", c.terminal_id),
+                31 * 86_400,
+            )
+        }
+    })
+}
+
+fn rotate_key(issuer: IssuerName) -> anyhow::Result<()> {
+    let (dir, id, _) = key_dir(issuer)?;
+    let mut ring = shared::token::KeyRing::open(&dir, &id, now())?;
+    let old = ring.current().kid();
+    let new = ring.rotate(now())?;
+    println!(
+        "{id}: new signing key {new}; {old} retired (still published until its tokens expire)"
+    );
+    Ok(())
+}
+
+/// Every database file of the system, by name.
+fn databases() -> anyhow::Result<Vec<(&'static str, PathBuf)>> {
+    let m = mobile_api::Config::from_env()?;
+    let g = gate_service::Config::from_env()?;
+    let k = kiosk::Config::from_env()?;
+    Ok(vec![
+        ("mobile-api.db", m.service_dir().join("mobile-api.db")),
+        ("gate.db", g.db_path()),
+        ("kiosk.db", k.data_dir.join("kiosk").join("kiosk.db")),
+    ])
+}
+
+fn backup(dest: &Path) -> anyhow::Result<()> {
+    let mut n = 0;
+    for (name, src) in databases()? {
+        if !src.exists() {
+            println!("{name}: not present, skipped");
+            continue;
+        }
+        let out = dest.join(name);
+        if out.exists() {
+            bail!(
+                "{} already exists; choose an empty directory",
+                out.display()
+            );
+        }
+        shared::db::backup_file(&src, &out)
+            .with_context(|| format!("failed to back up {}", src.display()))?;
+        println!(
+            "{name}: backed up to {} (integrity_check ok)",
+            out.display()
+        );
+        n += 1;
+    }
+    println!("{n} database(s) backed up");
+    Ok(())
+}
+
+async fn purge() -> anyhow::Result<()> {
+    let m = mobile_api::build(mobile_api::Config::from_env()?).await?;
+    let erased = mobile_api::purge_expired(&m, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| anyhow::anyhow!("mobile-api purge failed: {e:?}"))?;
+    m.stop_background().await;
+    m.db.close();
+    let g = gate_service::build(gate_service::Config::from_env()?).await?;
+    let cases = gate_service::purge_expired(&g, now()).await?;
+    g.db.close();
+    println!("erased personal data of {erased} declaration(s) and {cases} case(s)");
+    Ok(())
+}
+
+async fn run_one(service: Service) -> anyhow::Result<()> {
+    match service {
+        Service::MobileApi => {
+            let config = mobile_api::Config::from_env()?;
+            let listener = bind(config.addr).await?;
+            println!("mobile-api on http://{}", listener.local_addr()?);
+            let state = mobile_api::build(config).await?;
+            mobile_api::serve(listener, state, shutdown_signal()).await
+        }
+        Service::Gate => {
+            let config = gate_service::Config::from_env()?;
+            let listener = bind(config.addr).await?;
+            println!("gate-service on http://{}", listener.local_addr()?);
+            let state = gate_service::build(config).await?;
+            gate_service::serve(listener, state, shutdown_signal()).await
+        }
+        Service::Kiosk => {
+            let config = kiosk::Config::from_env()?;
+            let listener = bind(config.addr).await?;
+            println!("kiosk on http://{}", listener.local_addr()?);
+            let state = kiosk::build(config).await?;
+            kiosk::serve(listener, state, shutdown_signal()).await
+        }
+    }
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("failed to bind {addr}"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    async {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! { () = ctrl_c => {}, () = term => {} }
+        tracing::info!("shutdown requested; finishing in-flight requests");
+    }
+}
+
+/// A shutdown future for each of several servers, fired together.
+fn fan_out(rx: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let mut rx = rx.clone();
+    async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+}

@@ -1,1 +1,319 @@
-//! placeholder
+//! mobile-api: the public JSON API of the phone app. Passengers declare before landing
+//! and carry a signed QR (`CD1:…`, DESIGN.md §2) to the E-Gate. No accounts: creating a
+//! declaration returns a 128-bit edit token, the capability to read, revise and erase it.
+//!
+//! Layout: [`config`] (environment), [`routes`] (every route and the OpenAPI document),
+//! `declarations` and `public` (handlers), [`issue`] (keys and signing), [`store`]
+//! (SQLite), `ratelimit`, `api` (wire shapes), [`error`].
+
+use anyhow::Context as _;
+use axum::http::{HeaderMap, header};
+use prometheus_client::metrics::counter::Counter;
+use shared::clock::SharedClock;
+use shared::db::Db;
+use shared::i18n::Lang;
+use shared::metrics::HttpMetrics;
+use shared::rules::RulesProfile;
+use shared::token::{BindingKey, KeyRing};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub mod api;
+pub mod config;
+pub mod declarations;
+pub mod error;
+pub mod issue;
+pub mod public;
+pub mod ratelimit;
+pub mod routes;
+pub mod store;
+
+pub use config::Config;
+use error::AppError;
+use issue::Issuer;
+use ratelimit::Limiter;
+
+/// Counters specific to this service (the HTTP ones are in [`HttpMetrics`]).
+#[derive(Clone, Debug)]
+pub struct Counters {
+    /// Declarations created.
+    pub declarations_created: Counter,
+    /// Tokens signed (creations and revisions).
+    pub tokens_issued: Counter,
+    /// Declarations erased at the passenger's request.
+    pub declarations_erased: Counter,
+    /// Declarations whose personal data the retention purge erased.
+    pub declarations_purged: Counter,
+}
+
+/// Shared state of the handlers. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// The store.
+    pub db: Db,
+    /// Time.
+    pub clock: SharedClock,
+    /// Active rules profile.
+    pub profile: Arc<RulesProfile>,
+    /// Signing keys and binding key.
+    pub issuer: Issuer,
+    /// Per-address limiter.
+    pub limiter: Arc<Limiter>,
+    /// Metric registry.
+    pub metrics: Arc<HttpMetrics>,
+    /// Service counters.
+    pub counters: Counters,
+    /// The officer console's API key.
+    pub gate_api_key: Arc<str>,
+    tasks: Arc<Tasks>,
+}
+
+struct Tasks {
+    stop: watch::Sender<bool>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl AppState {
+    /// Stop the background tasks and wait for them.
+    pub async fn stop_background(&self) {
+        let _ = self.tasks.stop.send(true);
+        let handles: Vec<JoinHandle<()>> = self
+            .tasks
+            .handles
+            .lock()
+            .map(|mut h| std::mem::take(&mut *h))
+            .unwrap_or_default();
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+}
+
+/// The language of reason messages for a request.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map_or(Lang::En, Lang::from_accept_language)
+}
+
+/// Read the gate API key file, or create it (32 random bytes, hex, mode 0600).
+fn load_or_create_api_key(path: &Path) -> anyhow::Result<String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create {}", dir.display()))?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(mut f) => {
+            let mut b = [0u8; 32];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+                .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
+            let key = hex::encode(b);
+            f.write_all(key.as_bytes())
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("failed to write {}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated the gate API key");
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let key = std::fs::read_to_string(path)
+                .with_context(|| format!("failed to read {}", path.display()))?
+                .trim()
+                .to_owned();
+            anyhow::ensure!(
+                key.len() >= 32,
+                "{} holds a key that is too short",
+                path.display()
+            );
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("failed to create {}", path.display())),
+    }
+}
+
+/// Open the store, load or generate the keys, load the rules, start background tasks.
+pub async fn build(config: Config) -> anyhow::Result<AppState> {
+    let cfg = config.clone();
+    let now = config.clock.unix();
+    let (db, ring, binding, profile, api_key) = shared::db::blocking(move || {
+        let dir = cfg.service_dir();
+        let db = Db::open(&dir.join("mobile-api.db"), store::MIGRATIONS)
+            .context("failed to open the mobile-api database")?;
+        let ring = KeyRing::open(&dir.join("keys"), issue::ISSUER, now)
+            .context("failed to open the signing keys")?;
+        let binding = BindingKey::load_or_generate(&cfg.data_dir.join("binding.key"))
+            .context("failed to load the binding key")?;
+        let profile = match &cfg.rules_profile {
+            Some(p) => RulesProfile::load(p)
+                .with_context(|| format!("failed to load the rules profile {}", p.display()))?,
+            None => RulesProfile::jp_2026(),
+        };
+        let api_key = match &cfg.gate_api_key {
+            Some(k) => k.clone(),
+            None => load_or_create_api_key(&cfg.data_dir.join("gate-api.key"))?,
+        };
+        anyhow::Ok((db, ring, binding, profile, api_key))
+    })
+    .await??;
+    let issuer = Issuer::new(
+        ring,
+        binding,
+        config.token_grace_hours,
+        config.token_max_days,
+    );
+    let mut metrics = HttpMetrics::new("mobile_api");
+    let counters = Counters {
+        declarations_created: metrics.counter("declarations_created", "Declarations created"),
+        tokens_issued: metrics.counter("tokens_issued", "Tokens signed (creations and revisions)"),
+        declarations_erased: metrics
+            .counter("declarations_erased", "Declarations erased on request"),
+        declarations_purged: metrics.counter(
+            "declarations_purged",
+            "Declarations erased by the retention purge",
+        ),
+    };
+    tracing::info!(
+        profile.id = %profile.id,
+        keys = ?issuer.key_ids(),
+        "mobile-api ready"
+    );
+    let (stop, _) = watch::channel(false);
+    let state = AppState {
+        limiter: Arc::new(Limiter::new(config.rate_limit_per_minute)),
+        clock: config.clock.clone(),
+        config: Arc::new(config),
+        db,
+        profile: Arc::new(profile),
+        issuer,
+        metrics: Arc::new(metrics),
+        counters,
+        gate_api_key: Arc::from(api_key),
+        tasks: Arc::new(Tasks {
+            stop,
+            handles: Mutex::new(Vec::new()),
+        }),
+    };
+    start_background(&state);
+    Ok(state)
+}
+
+/// Run `f` every `period` until the service stops.
+fn every<F, Fut>(state: &AppState, period: std::time::Duration, f: F)
+where
+    F: Fn(AppState) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let mut stop = state.tasks.stop.subscribe();
+    let st = state.clone();
+    let handle = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => f(st.clone()).await,
+                _ = stop.changed() => break,
+            }
+        }
+    });
+    if let Ok(mut h) = state.tasks.handles.lock() {
+        h.push(handle);
+    }
+}
+
+fn start_background(state: &AppState) {
+    every(state, state.config.purge_interval, |st| async move {
+        let now = st.clock.now();
+        if let Err(e) = purge_expired(&st, now).await {
+            tracing::error!(error = %e, "retention purge failed");
+        }
+    });
+    every(state, state.config.key_reload_interval, |st| async move {
+        let issuer = st.issuer.clone();
+        let _ = shared::db::blocking(move || issuer.reload()).await;
+    });
+    every(state, std::time::Duration::from_secs(60), |st| async move {
+        st.limiter.housekeeping();
+    });
+}
+
+/// Erase the personal data of declarations whose arrival date is more than
+/// `retention_days` before `now` (JST). Returns how many; logs the count.
+pub async fn purge_expired(state: &AppState, now: time::OffsetDateTime) -> Result<usize, AppError> {
+    let today = issue::today_jst(now.unix_timestamp());
+    let cutoff = today
+        .checked_sub(time::Duration::days(state.config.retention_days))
+        .unwrap_or(time::Date::MIN);
+    let cutoff = shared::domain::format_date(cutoff);
+    let at = now.unix_timestamp();
+    let n = state
+        .db
+        .write(move |c| store::purge_before(c, &cutoff, at))
+        .await?;
+    state.counters.declarations_purged.inc_by(n as u64);
+    tracing::info!(
+        purge.erased = n,
+        purge.retention_days = state.config.retention_days,
+        "retention purge done"
+    );
+    Ok(n)
+}
+
+/// The application router (every route, with its middleware).
+pub fn build_app(state: AppState) -> axum::Router {
+    routes::router(state)
+}
+
+/// Serve on an already-bound listener until `shutdown` completes; then stop the
+/// background tasks and close the store.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = build_app(state.clone());
+    tracing::info!(addr = ?listener.local_addr().ok(), "mobile-api listening");
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("failed to serve mobile-api");
+    state.stop_background().await;
+    state.db.close();
+    result
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

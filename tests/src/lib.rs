@@ -1,1 +1,277 @@
-//! placeholder
+//! Harness for the end-to-end journeys: starts the three real services on port 0 with a
+//! fresh data directory, wired as `egate up` wires them (the gate trusts the two
+//! issuers at the addresses actually bound), and offers small helpers to declare,
+//! scan and read the results.
+
+use serde_json::{Value, json};
+use shared::domain::Sex;
+use shared::mrz::{Td3, build_td3};
+use std::net::SocketAddr;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// One running service.
+pub struct Running<S> {
+    /// Its state (for direct access to its store in assertions).
+    pub state: S,
+    /// Its bound address.
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl<S> Running<S> {
+    /// `http://addr`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+    /// Stop it (graceful shutdown) and wait until it has stopped.
+    pub async fn stop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.task.take() {
+            t.await
+                .expect("server task panicked")
+                .expect("server failed");
+        }
+    }
+}
+
+fn stopper() -> (
+    watch::Sender<bool>,
+    impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let (tx, mut rx) = watch::channel(false);
+    (tx, async move {
+        let _ = rx.wait_for(|s| *s).await;
+    })
+}
+
+/// The whole system.
+pub struct System {
+    /// Data directory (deleted on drop).
+    pub dir: tempfile::TempDir,
+    /// mobile-api.
+    pub mobile: Running<mobile_api::AppState>,
+    /// kiosk.
+    pub kiosk: Running<kiosk::AppState>,
+    /// gate-service.
+    pub gate: Running<gate_service::AppState>,
+    /// HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl System {
+    /// Start everything with a fresh data directory.
+    pub async fn spawn() -> System {
+        shared::telemetry::init();
+        let dir = tempfile::tempdir().unwrap();
+        let m_cfg = mobile_api::Config::for_tests(dir.path());
+        let k_cfg = kiosk::Config::for_tests(dir.path());
+        let mut g_cfg = gate_service::Config::for_tests(dir.path());
+        let m_l = tokio::net::TcpListener::bind(m_cfg.addr).await.unwrap();
+        let k_l = tokio::net::TcpListener::bind(k_cfg.addr).await.unwrap();
+        let g_l = tokio::net::TcpListener::bind(g_cfg.addr).await.unwrap();
+        let (m_addr, k_addr, g_addr) = (
+            m_l.local_addr().unwrap(),
+            k_l.local_addr().unwrap(),
+            g_l.local_addr().unwrap(),
+        );
+        g_cfg.issuers = gate_service::IssuerConfig::parse_list(&format!(
+            "mobile-api=http://{m_addr},kiosk:{}=http://{k_addr}",
+            k_cfg.terminal_id
+        ))
+        .unwrap();
+
+        let m_state = mobile_api::build(m_cfg).await.unwrap();
+        let (m_stop, m_sig) = stopper();
+        let m_task = tokio::spawn(mobile_api::serve(m_l, m_state.clone(), m_sig));
+        let k_state = kiosk::build(k_cfg).await.unwrap();
+        let (k_stop, k_sig) = stopper();
+        let k_task = tokio::spawn(kiosk::serve(k_l, k_state.clone(), k_sig));
+        let g_state = gate_service::build(g_cfg).await.unwrap();
+        let (g_stop, g_sig) = stopper();
+        let g_task = tokio::spawn(gate_service::serve(g_l, g_state.clone(), g_sig));
+        gate_service::refresh_now(&g_state).await;
+
+        System {
+            dir,
+            mobile: Running {
+                state: m_state,
+                addr: m_addr,
+                stop: m_stop,
+                task: Some(m_task),
+            },
+            kiosk: Running {
+                state: k_state,
+                addr: k_addr,
+                stop: k_stop,
+                task: Some(k_task),
+            },
+            gate: Running {
+                state: g_state,
+                addr: g_addr,
+                stop: g_stop,
+                task: Some(g_task),
+            },
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Make the gate pull trust lists and revocations now.
+    pub async fn gate_refresh(&self) {
+        gate_service::refresh_now(&self.gate.state).await;
+    }
+
+    /// POST a declaration; returns (status, body).
+    pub async fn declare(&self, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.mobile.url("/v1/declarations"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    /// POST a JSON scan; returns the decision body.
+    pub async fn scan(&self, qr: &str, mrz: &str) -> Value {
+        let r = self
+            .http
+            .post(self.gate.url("/v1/scans"))
+            .json(&json!({"qr": qr, "mrz": mrz, "gate_id": "G-01"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "a scan always gets a decision");
+        r.json().await.unwrap()
+    }
+
+    /// POST an image scan (multipart); returns the decision body.
+    pub async fn scan_image(&self, png: Vec<u8>, mrz: &str) -> Value {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "image",
+                reqwest::multipart::Part::bytes(png)
+                    .file_name("frame.png")
+                    .mime_str("image/png")
+                    .unwrap(),
+            )
+            .text("mrz", mrz.to_owned())
+            .text("gate_id", "G-02");
+        let r = self
+            .http
+            .post(self.gate.url("/v1/scans/image"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+}
+
+/// A traveller: the passport data and the MRZ a gate's reader would send.
+#[derive(Clone, Debug)]
+pub struct Traveller {
+    /// Passport data.
+    pub td3: Td3,
+}
+
+impl Traveller {
+    /// A traveller with a passport valid for years.
+    pub fn new(
+        surname: &str,
+        given: &str,
+        nationality: &str,
+        number: &str,
+        birth: time::Date,
+    ) -> Self {
+        let today = time::OffsetDateTime::now_utc().date();
+        Traveller {
+            td3: Td3 {
+                document_code: "P".into(),
+                issuing_state: nationality.into(),
+                surname: surname.into(),
+                given_names: given.into(),
+                document_number: number.into(),
+                nationality: nationality.into(),
+                birth_date: birth,
+                sex: Sex::Female,
+                expiry_date: today.replace_year(today.year() + 5).unwrap(),
+                optional_data: String::new(),
+            },
+        }
+    }
+    /// Hanako Tanaka, JPN.
+    pub fn hanako() -> Self {
+        Self::new(
+            "TANAKA",
+            "HANAKO",
+            "JPN",
+            "TK1234567",
+            time::macros::date!(1985 - 04 - 12),
+        )
+    }
+    /// Another person.
+    pub fn erik() -> Self {
+        Self::new(
+            "LARSSON",
+            "ERIK",
+            "SWE",
+            "SE9876543",
+            time::macros::date!(1979 - 11 - 02),
+        )
+    }
+    /// The MRZ text.
+    pub fn mrz(&self) -> String {
+        build_td3(&self.td3)
+    }
+    /// A declaration body for mobile-api with the given items.
+    pub fn declaration(&self, items: Value) -> Value {
+        let fmt = |d: time::Date| shared::domain::format_date(d);
+        let today = time::OffsetDateTime::now_utc().date();
+        json!({
+            "passenger": {
+                "surname": self.td3.surname, "given_names": self.td3.given_names,
+                "nationality": self.td3.nationality, "birth_date": fmt(self.td3.birth_date),
+                "sex": "F", "passport_number": self.td3.document_number,
+                "passport_expiry": fmt(self.td3.expiry_date)
+            },
+            "trip": {
+                "flight": "NH212", "origin": "LHR", "arrival_date": fmt(today),
+                "address_in_japan": "1-1 Marunouchi, Chiyoda-ku, Tokyo",
+                "phone": "+81 90 1234 5678", "occupation": "Engineer"
+            },
+            "party": {"aged_20_plus": 1, "aged_6_to_19": 0, "under_6": 0},
+            "answers": {
+                "prohibited": false, "over_allowance": false, "commercial": false,
+                "for_others": false, "means_of_payment_over_limit": false,
+                "precious_metal_over_1kg": false, "unaccompanied_packages": 0
+            },
+            "items": items
+        })
+    }
+}
+
+/// Reason codes of a scan decision (passenger and officer parts together).
+pub fn codes(decision: &Value) -> Vec<String> {
+    let mut out: Vec<String> = decision["reasons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["code"].as_str().map(str::to_owned))
+        .collect();
+    out.extend(
+        decision["officer"]["reasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["code"].as_str().map(str::to_owned)),
+    );
+    out
+}

@@ -1,0 +1,104 @@
+//! `egate up`: the whole system in one process.
+//!
+//! Binds the three listeners first (so `:0` works and the gate is wired to the ports
+//! actually bound), starts the two issuers, then the gate with its trust list pointing
+//! at them, creates the first supervisor account if there is none, prints the URLs,
+//! and on Ctrl-C/SIGTERM lets in-flight requests finish and closes the databases.
+
+use super::{bind, fan_out};
+use std::future::Future;
+use tokio::sync::watch;
+
+/// Handles of a running system (also used by tests through the binary).
+pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let m_cfg = mobile_api::Config::from_env()?;
+    let k_cfg = kiosk::Config::from_env()?;
+    let mut g_cfg = gate_service::Config::from_env()?;
+
+    let m_listener = bind(m_cfg.addr).await?;
+    let k_listener = bind(k_cfg.addr).await?;
+    let g_listener = bind(g_cfg.addr).await?;
+    let m_addr = m_listener.local_addr()?;
+    let k_addr = k_listener.local_addr()?;
+    let g_addr = g_listener.local_addr()?;
+
+    // Wire the gate's trust list to the two issuers actually running, unless the
+    // operator configured issuers explicitly.
+    if std::env::var_os("EGATE_GATE_ISSUERS").is_none() {
+        g_cfg.issuers = gate_service::IssuerConfig::parse_list(&format!(
+            "mobile-api=http://{m_addr},kiosk:{}=http://{k_addr}",
+            k_cfg.terminal_id
+        ))?;
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let m_state = mobile_api::build(m_cfg).await?;
+    let k_state = kiosk::build(k_cfg).await?;
+    let m_task = tokio::spawn(mobile_api::serve(m_listener, m_state, fan_out(&stop_rx)));
+    let k_task = tokio::spawn(kiosk::serve(k_listener, k_state, fan_out(&stop_rx)));
+
+    let g_state = gate_service::build(g_cfg.clone()).await?;
+    let first_password = ensure_supervisor(&g_state).await?;
+    let g_task = tokio::spawn(gate_service::serve(g_listener, g_state, fan_out(&stop_rx)));
+
+    println!();
+    println!(
+        "E-Gate declaration system is running (data in {})",
+        g_cfg.data_dir.display()
+    );
+    println!("  mobile-api    http://{m_addr}   (phone app API; OpenAPI at /openapi.json)");
+    println!("  gate-service  http://{g_addr}   (scan API /v1/scans; officer console /console/)");
+    println!("  kiosk         http://{k_addr}   (arrival-hall terminal)");
+    if let Some(pw) = first_password {
+        println!();
+        println!("  First supervisor account created (shown once, change it):");
+        println!("    username: supervisor");
+        println!("    password: {pw}");
+    }
+    println!();
+    println!("Try first:");
+    println!(
+        "  open http://{k_addr}/ and declare as a passenger, or see README.md for the curl walk-through;"
+    );
+    println!("  sign in at http://{g_addr}/console/ to work the red-lane queue.");
+    println!("Ctrl-C stops everything cleanly.");
+
+    signal.await;
+    let _ = stop_tx.send(true);
+    for (name, task) in [
+        ("mobile-api", m_task),
+        ("kiosk", k_task),
+        ("gate-service", g_task),
+    ] {
+        match task.await {
+            Ok(Ok(())) => tracing::info!(service = name, "stopped"),
+            Ok(Err(e)) => tracing::error!(service = name, error = %e, "stopped with an error"),
+            Err(e) => tracing::error!(service = name, error = %e, "task failed"),
+        }
+    }
+    Ok(())
+}
+
+/// Create the `supervisor` account with a random password if there are no officers.
+async fn ensure_supervisor(state: &gate_service::AppState) -> anyhow::Result<Option<String>> {
+    let count: i64 = state
+        .db
+        .read(|c| {
+            c.query_row("SELECT count(*) FROM officers", [], |r| r.get(0))
+                .map_err(shared::db::DbError::from)
+        })
+        .await?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let password = shared::web::random_token();
+    gate_service::console::create_officer(
+        &state.db,
+        "supervisor",
+        "First supervisor",
+        "supervisor",
+        &password,
+    )
+    .await?;
+    Ok(Some(password))
+}

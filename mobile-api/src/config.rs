@@ -1,0 +1,149 @@
+//! Configuration from `EGATE_*` environment variables, with defaults that run on one
+//! machine out of the box, and [`Config::for_tests`] for in-process tests.
+
+use shared::clock::SharedClock;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The service's configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Listen address (`EGATE_MOBILE_API_ADDR`, default `127.0.0.1:8080`).
+    pub addr: SocketAddr,
+    /// Data directory (`EGATE_DATA_DIR`, default `./data`); this service keeps its files
+    /// under `mobile-api/`, and reads the shared `binding.key` and `gate-api.key`.
+    pub data_dir: PathBuf,
+    /// Grace after the end of the arrival date (JST) during which a token stays valid
+    /// (`EGATE_TOKEN_GRACE_HOURS`, default 24).
+    pub token_grace_hours: i64,
+    /// Longest token validity from issue (`EGATE_TOKEN_MAX_DAYS`, default 30); also how
+    /// far ahead an arrival date may be.
+    pub token_max_days: i64,
+    /// Declaration creations and estimates per client address per minute
+    /// (`EGATE_RATE_LIMIT_PER_MINUTE`, default 30).
+    pub rate_limit_per_minute: u32,
+    /// Days after the arrival date at which personal data is erased
+    /// (`EGATE_RETENTION_DAYS`, default 30).
+    pub retention_days: i64,
+    /// How often the retention purge runs (1 hour).
+    pub purge_interval: Duration,
+    /// How often the key ring is re-read to pick up an operator's rotation (60 s).
+    pub key_reload_interval: Duration,
+    /// A replacement rules profile (`EGATE_RULES_PROFILE`, a TOML file path).
+    pub rules_profile: Option<PathBuf>,
+    /// The officer console's API key (`EGATE_GATE_API_KEY`); when unset it is read
+    /// from (or generated into) `$EGATE_DATA_DIR/gate-api.key`.
+    pub gate_api_key: Option<String>,
+    /// The source of time.
+    pub clock: SharedClock,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("token_grace_hours", &self.token_grace_hours)
+            .field("token_max_days", &self.token_max_days)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("retention_days", &self.retention_days)
+            .field("rules_profile", &self.rules_profile)
+            .field("gate_api_key", &self.gate_api_key.as_ref().map(|_| "<set>"))
+            .finish_non_exhaustive()
+    }
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<T>()
+            .map_err(|e| anyhow::anyhow!("{name}={v:?} is invalid: {e}")),
+        _ => Ok(default),
+    }
+}
+
+impl Config {
+    /// Read the configuration from the environment.
+    pub fn from_env() -> anyhow::Result<Config> {
+        let addr = env_parse(
+            "EGATE_MOBILE_API_ADDR",
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+        )?;
+        let data_dir =
+            PathBuf::from(std::env::var("EGATE_DATA_DIR").unwrap_or_else(|_| "./data".to_owned()));
+        let token_grace_hours = env_parse("EGATE_TOKEN_GRACE_HOURS", 24i64)?;
+        let token_max_days = env_parse("EGATE_TOKEN_MAX_DAYS", 30i64)?;
+        let rate_limit_per_minute = env_parse("EGATE_RATE_LIMIT_PER_MINUTE", 30u32)?;
+        let retention_days = env_parse("EGATE_RETENTION_DAYS", 30i64)?;
+        anyhow::ensure!(
+            (0..=24 * 30).contains(&token_grace_hours),
+            "EGATE_TOKEN_GRACE_HOURS must be 0 to 720"
+        );
+        anyhow::ensure!(
+            (1..=365).contains(&token_max_days),
+            "EGATE_TOKEN_MAX_DAYS must be 1 to 365"
+        );
+        anyhow::ensure!(
+            rate_limit_per_minute >= 1,
+            "EGATE_RATE_LIMIT_PER_MINUTE must be at least 1"
+        );
+        anyhow::ensure!(
+            (1..=3650).contains(&retention_days),
+            "EGATE_RETENTION_DAYS must be 1 to 3650"
+        );
+        let rules_profile = std::env::var("EGATE_RULES_PROFILE")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .map(PathBuf::from);
+        let gate_api_key = std::env::var("EGATE_GATE_API_KEY")
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+        if let Some(k) = &gate_api_key {
+            anyhow::ensure!(
+                k.len() >= 32,
+                "EGATE_GATE_API_KEY must be at least 32 characters"
+            );
+        }
+        Ok(Config {
+            addr,
+            data_dir,
+            token_grace_hours,
+            token_max_days,
+            rate_limit_per_minute,
+            retention_days,
+            purge_interval: Duration::from_secs(3600),
+            key_reload_interval: Duration::from_secs(60),
+            rules_profile,
+            gate_api_key,
+            clock: shared::clock::system(),
+        })
+    }
+
+    /// Configuration for in-process tests: data in `data_dir`, port 0, a generous rate
+    /// limit, the system clock (replace `clock` to move time).
+    pub fn for_tests(data_dir: &Path) -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_owned(),
+            token_grace_hours: 24,
+            token_max_days: 30,
+            rate_limit_per_minute: 10_000,
+            retention_days: 30,
+            purge_interval: Duration::from_secs(3600),
+            key_reload_interval: Duration::from_secs(60),
+            rules_profile: None,
+            gate_api_key: None,
+            clock: shared::clock::system(),
+        }
+    }
+
+    /// This service's own directory under the data directory.
+    pub fn service_dir(&self) -> PathBuf {
+        self.data_dir.join("mobile-api")
+    }
+}
