@@ -1,1 +1,171 @@
-//! placeholder
+//! gate-service: what the E-Gate hardware calls when a passenger presents the QR and the
+//! passport. It decides GREEN or RED offline, from the signed token, the passport MRZ,
+//! its trust list, the rules profile and risk selection (issue 4), and serves the
+//! officer console of the red-lane counter under `/console` (issue 5).
+//!
+//! - [`config`]: `EGATE_*` configuration;
+//! - [`scan`]: the decision pipeline and its single write;
+//! - [`trust`]: issuer keys and revocations, refreshed in the background;
+//! - [`selection`]: random draw and watch rules;
+//! - [`routes`]: the HTTP API;
+//! - [`db`]: the schema; [`tasks`]: background refresh and retention purge.
+
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod db;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod scan;
+pub mod selection;
+pub mod tasks;
+pub mod trust;
+
+pub use config::{Config, IssuerConfig};
+pub use tasks::{purge_expired, refresh_now};
+
+use anyhow::Context as _;
+use shared::clock::SharedClock;
+use shared::db::Db;
+use shared::rules::RulesProfile;
+use shared::token::BindingKey;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The gate's database (scans, cases, and the console's tables).
+    pub db: Db,
+    /// Time (tests inject a fixed clock).
+    pub clock: SharedClock,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// The gate's rules profile (it wins over the issuer's).
+    pub profile: Arc<RulesProfile>,
+    /// The trusted issuers.
+    pub issuers: Arc<Vec<IssuerConfig>>,
+    /// Trust list and revocations.
+    pub trust: Arc<trust::TrustStore>,
+    /// Passport binding key (shared with the issuers).
+    pub binding_key: Arc<BindingKey>,
+    /// Risk selection.
+    pub selection: Arc<selection::Selection>,
+    /// Scan counters.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Background tasks, stopped by [`serve`] at shutdown.
+    pub tasks: Arc<tasks::Tasks>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .field("profile", &self.profile.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Build the state with the system clock: open the database, load keys, load the trust
+/// list (a failing issuer is logged, not fatal) and start the background tasks.
+pub async fn build(config: Config) -> anyhow::Result<AppState> {
+    build_with_clock(config, shared::clock::system()).await
+}
+
+/// [`build`] with a chosen clock.
+pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
+    let cfg = config.clone();
+    let (db, binding_key, selection_key, profile) =
+        shared::db::blocking(move || -> anyhow::Result<_> {
+            std::fs::create_dir_all(cfg.gate_dir())
+                .context("failed to create the gate data directory")?;
+            let db = Db::open(&cfg.db_path(), &db::all_migrations())
+                .context("failed to open the gate database")?;
+            let binding_key = BindingKey::load_or_generate(&cfg.binding_key_path())
+                .context("failed to load the binding key")?;
+            let selection_key = selection::load_or_generate_key(&cfg.selection_key_path())?;
+            let profile = match &cfg.rules_profile {
+                Some(p) => RulesProfile::load(p)
+                    .with_context(|| format!("failed to load the rules profile {}", p.display()))?,
+                None => RulesProfile::jp_2026(),
+            };
+            Ok((db, binding_key, selection_key, profile))
+        })
+        .await??;
+    let selection = selection::Selection::new(
+        &selection_key,
+        config.selection_rate,
+        &config.watchlist_file,
+    );
+    let trust = trust::TrustStore::new(&config.issuers, config.fetch_timeout_secs)?;
+    let state = AppState {
+        db,
+        clock,
+        profile: Arc::new(profile),
+        issuers: Arc::new(config.issuers.clone()),
+        trust: Arc::new(trust),
+        binding_key: Arc::new(binding_key),
+        selection: Arc::new(selection),
+        metrics: Arc::new(metrics::Metrics::default()),
+        tasks: Arc::new(tasks::Tasks::default()),
+        config: Arc::new(config),
+    };
+    refresh_now(&state).await;
+    if state.config.background_tasks {
+        tasks::start(&state);
+    }
+    Ok(state)
+}
+
+/// The HTTP application.
+pub fn build_app(state: AppState) -> axum::Router {
+    routes::router(state)
+}
+
+/// Serve on an already-bound listener until `shutdown` completes; then stop the
+/// background tasks and close the database.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = build_app(state.clone());
+    let addr = listener.local_addr().ok();
+    tracing::info!(addr = ?addr, "gate-service listening");
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    state.tasks.stop().await;
+    let db = state.db.clone();
+    let _ = shared::db::blocking(move || db.close()).await;
+    served.context("the gate HTTP server failed")
+}
+
+/// Stops on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// A guard-free mutex helper for the task list.
+pub(crate) type TaskList = Mutex<Vec<tokio::task::JoinHandle<()>>>;

@@ -15,7 +15,7 @@ mod item;
 
 pub use countries::is_known_nationality;
 pub use error::{FieldError, ValidationErrors};
-pub use item::{Category, CategoryGroup, Currency, Item, ItemInput, Money};
+pub use item::{Category, CategoryGroup, Currency, Item, ItemInput, Money, MoneyInput};
 
 /// Longest free-text field we accept (address, occupation, description).
 pub const MAX_TEXT: usize = 200;

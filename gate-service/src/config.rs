@@ -1,0 +1,221 @@
+//! Configuration of the gate service, from `EGATE_*` environment variables with defaults
+//! that work on one machine.
+
+use anyhow::{Context as _, bail};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Default listening address of the gate service.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8081";
+/// Default trusted issuers on one machine.
+pub const DEFAULT_ISSUERS: &str = "mobile-api=http://127.0.0.1:8080,kiosk:T1=http://127.0.0.1:8082";
+
+/// One trusted issuer: its id (the token's `iss`) and where its keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerConfig {
+    /// Issuer id, e.g. `mobile-api`, `kiosk:T1`; tokens under its keys must carry it as `iss`.
+    pub id: String,
+    /// Base URL of the issuer (`{url}/v1/trust-list`, `{url}/v1/revocations`), e.g.
+    /// `http://127.0.0.1:8080`.
+    pub base_url: Option<String>,
+    /// A JWKS file, when the keys are installed as a file instead of fetched.
+    pub jwks_file: Option<PathBuf>,
+}
+
+impl IssuerConfig {
+    /// Parse `id=source` (source: an `http(s)://` base URL or a JWKS file path).
+    pub fn parse(spec: &str) -> anyhow::Result<IssuerConfig> {
+        let (id, source) = spec
+            .split_once('=')
+            .with_context(|| format!("issuer `{spec}` must be written id=url-or-file"))?;
+        let (id, source) = (id.trim(), source.trim());
+        if id.is_empty() || id.len() > 64 || source.is_empty() {
+            bail!("issuer `{spec}` must be written id=url-or-file (id of 1 to 64 characters)");
+        }
+        let web = source.starts_with("http://") || source.starts_with("https://");
+        Ok(IssuerConfig {
+            id: id.to_owned(),
+            base_url: web.then(|| source.trim_end_matches('/').to_owned()),
+            jwks_file: (!web).then(|| PathBuf::from(source)),
+        })
+    }
+
+    /// Parse a comma-separated list of `id=source`.
+    pub fn parse_list(list: &str) -> anyhow::Result<Vec<IssuerConfig>> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(IssuerConfig::parse)
+            .collect()
+    }
+}
+
+/// Gate service configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `EGATE_DATA_DIR` (default `./data`); the gate keeps its files in `gate/` below it.
+    pub data_dir: PathBuf,
+    /// `EGATE_GATE_ADDR` (default `127.0.0.1:8081`).
+    pub addr: SocketAddr,
+    /// `$EGATE_DATA_DIR/gate-api.key`: the secret the console presents to mobile-api's
+    /// internal declaration endpoint.
+    pub gate_api_key_file: PathBuf,
+    /// `EGATE_SECURE_COOKIES` (default false): mark console cookies `Secure`.
+    pub secure_cookies: bool,
+    /// `EGATE_GATE_ISSUERS`: trusted issuers (`id=url-or-file`, comma-separated).
+    pub issuers: Vec<IssuerConfig>,
+    /// `EGATE_GATE_REVOKED_KIDS`: revoked key ids (standard base64), in addition to the
+    /// `revoked_kids` file in the gate data directory.
+    pub revoked_kids: Vec<String>,
+    /// `EGATE_GATE_REFRESH_SECS` (default 60): trust list, revocations and watch rules.
+    pub refresh_secs: u64,
+    /// `EGATE_GATE_SKEW_SECS` (default 120): clock skew allowed on `exp` and `iat`.
+    pub skew_secs: i64,
+    /// `EGATE_GATE_SELECTION_RATE` (default 0.01): random selection rate, 0 to 1.
+    pub selection_rate: f64,
+    /// `EGATE_GATE_WATCHLIST` (default `$EGATE_DATA_DIR/gate/watchlist.toml`).
+    pub watchlist_file: PathBuf,
+    /// `EGATE_RETENTION_DAYS` (default 30): RED-case identity kept this long.
+    pub retention_days: i64,
+    /// `EGATE_RULES_PROFILE`: a rules profile TOML replacing the embedded JP-2026 one.
+    pub rules_profile: Option<PathBuf>,
+    /// Timeout of each HTTP request to an issuer, seconds (`EGATE_GATE_FETCH_TIMEOUT_SECS`, default 3).
+    pub fetch_timeout_secs: u64,
+    /// Whether [`crate::build`] starts the background refresh and purge tasks (tests
+    /// turn them off and call [`crate::refresh_now`] / [`crate::purge_expired`]).
+    pub background_tasks: bool,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{name}={v} is not valid: {e}")),
+    }
+}
+
+impl Config {
+    /// Read the configuration from the environment.
+    pub fn from_env() -> anyhow::Result<Config> {
+        let data_dir = PathBuf::from(env("EGATE_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let addr: SocketAddr = env_parse("EGATE_GATE_ADDR", DEFAULT_ADDR.parse()?)?;
+        let issuers = IssuerConfig::parse_list(
+            &env("EGATE_GATE_ISSUERS").unwrap_or_else(|| DEFAULT_ISSUERS.into()),
+        )
+        .context("failed to parse EGATE_GATE_ISSUERS")?;
+        let revoked_kids = env("EGATE_GATE_REVOKED_KIDS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let selection_rate: f64 = env_parse("EGATE_GATE_SELECTION_RATE", 0.01)?;
+        if !(0.0..=1.0).contains(&selection_rate) {
+            bail!("EGATE_GATE_SELECTION_RATE must be between 0 and 1");
+        }
+        let secure_cookies = matches!(
+            env("EGATE_SECURE_COOKIES").as_deref().map(str::trim),
+            Some("1" | "true" | "yes" | "on")
+        );
+        let mut c = Config::defaults(&data_dir);
+        c.addr = addr;
+        c.secure_cookies = secure_cookies;
+        c.issuers = issuers;
+        c.revoked_kids = revoked_kids;
+        c.refresh_secs = env_parse("EGATE_GATE_REFRESH_SECS", 60u64)?.max(1);
+        c.skew_secs = env_parse("EGATE_GATE_SKEW_SECS", 120i64)?.clamp(0, 86_400);
+        c.selection_rate = selection_rate;
+        if let Some(w) = env("EGATE_GATE_WATCHLIST") {
+            c.watchlist_file = PathBuf::from(w);
+        }
+        c.retention_days = env_parse("EGATE_RETENTION_DAYS", 30i64)?.max(0);
+        c.rules_profile = env("EGATE_RULES_PROFILE").map(PathBuf::from);
+        c.fetch_timeout_secs = env_parse("EGATE_GATE_FETCH_TIMEOUT_SECS", 3u64)?.max(1);
+        Ok(c)
+    }
+
+    fn defaults(data_dir: &Path) -> Config {
+        Config {
+            data_dir: data_dir.to_owned(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            gate_api_key_file: data_dir.join("gate-api.key"),
+            secure_cookies: false,
+            issuers: Vec::new(),
+            revoked_kids: Vec::new(),
+            refresh_secs: 60,
+            skew_secs: 120,
+            selection_rate: 0.01,
+            watchlist_file: data_dir.join("gate").join("watchlist.toml"),
+            retention_days: 30,
+            rules_profile: None,
+            fetch_timeout_secs: 3,
+            background_tasks: true,
+        }
+    }
+
+    /// Configuration for tests: data under `data_dir`, port 0, no issuers, no random
+    /// selection, no background tasks.
+    pub fn for_tests(data_dir: &Path) -> Config {
+        let mut c = Config::defaults(data_dir);
+        c.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        c.selection_rate = 0.0;
+        c.background_tasks = false;
+        c.fetch_timeout_secs = 1;
+        c
+    }
+
+    /// The gate's own directory, `$EGATE_DATA_DIR/gate`.
+    pub fn gate_dir(&self) -> PathBuf {
+        self.data_dir.join("gate")
+    }
+
+    /// The database file, `$EGATE_DATA_DIR/gate/gate.db`.
+    pub fn db_path(&self) -> PathBuf {
+        self.gate_dir().join("gate.db")
+    }
+
+    /// The passport binding key, `$EGATE_DATA_DIR/binding.key` (shared with the issuers).
+    pub fn binding_key_path(&self) -> PathBuf {
+        self.data_dir.join("binding.key")
+    }
+
+    /// The risk-selection key, `$EGATE_DATA_DIR/gate/selection.key`.
+    pub fn selection_key_path(&self) -> PathBuf {
+        self.gate_dir().join("selection.key")
+    }
+
+    /// The revoked key ids file, `$EGATE_DATA_DIR/gate/revoked_kids` (one per line).
+    pub fn revoked_kids_path(&self) -> PathBuf {
+        self.gate_dir().join("revoked_kids")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_specs_are_urls_or_files() {
+        let list = IssuerConfig::parse_list(DEFAULT_ISSUERS).unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1].id, "kiosk:T1");
+        assert_eq!(list[1].base_url.as_deref(), Some("http://127.0.0.1:8082"));
+        let f = IssuerConfig::parse("x=/etc/jwks.json").unwrap();
+        assert_eq!(f.jwks_file, Some(PathBuf::from("/etc/jwks.json")));
+        assert!(f.base_url.is_none());
+        assert!(IssuerConfig::parse("nosource").is_err());
+        assert!(IssuerConfig::parse("=http://x").is_err());
+    }
+}

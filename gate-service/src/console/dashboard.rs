@@ -1,0 +1,295 @@
+//! The supervisors' dashboard: scans per hour green vs red over the last 24 hours,
+//! selection reasons, and the average handling time (case opened → first outcome),
+//! drawn as SVG bar charts on the server (no script, no CDN).
+
+use super::auth::Supervisor;
+use super::page::{self, Cfg, PageCtx, PageResult};
+use super::store;
+use crate::AppState;
+use askama::Template;
+use axum::Extension;
+use axum::extract::State;
+use axum::http::StatusCode;
+use std::collections::BTreeMap;
+
+/// One bar of a chart (SVG user units).
+#[derive(Debug, Clone)]
+pub struct Bar {
+    /// Left.
+    pub x: i64,
+    /// Top.
+    pub y: i64,
+    /// Width.
+    pub w: i64,
+    /// Height.
+    pub h: i64,
+    /// CSS class (colour).
+    pub class: &'static str,
+    /// Tooltip (`<title>`).
+    pub title: String,
+}
+
+/// A text label of a chart.
+#[derive(Debug, Clone)]
+pub struct Label {
+    /// Anchor x.
+    pub x: i64,
+    /// Baseline y.
+    pub y: i64,
+    /// Text.
+    pub text: String,
+}
+
+/// A bar chart.
+#[derive(Debug, Clone, Default)]
+pub struct Chart {
+    /// Total width.
+    pub width: i64,
+    /// Total height.
+    pub height: i64,
+    /// Bars.
+    pub bars: Vec<Bar>,
+    /// Labels.
+    pub labels: Vec<Label>,
+    /// Accessible summary.
+    pub summary: String,
+}
+
+/// The dashboard page.
+#[derive(Template)]
+#[template(path = "console/dashboard.html")]
+pub struct DashboardPage {
+    /// Page context.
+    pub ctx: PageCtx,
+    /// Scans per hour.
+    pub scans: Chart,
+    /// Reasons.
+    pub reasons: Chart,
+    /// Handling time per hour.
+    pub handling: Chart,
+    /// Totals: green, red.
+    pub totals: (i64, i64),
+    /// Average handling time, minutes (or "—").
+    pub avg_handling: String,
+}
+
+impl DashboardPage {
+    /// The three charts with their headings and element ids.
+    pub fn charts(&self) -> Vec<(String, &Chart, &'static str)> {
+        vec![
+            (self.ctx.t("console-dash-scans"), &self.scans, "chart-scans"),
+            (
+                self.ctx.t("console-dash-reasons"),
+                &self.reasons,
+                "chart-reasons",
+            ),
+            (
+                self.ctx.t("console-dash-handling"),
+                &self.handling,
+                "chart-handling",
+            ),
+        ]
+    }
+}
+
+const H: i64 = 180;
+const TOP: i64 = 10;
+const BOTTOM: i64 = 24;
+
+/// `GET /console/dashboard` (supervisors).
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<PageCtx>,
+    Extension(cfg): Cfg,
+    Supervisor(officer): Supervisor,
+) -> PageResult {
+    let ctx = ctx.with_officer(&officer);
+    let now = state.clock.unix();
+    let since = now - 86_400;
+    type Data = (Vec<(i64, String, String)>, Vec<(i64, i64)>);
+    let (scans, handled): Data = state
+        .db
+        .read(move |c| -> Result<Data, page::ConsoleError> {
+            let mut st =
+                c.prepare("SELECT scanned_at, decision, reasons FROM scans WHERE scanned_at > ?1")?;
+            let scans = st
+                .query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut st = c.prepare(
+                "SELECT c.opened_at, min(o.recorded_at) FROM cases c
+                 JOIN outcomes o ON o.case_id = c.id
+                 GROUP BY c.id HAVING min(o.recorded_at) > ?1",
+            )?;
+            let handled = st
+                .query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((scans, handled))
+        })
+        .await?;
+    let offset = i64::from(cfg.utc_offset_minutes) * 60;
+    // Hour buckets ending with the current local hour.
+    let this_hour = (now + offset).div_euclid(3600);
+    let bucket = |t: i64| -> Option<usize> {
+        let b = 23 - (this_hour - (t + offset).div_euclid(3600));
+        usize::try_from(b).ok().filter(|b| *b < 24)
+    };
+    let hour_label = |i: usize| format!("{:02}", (this_hour - 23 + i as i64).rem_euclid(24));
+    let mut green = [0i64; 24];
+    let mut red = [0i64; 24];
+    let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
+    for (at, decision, codes) in &scans {
+        if let Some(b) = bucket(*at) {
+            if decision == "red" {
+                red[b] += 1;
+                for code in store::reason_codes(codes) {
+                    *reasons.entry(code).or_default() += 1;
+                }
+            } else {
+                green[b] += 1;
+            }
+        }
+    }
+    let totals = (green.iter().sum(), red.iter().sum());
+
+    // Chart 1: pairs of bars per hour.
+    let max = green
+        .iter()
+        .chain(red.iter())
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (slot, bw) = (30i64, 12i64);
+    let mut scans_chart = Chart {
+        width: 24 * slot + 40,
+        height: H + TOP + BOTTOM,
+        ..Default::default()
+    };
+    for i in 0..24 {
+        let x0 = 40 + i as i64 * slot;
+        for (k, (v, class)) in [(green[i], "bar-green"), (red[i], "bar-red")]
+            .into_iter()
+            .enumerate()
+        {
+            let h = v * H / max;
+            scans_chart.bars.push(Bar {
+                x: x0 + k as i64 * bw,
+                y: TOP + H - h,
+                w: bw - 1,
+                h,
+                class,
+                title: format!(
+                    "{}:00 {} {v}",
+                    hour_label(i),
+                    ctx.t(if k == 0 { "lane-green" } else { "lane-red" })
+                ),
+            });
+        }
+        if i % 3 == 0 {
+            scans_chart.labels.push(Label {
+                x: x0,
+                y: TOP + H + 16,
+                text: hour_label(i),
+            });
+        }
+    }
+    scans_chart.labels.push(Label {
+        x: 0,
+        y: TOP + 10,
+        text: max.to_string(),
+    });
+    scans_chart.summary = ctx.t("console-dash-scans-summary");
+
+    // Chart 2: horizontal bars per reason code.
+    let mut by_count: Vec<(String, i64)> = reasons.into_iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    by_count.truncate(12);
+    let rmax = by_count.first().map_or(1, |r| r.1.max(1));
+    let mut reasons_chart = Chart {
+        width: 720,
+        height: (by_count.len() as i64).max(1) * 26 + 10,
+        ..Default::default()
+    };
+    for (i, (code, n)) in by_count.iter().enumerate() {
+        let y = 5 + i as i64 * 26;
+        let w = n * 400 / rmax;
+        reasons_chart.bars.push(Bar {
+            x: 280,
+            y,
+            w: w.max(1),
+            h: 20,
+            class: "bar-red",
+            title: format!("{code}: {n}"),
+        });
+        reasons_chart.labels.push(Label {
+            x: 0,
+            y: y + 15,
+            text: code.clone(),
+        });
+        reasons_chart.labels.push(Label {
+            x: 286 + w,
+            y: y + 15,
+            text: n.to_string(),
+        });
+    }
+    reasons_chart.summary = ctx.t("console-dash-reasons-summary");
+
+    // Chart 3: average handling minutes by the hour of the outcome.
+    let mut sum = [0i64; 24];
+    let mut cnt = [0i64; 24];
+    for (opened, outcome) in &handled {
+        if let Some(b) = bucket(*outcome) {
+            sum[b] += (outcome - opened).max(0);
+            cnt[b] += 1;
+        }
+    }
+    let avg: Vec<i64> = (0..24)
+        .map(|i| if cnt[i] > 0 { sum[i] / cnt[i] / 60 } else { 0 })
+        .collect();
+    let amax = avg.iter().copied().max().unwrap_or(0).max(1);
+    let mut handling = Chart {
+        width: 24 * slot + 40,
+        height: H + TOP + BOTTOM,
+        ..Default::default()
+    };
+    for (i, a) in avg.iter().enumerate() {
+        let h = a * H / amax;
+        let x = 40 + i as i64 * slot;
+        handling.bars.push(Bar {
+            x,
+            y: TOP + H - h,
+            w: 2 * bw - 1,
+            h,
+            class: "bar-blue",
+            title: format!("{}:00 {a} min ({} cases)", hour_label(i), cnt[i]),
+        });
+        if i % 3 == 0 {
+            handling.labels.push(Label {
+                x,
+                y: TOP + H + 16,
+                text: hour_label(i),
+            });
+        }
+    }
+    handling.labels.push(Label {
+        x: 0,
+        y: TOP + 10,
+        text: format!("{amax}"),
+    });
+    handling.summary = ctx.t("console-dash-handling-summary");
+    let n: i64 = cnt.iter().sum();
+    let avg_handling = if n > 0 {
+        format!("{}", sum.iter().sum::<i64>() / n / 60)
+    } else {
+        "—".into()
+    };
+    let page = DashboardPage {
+        scans: scans_chart,
+        reasons: reasons_chart,
+        handling,
+        totals,
+        avg_handling,
+        ctx,
+    };
+    page::html(StatusCode::OK, &page)
+}

@@ -1,0 +1,381 @@
+//! Outcomes (append-only, superseded only by a supervisor with a reason), payment
+//! records and the printable receipt.
+
+use super::ConsoleConfig;
+use super::auth::{Officer, Supervisor};
+use super::cases;
+use super::page::{self, Cfg, ConsoleError, FormData, PageCtx, PageResult, fmt_time, yen};
+use super::store::{self, EvalView, OutcomeRow, SummaryView};
+use crate::AppState;
+use askama::Template;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rusqlite::params;
+
+const KINDS: [&str; 4] = ["cleared", "duty_assessed", "goods_retained", "referred"];
+const METHODS: [&str; 3] = ["cash", "card", "qr_payment"];
+/// Largest amount accepted, yen.
+const MAX_YEN: i64 = 10_000_000_000;
+
+/// An outcome for the history list.
+pub fn outcome_view(
+    ctx: &PageCtx,
+    cfg: &ConsoleConfig,
+    o: &OutcomeRow,
+    current: bool,
+) -> cases::OutcomeView {
+    let amount = match (o.amount_yen, o.amount_source.as_deref()) {
+        (Some(a), Some(src)) => {
+            let how = ctx.t(&format!("console-amount-source-{src}"));
+            match &o.amount_reason {
+                Some(r) if !r.is_empty() => format!("{} ({how}: {r})", yen(a)),
+                _ => format!("{} ({how})", yen(a)),
+            }
+        }
+        (Some(a), None) => yen(a),
+        _ => String::new(),
+    };
+    cases::OutcomeView {
+        id: o.id,
+        kind: ctx.t(&format!("console-outcome-{}", o.kind.replace('_', "-"))),
+        amount,
+        note: o.note.clone(),
+        officer: o.officer_name.clone(),
+        at: fmt_time(cfg, o.recorded_at),
+        supersedes: o
+            .supersedes_id
+            .map(|s| (s, o.supersede_reason.clone().unwrap_or_default())),
+        current,
+    }
+}
+
+/// What an outcome form asks to record.
+struct NewOutcome {
+    kind: String,
+    amount_yen: Option<i64>,
+    amount_source: Option<&'static str>,
+    amount_reason: Option<String>,
+    note: String,
+}
+
+fn parse_yen(s: &str) -> Option<i64> {
+    let digits: String = s
+        .chars()
+        .filter(|c| *c != ',' && *c != '¥' && *c != ' ')
+        .collect();
+    digits
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (0..=MAX_YEN).contains(n))
+}
+
+fn limited(s: String, max: usize, errors: &mut Vec<String>, key: &str) -> String {
+    if s.chars().count() > max || s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+        errors.push(key.to_owned());
+    }
+    s
+}
+
+/// Validate an outcome form; the "estimate" amount is recomputed on the server.
+async fn read_outcome(
+    state: &AppState,
+    id: i64,
+    form: &FormData,
+) -> Result<NewOutcome, ConsoleError> {
+    let mut errors = Vec::new();
+    let kind = form.get("kind");
+    if !KINDS.contains(&kind.as_str()) {
+        errors.push("console-outcome-kind-required".to_owned());
+    }
+    let note = limited(form.get("note"), 1000, &mut errors, "console-note-too-long");
+    let (mut amount_yen, mut amount_source, mut amount_reason) = (None, None, None);
+    if kind == "duty_assessed" {
+        if form.get("amount_source") == "entered" {
+            amount_source = Some("entered");
+            amount_yen = parse_yen(&form.get("amount_yen"));
+            if amount_yen.is_none() {
+                errors.push("console-amount-invalid".to_owned());
+            }
+            let reason = limited(
+                form.get("amount_reason"),
+                500,
+                &mut errors,
+                "console-reason-too-long",
+            );
+            if reason.is_empty() {
+                errors.push("console-amount-reason-required".to_owned());
+            }
+            amount_reason = Some(reason);
+        } else {
+            amount_source = Some("estimate");
+            let case = state
+                .db
+                .read(move |c| -> Result<_, ConsoleError> {
+                    Ok((store::load_case(c, id)?, store::latest_adjustment(c, id)?))
+                })
+                .await?;
+            let (Some(case), adj) = case else {
+                return Err(ConsoleError::NotFound);
+            };
+            let summary: SummaryView =
+                store::parse_or_default(case.summary_json.as_deref(), "summary");
+            let eval: EvalView =
+                store::parse_or_default(case.evaluation_json.as_deref(), "evaluation");
+            let total = cases::estimate_in_force(state, &summary, &eval, adj.as_ref());
+            amount_yen = Some(i64::try_from(total).unwrap_or(MAX_YEN));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConsoleError::Invalid(errors));
+    }
+    Ok(NewOutcome {
+        kind,
+        amount_yen,
+        amount_source,
+        amount_reason,
+        note,
+    })
+}
+
+fn insert_outcome(
+    c: &rusqlite::Connection,
+    case_id: i64,
+    o: &NewOutcome,
+    officer_id: i64,
+    now: i64,
+    supersedes: Option<(i64, &str)>,
+) -> rusqlite::Result<i64> {
+    c.execute(
+        "INSERT INTO outcomes (case_id, kind, amount_yen, amount_source, amount_reason, note,
+                               officer_id, recorded_at, supersedes_id, supersede_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            case_id,
+            o.kind,
+            o.amount_yen,
+            o.amount_source,
+            o.amount_reason,
+            o.note,
+            officer_id,
+            now,
+            supersedes.map(|s| s.0),
+            supersedes.map(|s| s.1),
+        ],
+    )?;
+    let id = c.last_insert_rowid();
+    c.execute(
+        "UPDATE cases SET status = 'closed' WHERE id = ?1",
+        [case_id],
+    )?;
+    Ok(id)
+}
+
+/// `POST /console/cases/{id}/outcome`: the first outcome of a case; refused (409) when
+/// one exists — only a supervisor can supersede it.
+pub async fn record(
+    State(state): State<AppState>,
+    officer: Officer,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> PageResult {
+    let form = page::verified_form(&officer, &body)?;
+    let new = read_outcome(&state, id, &form).await?;
+    let now = state.clock.unix();
+    let oid = officer.id;
+    state
+        .db
+        .write(move |c| -> Result<(), ConsoleError> {
+            if store::load_case(c, id)?.is_none() {
+                return Err(ConsoleError::NotFound);
+            }
+            if store::current_outcome_id(c, id)?.is_some() {
+                return Err(ConsoleError::Conflict("console-outcome-exists"));
+            }
+            let oc = insert_outcome(c, id, &new, oid, now, None)?;
+            store::audit(
+                c,
+                now,
+                Some(oid),
+                "outcome.recorded",
+                Some(id),
+                &format!("outcome {oc}: {}", new.kind),
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(page::see_other(&format!("/console/cases/{id}#outcome")))
+}
+
+/// `POST /console/cases/{id}/supersede` (supervisors): a new outcome pointing to the one
+/// in force, with a reason.
+pub async fn supersede(
+    State(state): State<AppState>,
+    Supervisor(officer): Supervisor,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> PageResult {
+    let form = page::verified_form(&officer, &body)?;
+    let reason = form.get("supersede_reason");
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ConsoleError::Invalid(vec![
+            "console-supersede-reason-required".into(),
+        ]));
+    }
+    let new = read_outcome(&state, id, &form).await?;
+    let now = state.clock.unix();
+    let oid = officer.id;
+    state
+        .db
+        .write(move |c| -> Result<(), ConsoleError> {
+            let Some((old, _)) = store::current_outcome_id(c, id)? else {
+                return Err(ConsoleError::Conflict("console-outcome-none"));
+            };
+            let oc = insert_outcome(c, id, &new, oid, now, Some((old, &reason)))?;
+            store::audit(
+                c,
+                now,
+                Some(oid),
+                "outcome.superseded",
+                Some(id),
+                &format!("outcome {oc} supersedes {old}: {}", new.kind),
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(page::see_other(&format!("/console/cases/{id}#outcome")))
+}
+
+/// `POST /console/cases/{id}/payment`: a payment against the "duty assessed" outcome in
+/// force; then the receipt.
+pub async fn payment(
+    State(state): State<AppState>,
+    officer: Officer,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> PageResult {
+    let form = page::verified_form(&officer, &body)?;
+    let mut errors = Vec::new();
+    let method = form.get("method");
+    if !METHODS.contains(&method.as_str()) {
+        errors.push("console-method-required".to_owned());
+    }
+    let reference = limited(
+        form.get("reference"),
+        64,
+        &mut errors,
+        "console-reference-too-long",
+    );
+    let amount = parse_yen(&form.get("amount_yen")).filter(|a| *a > 0);
+    if amount.is_none() {
+        errors.push("console-amount-invalid".to_owned());
+    }
+    if !errors.is_empty() {
+        return Err(ConsoleError::Invalid(errors));
+    }
+    let amount = amount.unwrap_or_default();
+    let now = state.clock.unix();
+    let oid = officer.id;
+    let pid = state
+        .db
+        .write(move |c| -> Result<i64, ConsoleError> {
+            match store::current_outcome_id(c, id)? {
+                Some((outcome, kind)) if kind == "duty_assessed" => {
+                    c.execute(
+                        "INSERT INTO payments (outcome_id, method, reference, amount_yen, officer_id, recorded_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![outcome, method, reference, amount, oid, now],
+                    )?;
+                    let pid = c.last_insert_rowid();
+                    store::audit(c, now, Some(oid), "payment.recorded", Some(id), &format!("payment {pid}: {amount} yen by {method}"))?;
+                    Ok(pid)
+                }
+                _ => Err(ConsoleError::Conflict("console-payment-no-duty")),
+            }
+        })
+        .await?;
+    Ok(page::see_other(&format!("/console/payments/{pid}/receipt")))
+}
+
+/// The printable receipt.
+#[derive(Template)]
+#[template(path = "console/receipt.html")]
+pub struct ReceiptPage {
+    /// Page context.
+    pub ctx: PageCtx,
+    /// Receipt number (payment id).
+    pub number: i64,
+    /// Case id.
+    pub case_id: i64,
+    /// Lines: label, value.
+    pub lines: Vec<(String, String)>,
+    /// Amount paid.
+    pub amount: String,
+}
+
+/// `GET /console/payments/{id}/receipt`.
+pub async fn receipt(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<PageCtx>,
+    Extension(cfg): Cfg,
+    officer: Officer,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let (p, case) = state
+        .db
+        .read(move |c| -> Result<_, ConsoleError> {
+            let Some((p, case_id)) = store::payment(c, id)? else {
+                return Err(ConsoleError::NotFound);
+            };
+            let case = store::load_case(c, case_id)?.ok_or(ConsoleError::NotFound)?;
+            Ok((p, case))
+        })
+        .await?;
+    let ctx = ctx.with_officer(&officer);
+    let identity: Option<store::IdentityView> = case
+        .identity_json
+        .as_deref()
+        .map(|j| store::parse_or_default(Some(j), "identity"));
+    let mut lines = vec![
+        (ctx.t("console-receipt-date"), fmt_time(&cfg, p.recorded_at)),
+        (ctx.t("console-case-number"), case.id.to_string()),
+        (
+            ctx.t("console-declaration-id"),
+            case.declaration_id.clone().unwrap_or_else(|| "—".into()),
+        ),
+        (
+            ctx.t("console-flight"),
+            case.flight.clone().unwrap_or_else(|| "—".into()),
+        ),
+    ];
+    if let Some(i) = identity {
+        lines.push((
+            ctx.t("console-receipt-payer"),
+            format!("{} {}", i.surname, i.given_names),
+        ));
+    }
+    lines.extend([
+        (
+            ctx.t("console-payment-method"),
+            ctx.t(&format!("console-method-{}", p.method.replace('_', "-"))),
+        ),
+        (
+            ctx.t("console-payment-reference"),
+            if p.reference.is_empty() {
+                "—".into()
+            } else {
+                p.reference.clone()
+            },
+        ),
+        (ctx.t("console-receipt-officer"), p.officer_name.clone()),
+    ]);
+    let page = ReceiptPage {
+        number: p.id,
+        case_id: case.id,
+        lines,
+        amount: yen(p.amount_yen),
+        ctx,
+    };
+    page::html(StatusCode::OK, &page)
+}

@@ -1,0 +1,356 @@
+//! The routes and the scan API handlers: `POST /v1/scans` (JSON), `POST /v1/scans/image`
+//! (multipart), `GET /healthz`, `GET /metrics`; the officer console under `/console`.
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::scan::{self, QrInput, ScanInput, ScanOutcome};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Multipart, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::domain::ValidationErrors;
+use shared::i18n::{self, Lang};
+use shared::qr::QrError;
+use shared::rules::Lane;
+use shared::web::{ApiJson, Problem};
+use tower_http::trace::TraceLayer;
+
+/// Largest camera image accepted by `POST /v1/scans/image`.
+pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest MRZ or gate id text field in a multipart scan.
+const MAX_TEXT_FIELD: usize = 1024;
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/scans", post(scan_json))
+        .route(
+            "/v1/scans/image",
+            post(scan_image).layer(DefaultBodyLimit::max(MAX_IMAGE_BYTES + 64 * 1024)),
+        )
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .nest("/console", crate::console::router())
+        .with_state(state)
+        .layer(axum::middleware::from_fn(shared::web::security_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let path = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "unmatched".into());
+            tracing::info_span!("http", http.method = %req.method(), http.route = %path)
+        }))
+}
+
+/// `POST /v1/scans` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    /// The QR text, `CD1:…`, exactly as scanned.
+    pub qr: String,
+    /// The two MRZ lines (`\n` between them).
+    pub mrz: String,
+    /// The gate: 1–32 characters `A–Z a–z 0–9 - _`.
+    pub gate_id: String,
+}
+
+/// One passenger-facing reason.
+#[derive(Debug, Serialize)]
+pub struct PassengerReason {
+    /// Code.
+    pub code: String,
+    /// Localised message.
+    pub message: String,
+}
+
+/// One officer-facing reason.
+#[derive(Debug, Serialize)]
+pub struct OfficerReason {
+    /// Code.
+    pub code: String,
+    /// Localised message.
+    pub message: String,
+    /// The rule that fired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Details (draw value, rule reasons, profile ids).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Value>,
+}
+
+/// The officer part of a scan response.
+#[derive(Debug, Serialize)]
+pub struct OfficerPart {
+    /// Every reason, risk selection included.
+    pub reasons: Vec<OfficerReason>,
+    /// The red-lane case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<i64>,
+}
+
+/// `POST /v1/scans` and `/v1/scans/image` response.
+#[derive(Debug, Serialize)]
+pub struct ScanResponse {
+    /// Scan id.
+    pub scan_id: String,
+    /// `green` or `red`.
+    pub decision: Lane,
+    /// What the gate display shows (neutral for a risk selection).
+    pub passenger_message: String,
+    /// Passenger-safe reasons only.
+    pub reasons: Vec<PassengerReason>,
+    /// For the officer: every reason and the case.
+    pub officer: OfficerPart,
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_accept_language)
+        .unwrap_or(Lang::En)
+}
+
+fn validate_gate_id(gate_id: &str, pointer: &str) -> Result<(), AppError> {
+    let ok = (1..=32).contains(&gate_id.len())
+        && gate_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        return Ok(());
+    }
+    let mut errs = ValidationErrors::default();
+    errs.push(
+        pointer,
+        "invalid",
+        "must be 1 to 32 characters A-Z, a-z, 0-9, - or _",
+    );
+    Err(Problem::validation(errs).into())
+}
+
+/// Build the response of a stored scan in `lang`.
+pub fn response_of(o: ScanOutcome, lang: Lang) -> ScanResponse {
+    let passenger_message = match o.decision {
+        Lane::Green => i18n::t(lang, "gate-proceed"),
+        Lane::Red => i18n::t(lang, "gate-go-to-counter"),
+    };
+    let reasons = o
+        .reasons
+        .iter()
+        .filter(|r| r.passenger)
+        .map(|r| PassengerReason {
+            code: r.code.clone(),
+            message: r.message(lang),
+        })
+        .collect();
+    let officer = OfficerPart {
+        reasons: o
+            .reasons
+            .iter()
+            .map(|r| OfficerReason {
+                code: r.code.clone(),
+                message: r.message(lang),
+                rule: r.rule.clone(),
+                detail: r.detail.clone(),
+            })
+            .collect(),
+        case_id: o.case_id,
+    };
+    ScanResponse {
+        scan_id: o.scan_id,
+        decision: o.decision,
+        passenger_message,
+        reasons,
+        officer,
+    }
+}
+
+async fn scan_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ScanRequest>,
+) -> Result<Json<ScanResponse>, AppError> {
+    validate_gate_id(&req.gate_id, "/gate_id")?;
+    let input = ScanInput {
+        qr: QrInput::Text(req.qr),
+        mrz: req.mrz,
+        gate_id: req.gate_id,
+    };
+    let outcome = scan::run_scan(&state, input).await?;
+    Ok(Json(response_of(outcome, lang_of(&headers))))
+}
+
+fn multipart_problem(detail: impl Into<String>) -> AppError {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "malformed-multipart",
+        "The request body is not valid for this endpoint",
+        detail,
+    )
+    .into()
+}
+
+fn image_too_large() -> AppError {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "image-too-large",
+        "Image too large",
+        format!(
+            "The image must be at most {MAX_IMAGE_BYTES} bytes and {} pixels on a side.",
+            shared::qr::MAX_IMAGE_SIDE
+        ),
+    )
+    .into()
+}
+
+async fn read_text(
+    field: axum::extract::multipart::Field<'_>,
+    name: &str,
+) -> Result<String, AppError> {
+    let bytes = field
+        .bytes()
+        .await
+        .map_err(|e| multipart_problem(format!("field `{name}`: {e}")))?;
+    if bytes.len() > MAX_TEXT_FIELD {
+        return Err(multipart_problem(format!("field `{name}` is too long")));
+    }
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| multipart_problem(format!("field `{name}` is not UTF-8 text")))
+}
+
+/// `POST /v1/scans/image`: `multipart/form-data` with `image` (PNG or JPEG, ≤ 4 MiB),
+/// `mrz` and `gate_id`.
+async fn scan_image(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Json<ScanResponse>, AppError> {
+    let lang = lang_of(req.headers());
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "Send the image as multipart/form-data with the fields image, mrz and gate_id.",
+        )
+        .into());
+    }
+    let mut mp = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| multipart_problem(e.body_text()))?;
+    let (mut image, mut mrz, mut gate_id) = (None, None, None);
+    while let Some(mut field) = mp
+        .next_field()
+        .await
+        .map_err(|e| multipart_problem(e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "image" => {
+                let mut buf = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        image_too_large()
+                    } else {
+                        multipart_problem(e.body_text())
+                    }
+                })? {
+                    if buf.len() + chunk.len() > MAX_IMAGE_BYTES {
+                        return Err(image_too_large());
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                image = Some(buf);
+            }
+            "mrz" => mrz = Some(read_text(field, "mrz").await?),
+            "gate_id" => gate_id = Some(read_text(field, "gate_id").await?),
+            other => {
+                return Err(multipart_problem(format!(
+                    "unknown field `{other}`; expected image, mrz and gate_id"
+                )));
+            }
+        }
+    }
+    let mut errs = ValidationErrors::default();
+    for (present, name) in [
+        (image.is_some(), "image"),
+        (mrz.is_some(), "mrz"),
+        (gate_id.is_some(), "gate_id"),
+    ] {
+        if !present {
+            errs.push(format!("/{name}"), "required", "is required");
+        }
+    }
+    let (Some(image), Some(mrz), Some(gate_id)) = (image, mrz, gate_id) else {
+        return Err(Problem::validation(errs).into());
+    };
+    validate_gate_id(&gate_id, "/gate_id")?;
+    let decoded = shared::db::blocking(move || shared::qr::decode_image(&image)).await?;
+    let qr = match decoded {
+        Ok(text) => QrInput::Text(text),
+        Err(QrError::ImageTooLarge) => return Err(image_too_large()),
+        Err(QrError::ImageFormat(_)) => {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-image",
+                "Unsupported image",
+                "The image must be a PNG or JPEG file.",
+            )
+            .into());
+        }
+        Err(_) => QrInput::Unreadable,
+    };
+    let input = ScanInput { qr, mrz, gate_id };
+    let outcome = scan::run_scan(&state, input).await?;
+    Ok(Json(response_of(outcome, lang)))
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let now = state.clock.unix();
+    let issuers: Vec<Value> = state
+        .trust
+        .status()
+        .into_iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "source": s.source,
+                "keys": s.keys,
+                "keys_refused": s.keys_refused,
+                "keys_refreshed_at": s.keys_refreshed_at,
+                "keys_age_secs": s.keys_refreshed_at.map(|t| now - t),
+                "revocations_refreshed_at": s.revocations_refreshed_at,
+                "revocations_age_secs": s.revocations_refreshed_at.map(|t| now - t),
+                "last_error": s.last_error,
+            })
+        })
+        .collect();
+    let trusted = state.trust.current().len();
+    let body = json!({
+        "status": if trusted > 0 { "ok" } else { "no_trusted_keys" },
+        "service": "gate-service",
+        "trusted_keys": trusted,
+        "revoked_kids": state.trust.revoked_kids(),
+        "issuers": issuers,
+        "watch_rules": state.selection.rules().len(),
+        "selection_rate": state.selection.rate(),
+        "rules_profile": state.profile.id,
+    });
+    ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,431 @@
+//! The scan decision: MRZ → token → expiry → one-time use → passport binding →
+//! passport expiry → rules re-applied → risk selection → GREEN or RED, stored in one
+//! write with its one-time-use record and, when RED, a case for the red-lane counter.
+//!
+//! Every step's failure is a RED reason, never an error. A scan that fails before the
+//! token verifies consumes nothing; a verified token is used once, whatever the
+//! decision. A GREEN scan stores no MRZ data and no name; a RED case keeps the MRZ
+//! identity for the officer until the retention purge.
+
+use crate::AppState;
+use crate::error::AppError;
+use base64::Engine as _;
+use rusqlite::OptionalExtension as _;
+use serde::Serialize;
+use serde_json::{Value, json};
+use shared::i18n::{self, Lang};
+use shared::mrz::Td3;
+use shared::rules::{self, Lane};
+use shared::token::{self, Verified, VerifyOptions};
+use std::time::Instant;
+
+/// One reason of a decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateReason {
+    /// Stable code (`token.expired`, `selection.random`…).
+    pub code: String,
+    /// Whether the passenger-facing display may show it (risk selection never).
+    #[serde(skip)]
+    pub passenger: bool,
+    /// Whether it sends the passenger to the red lane (`rules.profile_differs` does not).
+    #[serde(skip)]
+    pub red: bool,
+    /// The rule that fired (selection rules, rules-engine reasons).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Details for the officer (draw value, rule reasons, profile ids).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Value>,
+}
+
+impl GateReason {
+    /// A RED reason the passenger may see.
+    pub fn passenger(code: &str) -> GateReason {
+        GateReason {
+            code: code.to_owned(),
+            passenger: true,
+            red: true,
+            rule: None,
+            detail: None,
+        }
+    }
+
+    /// A RED reason for the officer only (risk selection).
+    pub fn officer(code: &str, rule: Option<String>, detail: Option<Value>) -> GateReason {
+        GateReason {
+            code: code.to_owned(),
+            passenger: false,
+            red: true,
+            rule,
+            detail,
+        }
+    }
+
+    /// The localised message (a generic one for codes without a message).
+    pub fn message(&self, lang: Lang) -> String {
+        message(&self.code, lang)
+    }
+}
+
+/// The message of a reason code in `lang`.
+pub fn message(code: &str, lang: Lang) -> String {
+    let key = format!("reason-{}", code.replace(['.', '_'], "-"));
+    if i18n::has_key(lang, &key) || i18n::has_key(Lang::En, &key) {
+        i18n::t(lang, &key)
+    } else {
+        i18n::t(lang, "gate-reason-other")
+    }
+}
+
+/// Where the QR text came from.
+#[derive(Debug, Clone)]
+pub enum QrInput {
+    /// Text as scanned (never trimmed).
+    Text(String),
+    /// A camera image in which no QR code could be read.
+    Unreadable,
+}
+
+/// A scan to decide.
+#[derive(Debug, Clone)]
+pub struct ScanInput {
+    /// The QR.
+    pub qr: QrInput,
+    /// The two MRZ lines.
+    pub mrz: String,
+    /// The gate.
+    pub gate_id: String,
+}
+
+/// A decided, stored scan.
+#[derive(Debug, Clone)]
+pub struct ScanOutcome {
+    /// Scan id.
+    pub scan_id: String,
+    /// GREEN or RED.
+    pub decision: Lane,
+    /// Every reason, passenger and officer ones.
+    pub reasons: Vec<GateReason>,
+    /// The red-lane case, when RED.
+    pub case_id: Option<i64>,
+}
+
+/// What the token said, for the scan record.
+#[derive(Debug, Clone)]
+struct TokenFacts {
+    cti: [u8; 16],
+    exp: i64,
+    declaration_id: String,
+    revision: u32,
+    issuer: String,
+    kid: String,
+    flight: String,
+    arrival_date: String,
+    profile_id: String,
+}
+
+/// A decided scan waiting for its write.
+struct Pending {
+    scan_id: String,
+    gate_id: String,
+    now: i64,
+    reasons: Vec<GateReason>,
+    token: Option<TokenFacts>,
+    identity_json: Option<String>,
+    case_detail: CaseDetail,
+    started: Instant,
+}
+
+/// The declaration summary and evaluation JSON of a case: serialised before the write
+/// when the scan is already RED, else only if the write finds a replay or revocation
+/// (GREEN scans, the common case, never pay for it).
+enum CaseDetail {
+    None,
+    Ready(Option<String>, Option<String>),
+    Deferred(Box<(Verified, rules::Evaluation)>),
+}
+
+impl CaseDetail {
+    fn into_json(self) -> (Option<String>, Option<String>) {
+        match self {
+            CaseDetail::None => (None, None),
+            CaseDetail::Ready(s, e) => (s, e),
+            CaseDetail::Deferred(b) => {
+                let (v, eval) = *b;
+                (Some(summary_json(&v)), serde_json::to_string(&eval).ok())
+            }
+        }
+    }
+}
+
+fn identity_json(td3: &Td3) -> String {
+    json!({
+        "surname": td3.surname,
+        "given_names": td3.given_names,
+        "nationality": td3.nationality,
+        "birth_date": shared::domain::format_date(td3.birth_date),
+        "sex": td3.sex.code(),
+        "document_number": td3.document_number,
+        "expiry_date": shared::domain::format_date(td3.expiry_date),
+        "issuing_state": td3.issuing_state,
+    })
+    .to_string()
+}
+
+fn summary_json(v: &Verified) -> String {
+    let s = &v.claims.summary;
+    let items: Vec<Value> = s.declared.items.iter().map(item_json).collect();
+    json!({
+        "declaration_id": s.declaration_id,
+        "revision": s.revision,
+        "profile_id": s.profile_id,
+        "arrival_date": shared::domain::format_date(s.arrival_date),
+        "flight": s.flight,
+        "party": s.declared.party,
+        "answers": s.declared.answers,
+        "items": items,
+    })
+    .to_string()
+}
+
+/// An item in the wire shape of `shared::domain::ItemInput` (no description: the token
+/// carries none).
+fn item_json(it: &shared::domain::Item) -> Value {
+    json!({
+        "category": it.category.code(),
+        "quantity": it.quantity,
+        "volume_ml": it.volume_ml,
+        "weight_g": it.weight_g,
+        "value": { "amount": it.value.as_decimal(), "currency": it.value.currency.as_str() },
+        "for_child": it.for_child,
+    })
+}
+
+fn rules_reasons(eval: &rules::Evaluation) -> Value {
+    Value::Array(
+        eval.reasons
+            .iter()
+            .map(|r| json!({ "code": r.code, "args": r.args, "message": r.message(Lang::En) }))
+            .collect(),
+    )
+}
+
+/// Decide a scan (CPU only, no await) and produce the record to write.
+fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
+    let now_dt = state.clock.now();
+    let now = now_dt.unix_timestamp();
+    let today = now_dt.date();
+    let mut p = Pending {
+        scan_id: shared::web::random_token(),
+        gate_id: input.gate_id,
+        now,
+        reasons: Vec::new(),
+        token: None,
+        identity_json: None,
+        case_detail: CaseDetail::None,
+        started,
+    };
+    // 1. The passport.
+    let td3 = match shared::mrz::parse_td3(&input.mrz, today) {
+        Ok(t) => t,
+        Err(e) => {
+            p.reasons.push(GateReason::passenger(e.reason_code()));
+            return p;
+        }
+    };
+    p.identity_json = Some(identity_json(&td3));
+    // 2. The token, verified (signature, issuer, expiry with skew, key expiry).
+    let text = match input.qr {
+        QrInput::Text(t) => t,
+        QrInput::Unreadable => {
+            p.reasons.push(GateReason::passenger("qr.unreadable"));
+            return p;
+        }
+    };
+    let trust = state.trust.current();
+    let opts = VerifyOptions {
+        now,
+        skew_secs: state.config.skew_secs,
+    };
+    let verified = match token::decode_and_verify(&text, &trust, opts) {
+        Ok(v) => v,
+        Err(e) => {
+            p.reasons.push(GateReason::passenger(e.reason_code()));
+            return p;
+        }
+    };
+    let summary = &verified.claims.summary;
+    p.token = Some(TokenFacts {
+        cti: verified.claims.cti,
+        exp: verified.claims.exp,
+        declaration_id: summary.declaration_id.clone(),
+        revision: summary.revision,
+        issuer: verified.claims.iss.clone(),
+        kid: verified.kid.to_base64(),
+        flight: summary.flight.clone(),
+        arrival_date: shared::domain::format_date(summary.arrival_date),
+        profile_id: summary.profile_id.clone(),
+    });
+    // 3. (One-time use and revocation are checked in the write.) The binding.
+    let binding = state
+        .binding_key
+        .bind(&td3.nationality, &td3.document_number, td3.birth_date);
+    if !shared::web::ct_eq(&binding, &summary.binding) {
+        p.reasons.push(GateReason::passenger("passport.mismatch"));
+    }
+    // 4. The passport's validity.
+    if td3.is_expired(today) {
+        p.reasons.push(GateReason::passenger("passport.expired"));
+    }
+    // 5. The rules, as the gate's profile has them.
+    let eval = rules::evaluate(&state.profile, &summary.declared);
+    if state.profile.id != summary.profile_id {
+        p.reasons.push(GateReason {
+            red: false,
+            ..GateReason::officer(
+                "rules.profile_differs",
+                None,
+                Some(json!({ "gate_profile": state.profile.id, "issuer_profile": summary.profile_id })),
+            )
+        });
+    }
+    if eval.lane == Lane::Red {
+        p.reasons.push(GateReason {
+            detail: Some(rules_reasons(&eval)),
+            ..GateReason::passenger("declaration.items_to_declare")
+        });
+    }
+    // 6. Risk selection (officer only).
+    p.reasons.extend(
+        state
+            .selection
+            .select(&verified.claims.cti, &binding, &summary.flight),
+    );
+    p.case_detail = if p.reasons.iter().any(|r| r.red) {
+        CaseDetail::Ready(
+            Some(summary_json(&verified)),
+            serde_json::to_string(&eval).ok(),
+        )
+    } else {
+        CaseDetail::Deferred(Box::new((verified, eval)))
+    };
+    p
+}
+
+/// The scan's write: one-time use and revocation checked, then the scan row, the
+/// used-token row and (RED) the case, in one transaction.
+fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, shared::db::DbError> {
+    if let Some(t) = &p.token {
+        let mut pre = Vec::new();
+        let used: Option<i64> = conn
+            .prepare_cached("SELECT 1 FROM used_tokens WHERE cti = ?1")?
+            .query_row([&t.cti[..]], |r| r.get(0))
+            .optional()?;
+        if used.is_some() {
+            pre.push(GateReason::passenger("token.replayed"));
+        }
+        let revoked: Option<i64> = conn
+            .prepare_cached("SELECT 1 FROM revoked_tokens WHERE cti = ?1")?
+            .query_row([&t.cti[..]], |r| r.get(0))
+            .optional()?;
+        if revoked.is_some() {
+            pre.push(GateReason::passenger("token.superseded"));
+        }
+        if !pre.is_empty() {
+            pre.append(&mut p.reasons);
+            p.reasons = pre;
+        }
+    }
+    let red = p.reasons.iter().any(|r| r.red);
+    let decision = if red { Lane::Red } else { Lane::Green };
+    let codes: Vec<&str> = p.reasons.iter().map(|r| r.code.as_str()).collect();
+    let codes_json = serde_json::to_string(&codes).unwrap_or_else(|_| "[]".into());
+    let duration_us = i64::try_from(p.started.elapsed().as_micros()).unwrap_or(i64::MAX);
+    let t = p.token.as_ref();
+    conn.prepare_cached(
+        "INSERT INTO scans (id, gate_id, scanned_at, decision, reasons, declaration_id, revision,
+            issuer, kid, cti, flight, arrival_date, profile_id, duration_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(rusqlite::params![
+        p.scan_id,
+        p.gate_id,
+        p.now,
+        decision.code(),
+        codes_json,
+        t.map(|t| &t.declaration_id),
+        t.map(|t| t.revision),
+        t.map(|t| &t.issuer),
+        t.map(|t| &t.kid),
+        t.map(|t| &t.cti[..]),
+        t.map(|t| &t.flight),
+        t.map(|t| &t.arrival_date),
+        t.map(|t| &t.profile_id),
+        duration_us,
+    ])?;
+    if let Some(t) = t
+        && !p.reasons.iter().any(|r| r.code == "token.replayed")
+    {
+        conn.prepare_cached(
+            "INSERT INTO used_tokens (cti, scan_id, used_at, exp) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(rusqlite::params![&t.cti[..], p.scan_id, p.now, t.exp])?;
+    }
+    let mut case_id = None;
+    if red {
+        let reasons: Vec<Value> = p
+            .reasons
+            .iter()
+            .map(|r| {
+                json!({
+                    "code": r.code,
+                    "audience": if r.passenger { "passenger" } else { "officer" },
+                    "message_en": r.message(Lang::En),
+                    "rule": r.rule,
+                    "detail": r.detail,
+                })
+            })
+            .collect();
+        let reasons_json = Value::Array(reasons).to_string();
+        let (summary_json, evaluation_json) =
+            std::mem::replace(&mut p.case_detail, CaseDetail::None).into_json();
+        conn.prepare_cached(
+            "INSERT INTO cases (scan_id, opened_at, flight, declaration_id, issuer, summary_json,
+                evaluation_json, reasons_json, identity_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(rusqlite::params![
+            p.scan_id,
+            p.now,
+            t.map(|t| &t.flight),
+            t.map(|t| &t.declaration_id),
+            t.map(|t| &t.issuer),
+            summary_json,
+            evaluation_json,
+            reasons_json,
+            p.identity_json,
+        ])?;
+        case_id = Some(conn.last_insert_rowid());
+    }
+    Ok(ScanOutcome {
+        scan_id: p.scan_id,
+        decision,
+        reasons: p.reasons,
+        case_id,
+    })
+}
+
+/// Decide and store a scan. Errors are storage failures only (5xx); every problem with
+/// the QR or the passport is a RED decision.
+pub async fn run_scan(state: &AppState, input: ScanInput) -> Result<ScanOutcome, AppError> {
+    let started = Instant::now();
+    let pending = decide(state, input, started);
+    let outcome = state.db.write(move |conn| store(conn, pending)).await?;
+    state.metrics.record(&outcome, started.elapsed());
+    Ok(outcome)
+}
+
+/// The cti as standard base64 (logs of revocations, tests).
+pub fn cti_base64(cti: &[u8; 16]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(cti)
+}

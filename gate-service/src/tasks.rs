@@ -1,0 +1,124 @@
+//! Background work: the periodic trust/revocation/watch-rules refresh and the retention
+//! purge, both stopped at shutdown.
+
+use crate::{AppState, TaskList};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A boxed future of one background step.
+type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// How often the retention purge runs.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Running background tasks and their stop signal.
+#[derive(Debug)]
+pub struct Tasks {
+    stop: watch::Sender<bool>,
+    handles: TaskList,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Self {
+            stop: watch::channel(false).0,
+            handles: TaskList::default(),
+        }
+    }
+}
+
+impl Tasks {
+    /// Signal every task to stop and wait for them.
+    pub async fn stop(&self) {
+        let _ = self.stop.send(true);
+        let handles: Vec<_> = self
+            .handles
+            .lock()
+            .map(|mut h| h.drain(..).collect())
+            .unwrap_or_default();
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+
+    fn spawn<F>(&self, state: &AppState, every: Duration, f: F)
+    where
+        F: Fn(AppState) -> BoxFuture + Send + 'static,
+    {
+        let mut stop = self.stop.subscribe();
+        let state = state.clone();
+        let handle = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => f(state.clone()).await,
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+        if let Ok(mut h) = self.handles.lock() {
+            h.push(handle);
+        }
+    }
+}
+
+/// Start the refresh and purge loops.
+pub fn start(state: &AppState) {
+    let every = Duration::from_secs(state.config.refresh_secs);
+    state.tasks.spawn(state, every, |s| {
+        Box::pin(async move { refresh_now(&s).await })
+    });
+    state.tasks.spawn(state, PURGE_EVERY, |s| {
+        Box::pin(async move {
+            let now = s.clock.unix();
+            if let Err(e) = purge_expired(&s, now).await {
+                tracing::error!(error = %format!("{e:#}"), "retention purge failed");
+            }
+        })
+    });
+    // A first purge at start, so a gate restarted daily still purges.
+    let s = state.clone();
+    tokio::spawn(async move {
+        let now = s.clock.unix();
+        if let Err(e) = purge_expired(&s, now).await {
+            tracing::error!(error = %format!("{e:#}"), "retention purge failed");
+        }
+    });
+}
+
+/// Pull issuer keys and revocations and re-read the revoked kids and the watch rules,
+/// now. A failed issuer keeps its last good keys.
+pub async fn refresh_now(state: &AppState) {
+    crate::trust::refresh(state).await;
+}
+
+/// Erase the identity kept with RED cases older than the retention period (set
+/// `identity_json` to NULL and `purged_at` to `now`) and forget one-time-use records of
+/// tokens expired for more than a day (they can no longer verify). Returns the number
+/// of cases purged.
+pub async fn purge_expired(state: &AppState, now: i64) -> anyhow::Result<usize> {
+    let cutoff = now.saturating_sub(state.config.retention_days.saturating_mul(86_400));
+    let token_cutoff = now.saturating_sub(86_400);
+    let (cases, tokens) = state
+        .db
+        .write(move |c| -> Result<(usize, usize), shared::db::DbError> {
+            let cases = c.execute(
+                "UPDATE cases SET identity_json = NULL, purged_at = ?1
+                 WHERE identity_json IS NOT NULL AND opened_at < ?2",
+                (now, cutoff),
+            )?;
+            let tokens = c.execute("DELETE FROM used_tokens WHERE exp < ?1", [token_cutoff])?;
+            Ok((cases, tokens))
+        })
+        .await?;
+    if cases > 0 || tokens > 0 {
+        tracing::info!(
+            purge.cases = cases,
+            purge.used_tokens = tokens,
+            "retention purge"
+        );
+    }
+    Ok(cases)
+}

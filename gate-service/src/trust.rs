@@ -1,0 +1,343 @@
+//! The gate's trust list and revocations: loaded from each configured issuer (JWKS file
+//! or `{url}/v1/trust-list`, plus `{url}/v1/revocations?since=`), refreshed in the
+//! background. A failed refresh keeps the issuer's last good keys and is logged; scans
+//! read an immutable snapshot (`Arc`) and never wait for a refresh.
+
+use crate::AppState;
+use crate::config::IssuerConfig;
+use serde::{Deserialize, Serialize};
+use shared::token::{Jwks, Kid, TrustList};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// What one issuer's keys look like now (for `/healthz`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IssuerStatus {
+    /// Issuer id.
+    pub id: String,
+    /// Where the keys come from (`file` or `url`).
+    pub source: &'static str,
+    /// Keys currently trusted for this issuer.
+    pub keys: usize,
+    /// Last successful key load, unix seconds.
+    pub keys_refreshed_at: Option<i64>,
+    /// Last successful revocation pull, unix seconds (URL issuers).
+    pub revocations_refreshed_at: Option<i64>,
+    /// Error of the last attempt, when it failed (no secrets, no URLs with credentials).
+    pub last_error: Option<String>,
+    /// Keys refused from the issuer's JWKS (wrong `iss`, bad key).
+    pub keys_refused: usize,
+    #[serde(skip)]
+    jwks: Option<Jwks>,
+}
+
+/// Shape of `GET /v1/revocations?since=`.
+#[derive(Debug, Deserialize)]
+struct RevocationPage {
+    revocations: Vec<Revocation>,
+    next_since: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Revocation {
+    seq: i64,
+    cti: String,
+    reason: String,
+}
+
+/// The trust store: the current snapshot and each issuer's last good keys.
+#[derive(Debug)]
+pub struct TrustStore {
+    snapshot: RwLock<Arc<TrustList>>,
+    status: Mutex<BTreeMap<String, IssuerStatus>>,
+    revoked_kids: RwLock<usize>,
+    http: reqwest::Client,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl TrustStore {
+    /// An empty store with an HTTP client using `timeout_secs` per request.
+    pub fn new(issuers: &[IssuerConfig], timeout_secs: u64) -> anyhow::Result<TrustStore> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(timeout_secs))
+            .connect_timeout(std::time::Duration::from_secs(timeout_secs))
+            .build()?;
+        let status = issuers
+            .iter()
+            .map(|i| {
+                (
+                    i.id.clone(),
+                    IssuerStatus {
+                        id: i.id.clone(),
+                        source: if i.base_url.is_some() { "url" } else { "file" },
+                        ..IssuerStatus::default()
+                    },
+                )
+            })
+            .collect();
+        Ok(TrustStore {
+            snapshot: RwLock::new(Arc::new(TrustList::new())),
+            status: Mutex::new(status),
+            revoked_kids: RwLock::new(0),
+            http,
+            refreshing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The current trust list (cheap: an `Arc` clone under a short read lock).
+    pub fn current(&self) -> Arc<TrustList> {
+        self.snapshot
+            .read()
+            .map(|s| Arc::clone(&s))
+            .unwrap_or_default()
+    }
+
+    /// Per-issuer status, in id order.
+    pub fn status(&self) -> Vec<IssuerStatus> {
+        self.status
+            .lock()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Number of revoked key ids in force.
+    pub fn revoked_kids(&self) -> usize {
+        self.revoked_kids.read().map(|n| *n).unwrap_or(0)
+    }
+
+    fn update(&self, id: &str, f: impl FnOnce(&mut IssuerStatus)) {
+        if let Ok(mut s) = self.status.lock()
+            && let Some(st) = s.get_mut(id)
+        {
+            f(st);
+        }
+    }
+}
+
+/// Keep only the keys an issuer may hold: a key naming another issuer is refused; a
+/// key without `iss` is tied to this issuer.
+fn tie_to_issuer(issuer: &str, mut jwks: Jwks) -> (Jwks, usize) {
+    let before = jwks.keys.len();
+    jwks.keys
+        .retain(|k| k.iss.as_deref().is_none_or(|i| i == issuer));
+    let refused = before - jwks.keys.len();
+    for k in &mut jwks.keys {
+        k.iss = Some(issuer.to_owned());
+    }
+    (jwks, refused)
+}
+
+async fn fetch_jwks(http: &reqwest::Client, issuer: &IssuerConfig) -> anyhow::Result<Jwks> {
+    if let Some(url) = &issuer.base_url {
+        let resp = http
+            .get(format!("{url}/v1/trust-list"))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(resp.json::<Jwks>().await?)
+    } else if let Some(path) = &issuer.jwks_file {
+        let path = path.clone();
+        let bytes = tokio::fs::read(&path).await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    } else {
+        anyhow::bail!("no source")
+    }
+}
+
+/// Revoked key ids from the configuration and the `revoked_kids` file.
+fn load_revoked_kids(configured: &[String], file: &Path) -> HashSet<Kid> {
+    let from_file = std::fs::read_to_string(file).unwrap_or_default();
+    configured
+        .iter()
+        .map(String::as_str)
+        .chain(
+            from_file
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#')),
+        )
+        .filter_map(|s| match Kid::from_base64(s) {
+            Ok(k) => Some(k),
+            Err(_) => {
+                tracing::warn!("a revoked kid is not valid base64 of 8 bytes; ignored");
+                None
+            }
+        })
+        .collect()
+}
+
+/// Pull every page of an issuer's revocations since its mark and store them.
+async fn pull_revocations(
+    state: &AppState,
+    issuer: &IssuerConfig,
+    url: &str,
+) -> anyhow::Result<usize> {
+    use base64::Engine as _;
+    let id = issuer.id.clone();
+    let mut since: i64 = state
+        .db
+        .read(move |c| -> Result<i64, shared::db::DbError> {
+            Ok(c.query_row(
+                "SELECT next_since FROM revocation_marks WHERE issuer = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap_or(0))
+        })
+        .await?;
+    let mut total = 0usize;
+    for _page in 0..100 {
+        let resp = state
+            .trust
+            .http
+            .get(format!("{url}/v1/revocations"))
+            .query(&[("since", since)])
+            .send()
+            .await?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(total);
+        }
+        let page: RevocationPage = resp.error_for_status()?.json().await?;
+        let rows: Vec<(Vec<u8>, i64, String)> = page
+            .revocations
+            .iter()
+            .filter_map(|r| {
+                let cti = base64::engine::general_purpose::STANDARD
+                    .decode(&r.cti)
+                    .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&r.cti))
+                    .ok()
+                    .filter(|b| b.len() == 16)?;
+                Some((cti, r.seq, r.reason.chars().take(32).collect()))
+            })
+            .collect();
+        let n = rows.len();
+        let next = page.next_since.max(since);
+        let id = issuer.id.clone();
+        state
+            .db
+            .write(move |c| -> Result<(), shared::db::DbError> {
+                for (cti, seq, reason) in &rows {
+                    c.execute(
+                        "INSERT OR IGNORE INTO revoked_tokens (cti, issuer, seq, reason) VALUES (?1, ?2, ?3, ?4)",
+                        (cti, &id, *seq, reason),
+                    )?;
+                }
+                c.execute(
+                    "INSERT INTO revocation_marks (issuer, next_since) VALUES (?1, ?2)
+                     ON CONFLICT(issuer) DO UPDATE SET next_since = excluded.next_since",
+                    (&id, next),
+                )?;
+                Ok(())
+            })
+            .await?;
+        total += n;
+        if page.revocations.is_empty() || next == since {
+            break;
+        }
+        since = next;
+    }
+    Ok(total)
+}
+
+/// Refresh keys, revocations and watch rules now. Failures are logged per issuer; the
+/// last good keys stay in force.
+pub async fn refresh(state: &AppState) {
+    let store = &state.trust;
+    let _one_at_a_time = store.refreshing.lock().await;
+    let now = state.clock.unix();
+    for issuer in state.issuers.iter() {
+        match fetch_jwks(&store.http, issuer).await {
+            Ok(jwks) => {
+                let (jwks, refused) = tie_to_issuer(&issuer.id, jwks);
+                // Check the keys now so that a bad JWKS never replaces a good one.
+                let mut probe = TrustList::new();
+                match probe.add_jwks(&jwks) {
+                    Ok(n) => store.update(&issuer.id, |s| {
+                        s.keys = n;
+                        s.keys_refused = refused;
+                        s.keys_refreshed_at = Some(now);
+                        s.last_error = None;
+                        s.jwks = Some(jwks);
+                    }),
+                    Err(e) => {
+                        tracing::error!(issuer = %issuer.id, error = %e, "issuer JWKS refused; keeping its last good keys");
+                        store.update(&issuer.id, |s| {
+                            s.last_error = Some(format!("JWKS refused: {e}"))
+                        });
+                    }
+                }
+                if refused > 0 {
+                    tracing::warn!(issuer = %issuer.id, keys.refused = refused, "keys naming another issuer were ignored");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(issuer = %issuer.id, error = %e, "failed to load issuer keys; keeping its last good keys");
+                store.update(&issuer.id, |s| s.last_error = Some(format!("keys: {e}")));
+            }
+        }
+        if let Some(url) = &issuer.base_url {
+            match pull_revocations(state, issuer, url).await {
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(issuer = %issuer.id, revocations.new = n, "revocations pulled");
+                    }
+                    store.update(&issuer.id, |s| s.revocations_refreshed_at = Some(now));
+                }
+                Err(e) => {
+                    tracing::warn!(issuer = %issuer.id, error = %e, "failed to pull revocations");
+                    store.update(&issuer.id, |s| {
+                        s.last_error
+                            .get_or_insert_with(|| format!("revocations: {e}"));
+                    });
+                }
+            }
+        }
+    }
+    // Rebuild the snapshot from every issuer's last good keys.
+    let revoked = load_revoked_kids(
+        &state.config.revoked_kids,
+        &state.config.revoked_kids_path(),
+    );
+    let mut list = TrustList::new();
+    for st in store.status() {
+        if let Some(jwks) = &st.jwks
+            && let Err(e) = list.add_jwks(jwks)
+        {
+            tracing::error!(issuer = %st.id, error = %e, "failed to add issuer keys");
+        }
+    }
+    for kid in &revoked {
+        list.revoke(*kid);
+    }
+    if let Ok(mut n) = store.revoked_kids.write() {
+        *n = revoked.len();
+    }
+    if let Ok(mut s) = store.snapshot.write() {
+        *s = Arc::new(list);
+    }
+    state.selection.reload_if_changed();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::token::SigningKey;
+
+    #[test]
+    fn keys_naming_another_issuer_are_refused_and_others_are_tied() {
+        let a = SigningKey::generate().unwrap();
+        let b = SigningKey::generate().unwrap();
+        let mut kb = b.jwk();
+        kb.iss = Some("kiosk:T9".into());
+        let (jwks, refused) = tie_to_issuer(
+            "mobile-api",
+            Jwks {
+                keys: vec![a.jwk(), kb],
+            },
+        );
+        assert_eq!(refused, 1);
+        assert_eq!(jwks.keys.len(), 1);
+        assert_eq!(jwks.keys[0].iss.as_deref(), Some("mobile-api"));
+    }
+}

@@ -1,0 +1,106 @@
+//! Kiosk configuration: `EGATE_*` environment variables with single-machine defaults.
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default idle timeout of a passenger session.
+pub const DEFAULT_IDLE_SECS: u64 = 120;
+
+/// Everything the kiosk needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address (`EGATE_KIOSK_ADDR`, default `127.0.0.1:8082`).
+    pub addr: SocketAddr,
+    /// Data directory (`EGATE_DATA_DIR`, default `./data`): `binding.key` and `kiosk/`.
+    pub data_dir: PathBuf,
+    /// Terminal id (`EGATE_KIOSK_TERMINAL_ID`, default `T1`); the issuer is `kiosk:<id>`.
+    pub terminal_id: String,
+    /// Inactivity after which a session is wiped (`EGATE_KIOSK_IDLE_SECS`, default 120).
+    pub idle: Duration,
+    /// A replacement rules profile (`EGATE_RULES_PROFILE`), else the embedded JP-2026.
+    pub rules_profile: Option<PathBuf>,
+    /// How often idle sessions are swept and the key directory re-read.
+    pub sweep_every: Duration,
+}
+
+impl Config {
+    /// Read the configuration from `EGATE_*` variables.
+    pub fn from_env() -> anyhow::Result<Config> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let addr = var("EGATE_KIOSK_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8082".into())
+            .parse()
+            .context("failed to parse EGATE_KIOSK_ADDR")?;
+        let data_dir = PathBuf::from(var("EGATE_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let terminal_id = var("EGATE_KIOSK_TERMINAL_ID").unwrap_or_else(|| "T1".into());
+        validate_terminal_id(&terminal_id)?;
+        let idle_secs = match var("EGATE_KIOSK_IDLE_SECS") {
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (10..=3600).contains(n))
+                .context("failed to parse EGATE_KIOSK_IDLE_SECS (10 to 3600 seconds)")?,
+            None => DEFAULT_IDLE_SECS,
+        };
+        Ok(Config {
+            addr,
+            data_dir,
+            terminal_id,
+            idle: Duration::from_secs(idle_secs),
+            rules_profile: var("EGATE_RULES_PROFILE").map(PathBuf::from),
+            sweep_every: Duration::from_secs(5),
+        })
+    }
+
+    /// A configuration for tests: port 0, data under `data_dir`, default timeouts.
+    pub fn for_tests(data_dir: &Path) -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_owned(),
+            terminal_id: "T1".into(),
+            idle: Duration::from_secs(DEFAULT_IDLE_SECS),
+            rules_profile: None,
+            sweep_every: Duration::from_secs(1),
+        }
+    }
+
+    /// The issuer id written into tokens: `kiosk:<terminal-id>`.
+    pub fn issuer(&self) -> String {
+        format!("kiosk:{}", self.terminal_id)
+    }
+
+    /// The kiosk's own directory under the data directory.
+    pub fn kiosk_dir(&self) -> PathBuf {
+        self.data_dir.join("kiosk")
+    }
+}
+
+/// A terminal id: 1–32 characters `A–Z a–z 0–9 - _` (it ends up in every token).
+fn validate_terminal_id(id: &str) -> anyhow::Result<()> {
+    let ok = (1..=32).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    anyhow::ensure!(
+        ok,
+        "EGATE_KIOSK_TERMINAL_ID must be 1 to 32 characters A-Z, a-z, 0-9, - or _"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issuer_id_is_kiosk_and_the_terminal_id() {
+        let c = Config::for_tests(Path::new("/tmp/x"));
+        assert_eq!(c.issuer(), "kiosk:T1");
+        assert!(validate_terminal_id("T-01").is_ok());
+        assert!(validate_terminal_id("T 01").is_err());
+        assert!(validate_terminal_id("").is_err());
+    }
+}

@@ -1,0 +1,247 @@
+//! HTML plumbing shared by every page: the per-request CSP nonce and headers, the page
+//! layout data, form fields with size limits, CSRF checks, redirects and the error page.
+
+use crate::session::{COOKIE, Session};
+use askama::Template;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use shared::i18n::{self, Lang};
+
+/// Largest form body accepted.
+pub const MAX_FORM_BODY: usize = 32 * 1024;
+/// Longest single form value accepted (the MRZ with separators is ~92 characters).
+pub const MAX_FIELD_LEN: usize = 256;
+/// Most form fields in one body.
+pub const MAX_FIELDS: usize = 400;
+
+/// The per-request CSP nonce, put in the request extensions by [`page_headers`].
+#[derive(Debug, Clone)]
+pub struct Nonce(pub String);
+
+/// Middleware: a fresh CSP nonce per request; `Cache-Control: no-store` on every
+/// response; the page CSP (with the nonce) on HTML responses.
+pub async fn page_headers(mut req: Request, next: Next) -> Response {
+    let nonce = shared::web::random_token();
+    req.extensions_mut().insert(Nonce(nonce.clone()));
+    let mut resp = next.run(req).await;
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if is_html {
+        let csp = format!(
+            "default-src 'none'; style-src 'self' 'nonce-{nonce}'; script-src 'nonce-{nonce}'; \
+             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        );
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    resp
+}
+
+/// What the base layout needs.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Page language (`<html lang>`).
+    pub lang: Lang,
+    /// CSP nonce for the countdown script.
+    pub nonce: String,
+    /// CSRF token for the forms.
+    pub csrf: String,
+    /// Seconds until the session is wiped (0: no countdown, e.g. the start page).
+    pub idle_secs: u64,
+    /// Step number 1–7 of the progress line (0: none).
+    pub step: u8,
+    /// Key of the page title.
+    pub title_key: &'static str,
+}
+
+impl Layout {
+    /// The layout of a page of `session`.
+    pub fn of(
+        session: &Session,
+        nonce: &Nonce,
+        idle_secs: u64,
+        step: u8,
+        title_key: &'static str,
+    ) -> Layout {
+        Layout {
+            lang: session.lang,
+            nonce: nonce.0.clone(),
+            csrf: session.csrf.clone(),
+            idle_secs,
+            step,
+            title_key,
+        }
+    }
+
+    /// The step line, e.g. "Step 2 of 7".
+    pub fn step_text(&self) -> String {
+        i18n::t_args(
+            self.lang,
+            "kiosk-step-of",
+            &[("step", self.step.into()), ("total", 7u8.into())],
+        )
+    }
+}
+
+/// Give a page struct (with a `l: Layout` field and an `errors` list) its template
+/// helpers: `t(key)`, `err(field)`.
+macro_rules! page_helpers {
+    ($($ty:ty),* $(,)?) => {$(
+        impl $ty {
+            /// A message in the page language.
+            pub fn t(&self, key: &str) -> String {
+                shared::i18n::t(self.l.lang, key)
+            }
+            /// The error message of `field`, or an empty string.
+            pub fn err(&self, field: &str) -> String {
+                self.errors
+                    .iter()
+                    .find(|(f, _)| f == field)
+                    .map(|(_, m)| m.clone())
+                    .unwrap_or_default()
+            }
+        }
+    )*};
+}
+pub(crate) use page_helpers;
+
+/// Render a template as a 200 HTML response (500 page if rendering fails).
+pub fn render(t: &impl Template) -> Response {
+    render_status(StatusCode::OK, t)
+}
+
+/// Render a template with a status.
+pub fn render_status(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(body) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "failed to render a page");
+            AppError::Internal.into_response()
+        }
+    }
+}
+
+/// `303 See Other` to a fixed path (never with data in it).
+pub fn see_other(path: &'static str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, path)]).into_response()
+}
+
+/// The `Set-Cookie` value of a new session (session cookie: no Expires).
+pub fn session_cookie(value: &str) -> String {
+    format!("{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/")
+}
+
+/// The `Set-Cookie` value that deletes the session cookie.
+pub fn expired_cookie() -> &'static str {
+    "kiosk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
+}
+
+/// `Clear-Site-Data` sent by Finish and the timeout.
+pub const CLEAR_SITE_DATA: &str = "\"cache\", \"cookies\", \"storage\"";
+
+/// Form fields of a POST body, with limits.
+#[derive(Debug, Clone, Default)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// Check the limits (count, value length).
+    pub fn new(pairs: Vec<(String, String)>) -> Result<Fields, AppError> {
+        if pairs.len() > MAX_FIELDS
+            || pairs
+                .iter()
+                .any(|(k, v)| k.len() > 64 || v.chars().count() > MAX_FIELD_LEN)
+        {
+            return Err(AppError::BadRequest);
+        }
+        Ok(Fields(pairs))
+    }
+
+    /// The first value of `name`, or "".
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Whether the CSRF field matches `expected` (constant time).
+    pub fn csrf_ok(&self, expected: &str) -> bool {
+        let got = self.get("csrf");
+        !got.is_empty() && shared::web::ct_eq(got.as_bytes(), expected.as_bytes())
+    }
+}
+
+/// Errors rendered as an HTML page.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppError {
+    /// The CSRF token is missing or wrong (403).
+    #[error("forbidden")]
+    Forbidden(Lang),
+    /// Malformed or oversized input (400).
+    #[error("bad request")]
+    BadRequest,
+    /// No such page (404).
+    #[error("not found")]
+    NotFound,
+    /// Something on our side failed (500); the cause was logged where it happened.
+    #[error("internal error")]
+    Internal,
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    /// Language.
+    pub lang: Lang,
+    /// Key of the message.
+    pub message_key: &'static str,
+}
+
+impl ErrorPage {
+    /// A message in the page language.
+    pub fn t(&self, key: &str) -> String {
+        i18n::t(self.lang, key)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, lang, key) = match self {
+            AppError::Forbidden(l) => (StatusCode::FORBIDDEN, l, "kiosk-error-forbidden"),
+            AppError::BadRequest => (StatusCode::BAD_REQUEST, Lang::En, "kiosk-error-bad-request"),
+            AppError::NotFound => (StatusCode::NOT_FOUND, Lang::En, "kiosk-error-not-found"),
+            AppError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Lang::En,
+                "kiosk-error-internal",
+            ),
+        };
+        let page = ErrorPage {
+            lang,
+            message_key: key,
+        };
+        match page.render() {
+            Ok(body) => (
+                status,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                body,
+            )
+                .into_response(),
+            Err(_) => (status, "error").into_response(),
+        }
+    }
+}

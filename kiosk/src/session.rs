@@ -1,0 +1,255 @@
+//! Passenger sessions, held server-side only: a map from the SHA-256 of a random
+//! cookie value to the answers typed so far. Nothing personal ever leaves this map
+//! except in the HTML of the page being shown.
+//!
+//! A session ends when the passenger presses "Finish", when the start page is opened
+//! again, or after [`crate::Config::idle`] without a request: every lookup checks the
+//! idle time against the injected clock, and a background sweeper drops idle sessions
+//! so that their data does not linger in memory.
+
+use shared::clock::SharedClock;
+use shared::domain::{PassengerInput, TripInput};
+use shared::i18n::Lang;
+use shared::rules::Evaluation;
+use shared::web::{random_token, token_hash};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "kiosk_session";
+/// Most sessions held at once (one terminal has one passenger; this caps abuse).
+pub const MAX_SESSIONS: usize = 256;
+
+/// One item row as typed (strings, so a bad value can be shown back as typed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemRow {
+    /// Category code (`whisky`, …).
+    pub category: String,
+    /// Number of units.
+    pub quantity: String,
+    /// Volume (ml) or weight (g) of one unit, for the categories that need it.
+    pub size: String,
+    /// Total value of the line.
+    pub amount: String,
+    /// Currency code.
+    pub currency: String,
+}
+
+/// The declaration being typed, step by step.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// The two MRZ lines as typed.
+    pub mrz: String,
+    /// Identity read from the MRZ (set only when the MRZ was read without error).
+    pub passenger: Option<PassengerInput>,
+    /// Whether the passenger confirmed the identity read from the MRZ.
+    pub passport_confirmed: bool,
+    /// Trip fields as typed.
+    pub trip: TripInput,
+    /// Party counts as typed: 20+, 6–19, under 6.
+    pub party: [String; 3],
+    /// Yes/no answers in [`crate::steps::questions::QUESTIONS`] order; `None` = not answered.
+    pub answers: [Option<bool>; 7],
+    /// Number of unaccompanied packages as typed.
+    pub packages: String,
+    /// Item rows.
+    pub items: Vec<ItemRow>,
+}
+
+/// What was issued: shown on the result page and the receipt until "Finish".
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// Declaration id (in the token, no personal data).
+    pub declaration_id: String,
+    /// Lane, reasons and duty estimate.
+    pub evaluation: Evaluation,
+    /// The token text (`CD1:…`).
+    pub token: String,
+    /// The QR code as inline SVG.
+    pub qr_svg: String,
+    /// Token expiry, unix seconds.
+    pub exp: i64,
+    /// Flight (canonical), for the receipt.
+    pub flight: String,
+    /// Arrival date `YYYY-MM-DD`, for the receipt.
+    pub arrival_date: String,
+}
+
+/// One passenger's session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Language chosen on the start page.
+    pub lang: Lang,
+    /// CSRF token of every form of this session.
+    pub csrf: String,
+    /// Last request, unix seconds.
+    pub last_seen: i64,
+    /// Whether the passenger chose a language (a blank session only serves the start page).
+    pub started: bool,
+    /// The answers so far.
+    pub draft: Draft,
+    /// Field errors (field id, localised message) to show on the next page.
+    pub errors: Vec<(String, String)>,
+    /// The issued declaration, once confirmed.
+    pub issued: Option<Issued>,
+}
+
+impl Session {
+    fn new(lang: Lang, now: i64) -> Session {
+        Session {
+            lang,
+            csrf: random_token(),
+            last_seen: now,
+            started: false,
+            draft: Draft {
+                party: ["1".into(), "0".into(), "0".into()],
+                ..Draft::default()
+            },
+            errors: Vec::new(),
+            issued: None,
+        }
+    }
+}
+
+/// The in-memory session store. Cheap to clone.
+#[derive(Clone)]
+pub struct SessionStore {
+    map: Arc<Mutex<HashMap<String, Session>>>,
+    clock: SharedClock,
+    idle_secs: i64,
+}
+
+impl std::fmt::Debug for SessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionStore")
+            .field("idle_secs", &self.idle_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionStore {
+    /// An empty store whose sessions expire after `idle_secs` without a request.
+    pub fn new(clock: SharedClock, idle_secs: u64) -> SessionStore {
+        SessionStore {
+            map: Arc::new(Mutex::new(HashMap::new())),
+            clock,
+            idle_secs: i64::try_from(idle_secs).unwrap_or(i64::MAX),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        // A panic while holding the lock cannot leave a session half-written in a way
+        // that matters more than refusing service would: keep going.
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Start a new session; returns the cookie value (only its hash is stored).
+    pub fn create(&self, lang: Lang) -> String {
+        let cookie = random_token();
+        let now = self.clock.unix();
+        let mut map = self.lock();
+        if map.len() >= MAX_SESSIONS {
+            let idle = self.idle_secs;
+            map.retain(|_, s| now.saturating_sub(s.last_seen) < idle);
+        }
+        if map.len() >= MAX_SESSIONS
+            && let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, s)| s.last_seen)
+                .map(|(k, _)| k.clone())
+        {
+            map.remove(&oldest);
+        }
+        map.insert(token_hash(&cookie), Session::new(lang, now));
+        cookie
+    }
+
+    /// Run `f` on the live session of `cookie` (touching it), or `None` when there is
+    /// none or it has been idle too long (then it is wiped).
+    pub fn with<R>(&self, cookie: &str, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
+        let key = token_hash(cookie);
+        let now = self.clock.unix();
+        let mut map = self.lock();
+        let idle = self.idle_secs;
+        let expired = map
+            .get(&key)
+            .is_some_and(|s| now.saturating_sub(s.last_seen) >= idle);
+        if expired {
+            map.remove(&key);
+            return None;
+        }
+        let s = map.get_mut(&key)?;
+        s.last_seen = now;
+        Some(f(s))
+    }
+
+    /// Wipe the session of `cookie`; returns its language if there was one.
+    pub fn remove(&self, cookie: &str) -> Option<Lang> {
+        self.lock().remove(&token_hash(cookie)).map(|s| s.lang)
+    }
+
+    /// Drop every session idle for the configured time; returns how many.
+    pub fn sweep(&self) -> usize {
+        let now = self.clock.unix();
+        let idle = self.idle_secs;
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|_, s| now.saturating_sub(s.last_seen) < idle);
+        before - map.len()
+    }
+
+    /// Sessions held.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no session is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The session cookie's value from a `Cookie` header, if any.
+pub fn cookie_value(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, v)| *k == COOKIE && !v.is_empty() && v.len() <= 64)
+        .map(|(_, v)| v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::clock::FixedClock;
+    use time::macros::datetime;
+
+    #[test]
+    fn an_idle_session_is_gone_at_lookup_and_at_sweep() {
+        let clock = FixedClock::at(datetime!(2026-11-20 10:00 UTC));
+        let store = SessionStore::new(Arc::new(clock.clone()), 120);
+        let a = store.create(Lang::En);
+        let b = store.create(Lang::Ja);
+        clock.advance(time::Duration::seconds(60));
+        assert!(store.with(&a, |_| ()).is_some());
+        clock.advance(time::Duration::seconds(100));
+        assert_eq!(store.sweep(), 1, "b was idle 160 s");
+        assert!(store.with(&b, |_| ()).is_none());
+        clock.advance(time::Duration::seconds(120));
+        assert!(store.with(&a, |_| ()).is_none());
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn the_cookie_is_read_among_others_and_only_its_hash_is_a_key() {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("cookie", "a=1; kiosk_session=abc; b=2".parse().unwrap());
+        assert_eq!(cookie_value(&h).as_deref(), Some("abc"));
+        let store = SessionStore::new(shared::clock::system(), 120);
+        let c = store.create(Lang::En);
+        assert!(!store.lock().contains_key(&c));
+    }
+}

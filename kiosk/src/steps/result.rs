@@ -1,0 +1,267 @@
+//! Step 7: the result — GREEN ("use the E-Gate") or RED ("go to the customs counter"),
+//! the reasons in plain words, the duty estimate, the QR code (inline SVG), the 80 mm
+//! receipt view and "Finish", which wipes the session. Also the timeout page.
+
+use super::{page, post as step_post, ta};
+use crate::AppState;
+use crate::html::{
+    AppError, CLEAR_SITE_DATA, Fields, Layout, Nonce, expired_cookie, render, see_other,
+};
+use crate::issuer::jst;
+use crate::session::{Issued, cookie_value};
+use askama::Template;
+use axum::extract::{Extension, Form, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use shared::i18n::{self, Lang};
+use shared::rules::{Lane, Measure, Treatment, group_thousands};
+
+/// One duty-estimate line as shown.
+#[derive(Debug, Clone)]
+pub struct DutyView {
+    /// Category and quantity.
+    pub label: String,
+    /// Free, dutiable with the amount, or assessed by an officer.
+    pub detail: String,
+}
+
+/// What the result page and the receipt show.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// GREEN?
+    pub green: bool,
+    /// Reasons in plain words (RED).
+    pub reasons: Vec<String>,
+    /// Duty lines.
+    pub lines: Vec<DutyView>,
+    /// Total duty, e.g. "Estimated duty in total: ¥1,200".
+    pub total: String,
+    /// Whether an officer must assess part of it.
+    pub officer_needed: bool,
+    /// QR code, inline SVG.
+    pub qr_svg: String,
+    /// Declaration id.
+    pub declaration_id: String,
+    /// "Valid until …" (Japan time).
+    pub valid_until: String,
+    /// Flight.
+    pub flight: String,
+    /// Arrival date.
+    pub arrival_date: String,
+}
+
+fn outcome(i: &Issued, lang: Lang) -> Outcome {
+    let e = &i.evaluation;
+    let lines = e
+        .duty
+        .lines
+        .iter()
+        .map(|l| {
+            let unit = match l.measure {
+                Measure::Ml => "kiosk-unit-ml",
+                Measure::Units => "kiosk-unit-units",
+                Measure::Grams => "kiosk-unit-grams",
+                Measure::Articles => "kiosk-unit-articles",
+            };
+            let label = format!(
+                "{}: {} {}",
+                i18n::t(lang, &super::items::category_key(l.category)),
+                group_thousands(l.quantity_total),
+                i18n::t(lang, unit)
+            );
+            let detail = match &l.treatment {
+                Treatment::Free { why } | Treatment::OfficerAssesses { why } => {
+                    i18n::t(lang, &format!("treatment-{}", why.replace('_', "-")))
+                }
+                Treatment::Dutiable { duty_yen, .. } => ta(
+                    lang,
+                    "kiosk-result-duty-line",
+                    &[("yen", group_thousands(*duty_yen).into())],
+                ),
+            };
+            DutyView { label, detail }
+        })
+        .collect();
+    let valid_until = time::OffsetDateTime::from_unix_timestamp(i.exp)
+        .map(|t| {
+            let t = t.to_offset(jst());
+            format!(
+                "{} {:02}:{:02}",
+                shared::domain::format_date(t.date()),
+                t.hour(),
+                t.minute()
+            )
+        })
+        .unwrap_or_default();
+    Outcome {
+        green: e.lane == Lane::Green,
+        reasons: e.reasons.iter().map(|r| r.message(lang)).collect(),
+        lines,
+        total: ta(
+            lang,
+            "kiosk-result-duty-total",
+            &[("yen", group_thousands(e.duty.total_yen).into())],
+        ),
+        officer_needed: e.duty.officer_assessment_needed,
+        qr_svg: i.qr_svg.clone(),
+        declaration_id: i.declaration_id.clone(),
+        valid_until: ta(
+            lang,
+            "kiosk-result-valid-until",
+            &[("time", valid_until.into())],
+        ),
+        flight: i.flight.clone(),
+        arrival_date: i.arrival_date.clone(),
+    }
+}
+
+/// The result page.
+#[derive(Template)]
+#[template(path = "result.html")]
+pub struct ResultPage {
+    /// Layout.
+    pub l: Layout,
+    /// Always empty.
+    pub errors: Vec<(String, String)>,
+    /// The outcome.
+    pub o: Outcome,
+}
+crate::html::page_helpers!(ResultPage);
+
+/// The 80 mm receipt.
+#[derive(Template)]
+#[template(path = "print.html")]
+pub struct PrintPage {
+    /// Layout.
+    pub l: Layout,
+    /// The outcome.
+    pub o: Outcome,
+}
+
+impl PrintPage {
+    /// A message in the page language.
+    pub fn t(&self, key: &str) -> String {
+        i18n::t(self.l.lang, key)
+    }
+}
+
+/// `GET /result`.
+pub async fn get(
+    State(st): State<AppState>,
+    Extension(nonce): Extension<Nonce>,
+    headers: HeaderMap,
+) -> Response {
+    let idle = st.config.idle.as_secs();
+    page(&st, &headers, |s| {
+        let o = outcome(s.issued.as_ref()?, s.lang);
+        Some(ResultPage {
+            l: Layout::of(s, &nonce, idle, 7, "kiosk-result-title"),
+            errors: Vec::new(),
+            o,
+        })
+    })
+}
+
+/// `GET /result/print`.
+pub async fn print(
+    State(st): State<AppState>,
+    Extension(nonce): Extension<Nonce>,
+    headers: HeaderMap,
+) -> Response {
+    let idle = st.config.idle.as_secs();
+    page(&st, &headers, |s| {
+        let o = outcome(s.issued.as_ref()?, s.lang);
+        Some(PrintPage {
+            l: Layout::of(s, &nonce, idle, 0, "kiosk-print-title"),
+            o,
+        })
+    })
+}
+
+/// `POST /result`: "more time" on the result page.
+pub async fn stay(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    step_post(&st, &headers, form, |_, _| see_other("/result"))
+}
+
+fn wiped(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        HeaderName::from_static("clear-site-data"),
+        HeaderValue::from_static(CLEAR_SITE_DATA),
+    );
+    h.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(expired_cookie()),
+    );
+    resp
+}
+
+/// `POST /finish`: wipe the session, clear the browser's data, back to the start.
+pub async fn finish(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = match Fields::new(form) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(cookie) = cookie_value(&headers) {
+        let csrf = st
+            .sessions
+            .with(&cookie, |s| (fields.csrf_ok(&s.csrf), s.lang));
+        if let Some((false, lang)) = csrf {
+            return AppError::Forbidden(lang).into_response();
+        }
+        st.sessions.remove(&cookie);
+    }
+    wiped(see_other("/"))
+}
+
+/// The page shown after an idle timeout.
+#[derive(Template)]
+#[template(path = "timeout.html")]
+pub struct TimeoutPage {
+    /// Layout.
+    pub l: Layout,
+    /// Always empty.
+    pub errors: Vec<(String, String)>,
+}
+crate::html::page_helpers!(TimeoutPage);
+
+/// `GET /timeout`: wipe the session (if still there) and say so.
+pub async fn timeout(
+    State(st): State<AppState>,
+    Extension(nonce): Extension<Nonce>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = cookie_value(&headers)
+        .and_then(|c| st.sessions.remove(&c))
+        .unwrap_or(Lang::Ja);
+    let page = TimeoutPage {
+        l: Layout {
+            lang,
+            nonce: nonce.0,
+            csrf: String::new(),
+            idle_secs: 0,
+            step: 0,
+            title_key: "kiosk-timeout-title",
+        },
+        errors: Vec::new(),
+    };
+    wiped(render(&page))
+}
+
+impl TimeoutPage {
+    /// The timeout message in every language (the session, and so its language, is gone).
+    pub fn all_langs(&self) -> Vec<(&'static str, String)> {
+        Lang::ALL
+            .iter()
+            .map(|l| (l.code(), i18n::t(*l, "kiosk-timeout-message")))
+            .collect()
+    }
+}

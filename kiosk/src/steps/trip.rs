@@ -1,0 +1,171 @@
+//! Step 2: the trip — flight, airport of embarkation, arrival date (today by default,
+//! never in the future: the kiosk is in the arrival hall), address and phone in Japan,
+//! occupation.
+
+use super::{field_message, page, post as step_post};
+use crate::AppState;
+use crate::html::{Layout, Nonce, see_other};
+use crate::issuer::today_in_japan;
+use askama::Template;
+use axum::extract::{Extension, Form, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use shared::domain::{TripInput, ValidationErrors, format_date, parse_date};
+use shared::i18n;
+
+/// One text field of the page.
+#[derive(Debug, Clone)]
+pub struct TextField {
+    /// Field id and name.
+    pub id: &'static str,
+    /// Label.
+    pub label: String,
+    /// Hint under the label.
+    pub hint: String,
+    /// Value as typed.
+    pub value: String,
+    /// `type` attribute.
+    pub kind: &'static str,
+    /// `inputmode` attribute.
+    pub inputmode: &'static str,
+}
+
+/// The trip page.
+#[derive(Template)]
+#[template(path = "trip.html")]
+pub struct TripPage {
+    /// Layout.
+    pub l: Layout,
+    /// Field errors.
+    pub errors: Vec<(String, String)>,
+    /// The fields.
+    pub fields: Vec<TextField>,
+    /// Today in Japan (`max` of the date input).
+    pub today: String,
+}
+crate::html::page_helpers!(TripPage);
+
+/// (id, type, inputmode) of each field, in page order.
+const FIELDS: [(&str, &str, &str); 6] = [
+    ("flight", "text", "text"),
+    ("origin", "text", "text"),
+    ("arrival_date", "date", "numeric"),
+    ("address_in_japan", "text", "text"),
+    ("phone", "tel", "tel"),
+    ("occupation", "text", "text"),
+];
+
+fn get_field<'a>(t: &'a TripInput, id: &str) -> &'a str {
+    match id {
+        "flight" => &t.flight,
+        "origin" => &t.origin,
+        "arrival_date" => &t.arrival_date,
+        "address_in_japan" => &t.address_in_japan,
+        "phone" => &t.phone,
+        "occupation" => &t.occupation,
+        _ => "",
+    }
+}
+
+/// `GET /trip`.
+pub async fn get(
+    State(st): State<AppState>,
+    Extension(nonce): Extension<Nonce>,
+    headers: HeaderMap,
+) -> Response {
+    let idle = st.config.idle.as_secs();
+    let today = format_date(today_in_japan(st.clock.now()));
+    page(&st, &headers, |s| {
+        if s.draft.trip.arrival_date.is_empty() {
+            s.draft.trip.arrival_date = today.clone();
+        }
+        let lang = s.lang;
+        let fields = FIELDS
+            .iter()
+            .map(|(id, kind, inputmode)| {
+                let key = id.replace('_', "-");
+                TextField {
+                    id,
+                    label: i18n::t(lang, &format!("kiosk-trip-{key}")),
+                    hint: i18n::t(lang, &format!("kiosk-trip-{key}-hint")),
+                    value: get_field(&s.draft.trip, id).to_owned(),
+                    kind,
+                    inputmode,
+                }
+            })
+            .collect();
+        Some(TripPage {
+            l: Layout::of(s, &nonce, idle, 2, "kiosk-trip-title"),
+            errors: std::mem::take(&mut s.errors),
+            fields,
+            today: today.clone(),
+        })
+    })
+}
+
+/// `POST /trip`: `action` = `next`, `back` or `stay`.
+pub async fn post(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let today = today_in_japan(st.clock.now());
+    step_post(&st, &headers, form, |s, f| {
+        let t = TripInput {
+            flight: f.get("flight").trim().to_owned(),
+            origin: f.get("origin").trim().to_owned(),
+            arrival_date: f.get("arrival_date").trim().to_owned(),
+            address_in_japan: f.get("address_in_japan").trim().to_owned(),
+            phone: f.get("phone").trim().to_owned(),
+            occupation: f.get("occupation").trim().to_owned(),
+        };
+        s.draft.trip = t.clone();
+        match f.get("action") {
+            "back" => return see_other("/passport"),
+            "stay" => return see_other("/trip"),
+            _ => {}
+        }
+        let errors = check(&t, today, s.lang);
+        if errors.is_empty() {
+            see_other("/party")
+        } else {
+            s.errors = errors;
+            see_other("/trip")
+        }
+    })
+}
+
+/// Validate the trip with the domain constructors, plus the kiosk's date window
+/// (yesterday or today in Japan).
+pub(crate) fn check(
+    t: &TripInput,
+    today: time::Date,
+    lang: shared::i18n::Lang,
+) -> Vec<(String, String)> {
+    let mut errs = ValidationErrors::default();
+    t.validate("/trip", &mut errs);
+    let mut out: Vec<(String, String)> = errs
+        .errors()
+        .iter()
+        .map(|e| {
+            let (_, field) = super::field_of_pointer(&e.pointer);
+            let empty = get_field(t, &field).is_empty();
+            let msg = field_message(lang, &field, e.code, empty);
+            (field, msg)
+        })
+        .collect();
+    if let Some(d) = parse_date(&t.arrival_date) {
+        if d > today {
+            out.push((
+                "arrival_date".into(),
+                i18n::t(lang, "kiosk-error-arrival-future"),
+            ));
+        } else if today.previous_day().is_some_and(|y| d < y) {
+            out.push((
+                "arrival_date".into(),
+                i18n::t(lang, "kiosk-error-arrival-past"),
+            ));
+        }
+    }
+    out
+}
