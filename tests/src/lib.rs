@@ -275,3 +275,53 @@ pub fn codes(decision: &Value) -> Vec<String> {
     );
     out
 }
+
+/// The value of the first hidden `csrf` field of an HTML page.
+pub fn csrf_of(html: &str) -> String {
+    let i = html
+        .find("name=\"csrf\" value=\"")
+        .expect("page has no csrf field")
+        + 19;
+    html[i..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// Rasterise the QR SVG the services render (`<path d="M{x} {y}h{n}v1h-{n}z…">` in a
+/// `viewBox="0 0 side side"`) to a PNG at `px` pixels per module, so that the QR shown
+/// on a page can be read back with a real decoder.
+pub fn svg_qr_to_png(svg: &str, px: u32) -> Vec<u8> {
+    let vb = svg.split("viewBox=\"0 0 ").nth(1).expect("viewBox");
+    let side: u32 = vb.split(' ').next().unwrap().parse().unwrap();
+    let d = svg
+        .split(" d=\"")
+        .nth(1)
+        .expect("path")
+        .split('"')
+        .next()
+        .unwrap();
+    let mut img = image::GrayImage::from_pixel(side * px, side * px, image::Luma([255]));
+    for cmd in d.split('z').filter(|c| !c.is_empty()) {
+        // "M{x} {y}h{run}v1h-{run}"
+        let rest = cmd.trim_start_matches('M');
+        let (xy, run) = rest.split_once('h').unwrap();
+        let (x, y) = xy.split_once(' ').unwrap();
+        let (x, y): (u32, u32) = (x.parse().unwrap(), y.parse().unwrap());
+        let run: u32 = run.split('v').next().unwrap().parse().unwrap();
+        for mx in x..x + run {
+            for py in y * px..(y + 1) * px {
+                for pxx in mx * px..(mx + 1) * px {
+                    img.put_pixel(pxx, py, image::Luma([0]));
+                }
+            }
+        }
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// The inline `<svg>…</svg>` of an HTML page.
+pub fn inline_svg(html: &str) -> String {
+    let start = html.find("<svg").expect("page has no inline svg");
+    let end = html[start..].find("</svg>").expect("unterminated svg") + start + 6;
+    html[start..end].to_owned()
+}

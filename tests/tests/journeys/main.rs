@@ -2,6 +2,8 @@
 //! whole passenger journeys across mobile-api, the kiosk and the gate.
 
 mod app;
+mod counter;
 mod issuers;
+mod kiosk;
 
-pub use egate_tests::{System, Traveller, codes};
+pub use egate_tests::{System, Traveller, codes, csrf_of, inline_svg, svg_qr_to_png};

@@ -1,0 +1,134 @@
+//! The red lane: a passenger over the allowance, the case at the counter, the outcome
+//! and the payment, through the officer console over real HTTP.
+
+use super::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_outcome_and_payment()
+{
+    let sys = System::spawn().await;
+    let hanako = Traveller::hanako();
+    let (status, created) = sys
+        .declare(&hanako.declaration(json!([
+            {"category": "whisky", "quantity": 5, "volume_ml": 750,
+             "value": {"amount": 300.0, "currency": "USD"}}
+        ])))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["lane_preview"], "red");
+    let d = sys
+        .scan(created["qr"]["text"].as_str().unwrap(), &hanako.mrz())
+        .await;
+    assert_eq!(d["decision"], "red", "{d}");
+    assert!(
+        codes(&d).contains(&"declaration.items_to_declare".to_owned()),
+        "{d}"
+    );
+    let case_id = d["officer"]["case_id"].as_i64().expect("a case id");
+    // The passenger-facing part names no officer-only reason.
+    assert!(d["passenger_message"].is_string());
+
+    gate_service::console::create_officer(
+        &sys.gate.state.db,
+        "sato",
+        "Sato Officer",
+        "officer",
+        "correct horse battery staple",
+    )
+    .await
+    .unwrap();
+    let web = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = web
+        .get(sys.gate.url("/console/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = web
+        .post(sys.gate.url("/console/login"))
+        .form(&[
+            ("csrf", csrf_of(&login).as_str()),
+            ("username", "sato"),
+            ("password", "correct horse battery staple"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let queue = r.text().await.unwrap();
+    let link = format!("/console/cases/{case_id}");
+    assert!(queue.contains(&link), "the queue lists the case");
+    assert!(queue.contains("NH212"));
+
+    let case = web
+        .get(sys.gate.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        case.contains("declaration.items_to_declare")
+            || case.contains("allowance.alcohol_exceeded")
+    );
+    assert!(
+        case.contains("TANAKA"),
+        "the MRZ identity is shown to the officer"
+    );
+    assert!(
+        case.contains("Marunouchi"),
+        "the full declaration is fetched from the reachable issuer"
+    );
+    let csrf = csrf_of(&case);
+    let r = web
+        .post(sys.gate.url(&format!("{link}/outcome")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "duty_assessed"),
+            ("amount_source", "estimate"),
+            ("note", "five bottles, two over the allowance"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let after = r.text().await.unwrap();
+    assert!(
+        after.contains("id=\"payment-form\""),
+        "payment form offered after assessment"
+    );
+    let r = web
+        .post(sys.gate.url(&format!("{link}/payment")))
+        .form(&[
+            ("csrf", csrf_of(&after).as_str()),
+            ("method", "card"),
+            ("reference", "CARD-E2E-1"),
+            ("amount_yen", "1200"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let receipt = r.text().await.unwrap();
+    assert!(receipt.contains("id=\"receipt\"") && receipt.contains("CARD-E2E-1"));
+    let (outcomes, payments): (i64, i64) = sys
+        .gate
+        .state
+        .db
+        .read(|c| {
+            Ok::<_, shared::db::DbError>((
+                c.query_row("SELECT count(*) FROM outcomes", [], |r| r.get(0))?,
+                c.query_row("SELECT count(*) FROM payments", [], |r| r.get(0))?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!((outcomes, payments), (1, 1));
+}
