@@ -19,3 +19,6 @@ reason-rules-unknown-currency = The currency { $currency } is not in the rate ta
 reason-selection-random = Selected at random for a customs check.
 reason-selection-watch-binding = Selected for a customs check.
 reason-selection-watch-flight = Selected for a customs check.
+reason-token-alg-mismatch = The QR code uses a signature method this gate does not accept.
+reason-token-key-expired = The QR code was signed with a key after that key had been retired.
+reason-token-issuer-mismatch = The QR code's issuer does not match the key that signed it.

@@ -19,3 +19,6 @@ reason-rules-unknown-currency = 通貨{ $currency }は換算レート表にあ�
 reason-selection-random = 無作為に税関検査の対象に選ばれました。
 reason-selection-watch-binding = 税関検査の対象に選ばれました。
 reason-selection-watch-flight = 税関検査の対象に選ばれました。
+reason-token-alg-mismatch = このQRコードの署名方式はこのゲートでは受け付けられません。
+reason-token-key-expired = このQRコードは使用終了後の鍵で署名されています。
+reason-token-issuer-mismatch = このQRコードの発行者が署名した鍵と一致しません。

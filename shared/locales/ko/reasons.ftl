@@ -19,3 +19,6 @@ reason-rules-unknown-currency = 통화 { $currency }은(는) 환율표에 없습
 reason-selection-random = 무작위로 세관 검사 대상에 선정되었습니다.
 reason-selection-watch-binding = 세관 검사 대상에 선정되었습니다.
 reason-selection-watch-flight = 세관 검사 대상에 선정되었습니다.
+reason-token-alg-mismatch = 이 QR 코드는 이 게이트에서 허용하지 않는 서명 방식을 사용합니다.
+reason-token-key-expired = 이 QR 코드는 사용이 종료된 키로 서명되었습니다.
+reason-token-issuer-mismatch = 이 QR 코드의 발급자가 서명한 키와 일치하지 않습니다.

@@ -19,3 +19,6 @@ reason-rules-unknown-currency = 货币{ $currency }不在汇率表中，将由�
 reason-selection-random = 您被随机选中接受海关检查。
 reason-selection-watch-binding = 您被选中接受海关检查。
 reason-selection-watch-flight = 您被选中接受海关检查。
+reason-token-alg-mismatch = 此二维码使用的签名方式不被本闸机接受。
+reason-token-key-expired = 此二维码是在密钥停用后用该密钥签名的。
+reason-token-issuer-mismatch = 此二维码的签发方与签名密钥不符。

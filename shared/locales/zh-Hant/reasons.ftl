@@ -19,3 +19,6 @@ reason-rules-unknown-currency = 貨幣{ $currency }不在匯率表中，將由�
 reason-selection-random = 您被隨機選中接受海關檢查。
 reason-selection-watch-binding = 您被選中接受海關檢查。
 reason-selection-watch-flight = 您被選中接受海關檢查。
+reason-token-alg-mismatch = 此 QR 碼使用的簽章方式不被本閘門接受。
+reason-token-key-expired = 此 QR 碼是在金鑰停用後以該金鑰簽署的。
+reason-token-issuer-mismatch = 此 QR 碼的簽發者與簽署金鑰不符。
