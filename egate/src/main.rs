@@ -213,22 +213,8 @@ async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
-    async {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! { () = ctrl_c => {}, () = term => {} }
-        tracing::info!("shutdown requested; finishing in-flight requests");
-    }
+async fn shutdown_signal() {
+    shared::web::shutdown_signal().await;
 }
 
 /// A shutdown future for each of several servers, fired together.

@@ -245,6 +245,7 @@ pub struct ProblemDoc {
     /// What happened and what to do.
     pub detail: String,
     /// Bad fields (validation problems).
+    #[schema(required = false)]
     pub errors: Vec<FieldErrorDoc>,
 }
 
@@ -298,6 +299,7 @@ pub struct DeclarationInputDoc {
     pub trip: TripInputDoc,
     /// Party by age band, the declarant included (default one adult).
     #[serde(default)]
+    #[schema(nullable = false)]
     pub party: Option<PartyDoc>,
     /// Yes/no answers.
     pub answers: AnswersDoc,
@@ -314,6 +316,7 @@ pub struct PassengerInputDoc {
     pub surname: String,
     /// Given names (may be empty).
     #[serde(default)]
+    #[schema(nullable = false)]
     pub given_names: Option<String>,
     /// ISO 3166-1 alpha-3, e.g. `JPN`.
     pub nationality: String,
@@ -398,6 +401,7 @@ pub struct ItemInputDoc {
     pub value: MoneyInputDoc,
     /// For a child under 6's own use.
     #[serde(default)]
+    #[schema(nullable = false)]
     pub for_child: Option<bool>,
 }
 

@@ -248,6 +248,26 @@ pub fn client_ip(req_extensions: &axum::http::Extensions) -> Option<IpAddr> {
         .map(|ConnectInfo(a)| a.ip())
 }
 
+/// Resolves on Ctrl-C or SIGTERM: the shutdown signal of every service binary.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
 /// A random 128-bit token, URL-safe base64 without padding (session ids, CSRF tokens,
 /// edit tokens).
 pub fn random_token() -> String {

@@ -128,7 +128,9 @@ async fn a_second_scan_of_the_same_token_is_red_replayed() {
     );
     assert_eq!(h.count("SELECT count(*) FROM scans").await, 2);
     // The replay's case still carries the declaration, serialised in the write.
-    let case = h.case_row(second["officer"]["case_id"].as_i64().unwrap()).await;
+    let case = h
+        .case_row(second["officer"]["case_id"].as_i64().unwrap())
+        .await;
     assert!(case["summary_json"].as_str().unwrap().contains("D-TEST-1"));
     assert!(case["evaluation_json"].as_str().is_some());
 }
