@@ -1,0 +1,36 @@
+//! Abuse, fault and hardening tests (issue 8, the fast items): one-time use under
+//! concurrency, security headers and CSRF on every route, oversized input, backup and
+//! restore. The real services run on port 0 (`egate_tests::System`).
+//!
+//! The oversized-input test measures the process's resident memory, so it runs alone:
+//! every test takes [`EXCLUSIVE`] for reading, that one for writing.
+
+mod backup;
+mod hardening;
+mod oversized;
+mod replay;
+
+pub use egate_tests::{System, Traveller, codes};
+
+/// Serialises the memory measurement against the other tests of this binary.
+pub static EXCLUSIVE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Declare for `who` with no items (a GREEN declaration) and return its QR text.
+pub async fn green_qr(sys: &System, who: &Traveller) -> String {
+    let (status, created) = sys.declare(&who.declaration(serde_json::json!([]))).await;
+    assert_eq!(status, 201, "{created}");
+    created["qr"]["text"].as_str().unwrap().to_owned()
+}
+
+/// The same COSE bytes in the other encoding: plain if the token is zlib-compressed,
+/// zlib if it is plain (DESIGN.md §2: the verifier tells them apart by the first byte).
+pub fn reencoded(qr: &str) -> String {
+    let raw = base45::decode(qr.strip_prefix(shared::token::PREFIX).unwrap()).unwrap();
+    let other = if raw[0] == 0x78 {
+        miniz_oxide::inflate::decompress_to_vec_zlib(&raw).unwrap()
+    } else {
+        miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6)
+    };
+    assert_ne!(other, raw);
+    format!("{}{}", shared::token::PREFIX, base45::encode(&other))
+}
