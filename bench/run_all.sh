@@ -16,8 +16,8 @@ python3 -c 'import segno' 2>/dev/null || pip install -q segno
 echo "== machine"; nproc; grep -m1 'model name' /proc/cpuinfo || true; uname -r
 
 echo "== 1. shared core (criterion)"
-cargo bench -q -p egate-shared -- --warm-up-time 1 --measurement-time 4 2>&1 \
-  | grep -E '^[a-z_/0-9 ()×-]+ +time:' || true
+cargo bench -q -p egate-shared --bench token --bench qr --bench rules -- --warm-up-time 1 --measurement-time 4 2>&1 \
+  | grep -B1 'time:' | grep -v '^--' || true
 
 echo "== 2. segno, same text (renders/s)"
 python3 bench/segno_png.py 300
@@ -41,4 +41,4 @@ wrk -t2 -c16 -d10s --latency -s bench/declare.lua http://127.0.0.1:18180 -- "$TO
 echo "RSS after load: $(awk '/VmRSS/ {print $2, $3}' /proc/$PID/status); peak: $(awk '/VmHWM/ {print $2, $3}' /proc/$PID/status)"
 
 echo "== 6. QR versions (level Q)"
-cargo test -q -p egate-shared --lib token::tests::report_token_sizes -- --ignored --nocapture 2>&1 | grep -v '^$' | grep -iv 'running\|test result' || true
+cargo test -q -p egate-shared --lib token::tests::report_token_sizes -- --nocapture 2>&1 | grep -v '^$' | grep -iv 'running\|test result' || true

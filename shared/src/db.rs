@@ -20,6 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most writes committed together in one transaction.
 const MAX_BATCH: usize = 256;
+/// How often the checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// Read connections kept open.
 const MAX_READERS: usize = 8;
 
@@ -119,10 +121,20 @@ impl Db {
                 .collect(),
         );
         ms.to_latest(&mut conn)?;
+        // Checkpoints run on their own thread, not in the writer's commit path: an
+        // automatic checkpoint inside a commit stalls every write waiting behind it
+        // (the tail latency of the scan path). PASSIVE checkpoints never block writers.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checkpointer = spawn_checkpointer(path.to_owned(), stop.clone())?;
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))?;
+            .spawn(move || {
+                writer_loop(conn, rx);
+                stop.store(true, std::sync::atomic::Ordering::Release);
+                let _ = checkpointer.join();
+            })?;
         Ok(Db {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -228,6 +240,33 @@ impl Db {
             let _ = h.join();
         }
     }
+}
+
+/// Every [`CHECKPOINT_EVERY`], copy committed WAL frames into the database file
+/// (PASSIVE: never waits for, nor blocks, the writer or readers); a final TRUNCATE
+/// checkpoint when the database closes.
+fn spawn_checkpointer(
+    path: PathBuf,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            let conn = match open_connection(&path, false) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(db.error = %e, "checkpointer cannot open the database");
+                    return;
+                }
+            };
+            while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(db.error = %e, "passive checkpoint failed");
+                }
+            }
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        })
 }
 
 /// Online backup of the database file at `src` into a new file `dest` (blocking).
