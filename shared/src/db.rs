@@ -111,6 +111,17 @@ impl Db {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        // The database holds personal data: create it readable by this user only.
+        // SQLite gives the -wal and -shm files the same permissions as the database.
+        {
+            use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
         let mut conn = open_connection(path, false)?;
         // WAL: readers never block the writer and vice versa; persistent, set once.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -412,6 +423,13 @@ mod tests {
         assert_eq!(mode, "wal");
         assert_eq!(sync, 2, "synchronous=FULL");
         assert_eq!(fk, 1);
+        use std::os::unix::fs::MetadataExt as _;
+        for f in ["a.db", "a.db-wal"] {
+            let mode = std::fs::metadata(dir.path().join("sub").join(f))
+                .unwrap()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{f} holds personal data");
+        }
         db.close();
         // Re-opening applies nothing twice.
         let db = Db::open(&path, MIGRATIONS).unwrap();
