@@ -31,7 +31,7 @@ VERIFY=$(target/release/examples/verify_rate 3)
 echo "raw Ed25519 verify, one core: $VERIFY /s"
 
 echo "== POST /v1/scans, $CONNS connections, $DUR"
-wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -s bench/gate_scan.lua \
+wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -s bench/load_scan.lua \
   "http://127.0.0.1:$PORT" -- "$DATA/bench/bodies.txt" "$THREADS" | tee "$DATA/scan.txt"
 echo "== POST /v1/scans/image, 1 connection, 10s"
 wrk -t1 -c1 -d10s --latency -s bench/gate_image.lua \

@@ -1,4 +1,4 @@
--- wrk script (RELIABILITY.md item 7): POST /v1/scans cycling through pre-issued
+-- wrk script (bench/gate_scan.sh, RELIABILITY.md item 7): POST /v1/scans cycling through pre-issued
 -- request bodies (one token each, a slice per thread), counting 5xx responses.
 -- Usage: wrk ... -s bench/load_scan.lua URL -- <bodies.txt> <threads>
 local counter = 0

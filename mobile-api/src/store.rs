@@ -167,6 +167,17 @@ fn insert_token(c: &Connection, id: &str, rev: &Revision) -> Result<(), AppError
     Ok(())
 }
 
+impl Revision {
+    /// The JSON columns of a revision: body, reasons, duty estimate.
+    fn encoded(&self) -> Result<(String, String, String), AppError> {
+        Ok((
+            serde_json::to_string(&self.body).map_err(json_err)?,
+            serde_json::to_string(&self.reasons).map_err(json_err)?,
+            serde_json::to_string(&self.duty).map_err(json_err)?,
+        ))
+    }
+}
+
 /// Insert a new declaration with its first token.
 pub fn insert(
     c: &Connection,
@@ -175,9 +186,7 @@ pub fn insert(
     rev: &Revision,
     now: i64,
 ) -> Result<(), AppError> {
-    let body = serde_json::to_string(&rev.body).map_err(json_err)?;
-    let reasons = serde_json::to_string(&rev.reasons).map_err(json_err)?;
-    let duty = serde_json::to_string(&rev.duty).map_err(json_err)?;
+    let (body, reasons, duty) = rev.encoded()?;
     c.execute(
         "INSERT INTO declarations (id, edit_token_hash, revision, body, qr_text, duty, arrival_date,
             profile_id, lane, reasons, cti, kid, issued_at, exp, created_at, updated_at)
@@ -217,9 +226,7 @@ pub fn replace(c: &Connection, id: &str, rev: &Revision, now: i64) -> Result<boo
     let Some(prev_cti) = prev else {
         return Ok(false);
     };
-    let body = serde_json::to_string(&rev.body).map_err(json_err)?;
-    let reasons = serde_json::to_string(&rev.reasons).map_err(json_err)?;
-    let duty = serde_json::to_string(&rev.duty).map_err(json_err)?;
+    let (body, reasons, duty) = rev.encoded()?;
     c.execute(
         "UPDATE declarations SET revision = ?2, body = ?3, qr_text = ?4, duty = ?5, arrival_date = ?6,
             profile_id = ?7, lane = ?8, reasons = ?9, cti = ?10, kid = ?11, issued_at = ?12,
