@@ -1,25 +1,63 @@
 #!/usr/bin/env python3
 """Crash-safety harness (RELIABILITY.md item 5).
 
-Starts `egate run mobile-api` on a fresh data directory, drives declarations from
-several client threads, SIGKILLs the process at a random moment, restarts it, and
-checks that every declaration the client saw acknowledged (201 with its id) is there,
-through the API (GET with its edit token) and in SQLite, and that
-`PRAGMA integrity_check` / `foreign_key_check` are clean. Repeats for N cycles on the
-same data directory.
+Runs the whole system as one process (`egate up`: mobile-api, gate-service with the
+officer console, kiosk) on a fresh data directory and drives the three kinds of writes
+at once from client threads:
 
---control simulates a server that acknowledges before commit: the client counts a
-request as acknowledged as soon as it is sent. The harness must then report lost
-writes (exit status 0 only if it does), which shows it can catch a loss.
+- declarations: POST /v1/declarations on mobile-api (some over the allowance, so that
+  their scans go RED);
+- gate scans: POST /v1/scans with the QR text of a declaration acknowledged earlier and
+  the passport's two MRZ lines (ICAO 9303 TD3, built here with their check digits);
+  now and then an already-used QR again (a replay, RED);
+- officer outcomes: officers signed in to /console open a waiting case (from a RED scan
+  acknowledged earlier) and record an outcome; after some "duty assessed" outcomes, a
+  payment.
 
-Only loopback traffic; every loop is bounded in count and time.
+It SIGKILLs the process at a random moment, restarts it on the same data directory and
+checks that every write the client saw acknowledged, in this cycle or any earlier one,
+is there, and that `PRAGMA integrity_check` / `foreign_key_check` are clean on every
+database (mobile-api.db, gate.db, kiosk.db). The server is never stopped cleanly
+between cycles: each start after the first recovers from a SIGKILL. In a tenth of the
+cycles (--startup-kills) the restart itself is killed too, 0-0.1 s in (a restart takes
+about 0.06 s: opening the databases and recovering their WAL, migrations, keys, the
+gate's trust list), before the restart that is checked. At the end the system is
+stopped cleanly and the databases checked once more.
+
+What "acknowledged" and "present" mean, per kind (each write carries a unique marker):
+
+- declaration: the 201 with its id; present = a row of `declarations` whose body has
+  the marker as occupation, and (5 random ones per cycle) readable through the API
+  with its edit token;
+- scan: the 200 with its scan id (marker: the gate id); present = the `scans` row with
+  that id and gate id, its `used_tokens` row when the scan was the token's first use,
+  and its `cases` row (same case id) when RED; 3 random first-use tokens per cycle are
+  scanned again after the restart and must come back RED `token.replayed`;
+- outcome: the 303 to the case page (marker: the note); present = the `outcomes` row
+  for that case with that note, and the case closed; 3 random ones per cycle are read
+  back on the console's case page;
+- payment: the 303 to its receipt (marker: the reference); present = the `payments` row
+  with that id and reference.
+
+The officers' sessions are server-side (SQLite): each is signed in once and must still
+be valid after every restart (a lost session is reported; the officer signs in again).
+
+--control simulates a server that acknowledges before commit: the client counts every
+write as acknowledged as soon as the request is sent. The harness must then report
+lost writes (exit status 0 only if it does), which shows it can catch a loss.
+
+Python 3 standard library only. Only loopback traffic; every HTTP call has a timeout
+and every loop is bounded in count and time.
 """
 
 import argparse
+import collections
 import http.client
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -28,6 +66,17 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+
+HTTP_TIMEOUT = 5.0
+START_TIMEOUT = 60.0
+OFFICER_PASSWORD = "crash-harness-password-1"
+# Most iterations of one client thread in one cycle (the load lasts about a second).
+MAX_ITERATIONS = 100_000
+BIRTH = "1985-04-12"
+PASSPORT_EXPIRY = "2031-04-12"
+RED_ITEMS = [{"category": "whisky", "quantity": 5, "volume_ml": 750,
+              "value": {"amount": 300, "currency": "USD"}}]
 
 
 def free_port():
@@ -38,13 +87,47 @@ def free_port():
     return port
 
 
-def declaration(marker):
+# ------------------------------------------------------------------ MRZ (ICAO 9303 TD3)
+
+def check_digit(field):
+    """ICAO 9303 check digit: weights 7, 3, 1; A-Z = 10-35, '<' = 0."""
+    total = 0
+    for i, ch in enumerate(field):
+        if ch.isdigit():
+            v = int(ch)
+        elif "A" <= ch <= "Z":
+            v = ord(ch) - 55
+        else:
+            v = 0
+        total += v * (7, 3, 1)[i % 3]
+    return str(total % 10)
+
+
+def td3_mrz(surname, given_names, nationality, document_number, birth, sex, expiry):
+    """The two 44-character lines of a passport's machine-readable zone."""
+    name = f"{surname}<<{given_names}".replace(" ", "<")
+    line1 = f"P<{nationality}{name}".ljust(44, "<")[:44]
+    doc = document_number.ljust(9, "<")
+    b = birth.replace("-", "")[2:]
+    e = expiry.replace("-", "")[2:]
+    line2 = doc + check_digit(doc) + nationality + b + check_digit(b) + sex + e + check_digit(e)
+    line2 += "<" * 14 + "<"  # no optional data; its check digit may be '<'
+    composite = line2[0:10] + line2[13:20] + line2[21:43]
+    return line1 + "\n" + line2 + check_digit(composite)
+
+
+assert td3_mrz("TANAKA", "HANAKO", "JPN", "TR1234567", "1985-04-12", "F", "2035-01-31") == (
+    "P<JPNTANAKA<<HANAKO<<<<<<<<<<<<<<<<<<<<<<<<<\n"
+    "TR12345672JPN8504124F3501313<<<<<<<<<<<<<<<0"), "TD3 builder disagrees with README.md"
+
+
+def declaration(marker, passport_number, red):
     today = time.strftime("%Y-%m-%d", time.gmtime())
     return {
         "passenger": {
             "surname": "CRASH", "given_names": "TEST", "nationality": "JPN",
-            "birth_date": "1985-04-12", "sex": "F", "passport_number": "TK1234567",
-            "passport_expiry": "2031-04-12",
+            "birth_date": BIRTH, "sex": "F", "passport_number": passport_number,
+            "passport_expiry": PASSPORT_EXPIRY,
         },
         "trip": {
             "flight": "NH212", "origin": "LHR", "arrival_date": today,
@@ -57,159 +140,586 @@ def declaration(marker):
             "for_others": False, "means_of_payment_over_limit": False,
             "precious_metal_over_1kg": False, "unaccompanied_packages": 0,
         },
-        "items": [],
+        "items": RED_ITEMS if red else [],
     }
 
 
-class Server:
-    def __init__(self, binary, data_dir, port):
-        self.binary, self.data_dir, self.port = binary, data_dir, port
+# ------------------------------------------------------------------ the system
+
+class System:
+    """`egate up` on three loopback ports and one data directory."""
+
+    def __init__(self, binary, data_dir, ports, log_path):
+        self.binary, self.data_dir, self.ports = binary, data_dir, ports
+        self.log_path = log_path
         self.proc = None
 
-    def start(self):
+    def env(self):
         env = dict(os.environ)
         env.update({
             "EGATE_DATA_DIR": self.data_dir,
-            "EGATE_MOBILE_API_ADDR": f"127.0.0.1:{self.port}",
+            "EGATE_MOBILE_API_ADDR": f"127.0.0.1:{self.ports['mobile']}",
+            "EGATE_GATE_ADDR": f"127.0.0.1:{self.ports['gate']}",
+            "EGATE_KIOSK_ADDR": f"127.0.0.1:{self.ports['kiosk']}",
             "EGATE_RATE_LIMIT_PER_MINUTE": "100000000",
-            "RUST_LOG": "error",
+            # No random selection: the lane follows the declared items.
+            "EGATE_GATE_SELECTION_RATE": "0",
+            "EGATE_LOG": "warn",
         })
-        self.proc = subprocess.Popen(
-            [self.binary, "run", "mobile-api"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                c.request("GET", "/healthz")
-                if c.getresponse().status == 200:
-                    return
-            except OSError:
+        env.pop("EGATE_GATE_ISSUERS", None)
+        return env
+
+    def create_officer(self, username):
+        r = subprocess.run([self.binary, "officer", "add", username, "--role", "officer",
+                            "--password-stdin"], env=self.env(), input=OFFICER_PASSWORD + "\n",
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise SystemExit(f"egate officer add failed: {r.stdout} {r.stderr}")
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([self.binary, "up"], env=self.env(),
+                                     stdout=subprocess.DEVNULL, stderr=log)
+        log.close()
+        deadline = time.time() + START_TIMEOUT
+        pending = dict(self.ports)
+        while pending and time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"egate up exited with {self.proc.returncode} at start; see {self.log_path}")
+            for name, port in list(pending.items()):
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                    c.request("GET", "/healthz")
+                    if c.getresponse().status == 200:
+                        del pending[name]
+                    c.close()
+                except (OSError, http.client.HTTPException):
+                    pass
+            if pending:
                 time.sleep(0.05)
-        raise SystemExit("mobile-api did not start")
+        if pending:
+            self.kill()
+            raise SystemExit(f"egate up did not start ({', '.join(pending)} not answering); see {self.log_path}")
+
+    def start_and_kill_early(self, delay):
+        """Start, and SIGKILL `delay` seconds later, whether or not it is ready (opening
+        the databases, recovering the WAL, running migrations, loading keys)."""
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([self.binary, "up"], env=self.env(),
+                                     stdout=subprocess.DEVNULL, stderr=log)
+        log.close()
+        time.sleep(delay)
+        self.kill()
 
     def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        if self.proc:
+            self.proc.wait(timeout=30)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
 
 
-def writer(port, control, acked, lock, stop, tag):
-    n = 0
-    conn = None
-    while not stop.is_set():
-        n += 1
-        marker = f"crash {tag} {n}"
-        body = json.dumps(declaration(marker))
+class Conn:
+    """One keep-alive HTTP connection with a timeout; reconnects after an error."""
+
+    def __init__(self, port):
+        self.port = port
+        self.c = None
+
+    def send(self, method, path, body=None, headers=None):
+        if self.c is None:
+            self.c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
         try:
-            if conn is None:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("POST", "/v1/declarations", body,
-                         {"Content-Type": "application/json"})
+            self.c.request(method, path, body, headers or {})
+        except Exception:
+            self.close()
+            raise
+
+    def receive(self):
+        try:
+            r = self.c.getresponse()
+            data = r.read()
+        except Exception:
+            self.close()
+            raise
+        if r.will_close:
+            self.close()
+        return r.status, r.msg, data
+
+    def call(self, method, path, body=None, headers=None):
+        self.send(method, path, body, headers)
+        return self.receive()
+
+    def close(self):
+        if self.c is not None:
+            self.c.close()
+        self.c = None
+
+
+CSRF_RE = re.compile(rb'name="csrf" value="([^"]+)"')
+FORM = "application/x-www-form-urlencoded"
+
+
+class OfficerSession:
+    """An officer signed in to the console: the session cookie and its CSRF token."""
+
+    def __init__(self, port, username):
+        self.port, self.username = port, username
+        self.cookie, self.csrf = None, None
+
+    def login(self):
+        c = Conn(self.port)
+        try:
+            for _ in range(3):
+                status, headers, data = c.call("GET", "/console/login")
+                m = CSRF_RE.search(data)
+                ck = re.search(r"egate_login_csrf=([^;]+)", " ".join(headers.get_all("Set-Cookie") or []))
+                if status != 200 or not m or not ck:
+                    raise SystemExit(f"console sign-in page unexpected: {status}")
+                body = urllib.parse.urlencode({"csrf": m.group(1).decode(), "username": self.username,
+                                               "password": OFFICER_PASSWORD})
+                status, headers, data = c.call("POST", "/console/login", body, {
+                    "Content-Type": FORM, "Cookie": f"egate_login_csrf={ck.group(1)}"})
+                if status == 429:
+                    time.sleep(min(float(headers.get("Retry-After", "5")), 30))
+                    continue
+                sess = re.search(r"egate_session=([^;]+)", " ".join(headers.get_all("Set-Cookie") or []))
+                if status != 303 or not sess:
+                    raise SystemExit(f"console sign-in failed: {status}")
+                self.cookie = sess.group(1)
+                if not self.refresh_csrf(c):
+                    raise SystemExit("console: no session right after signing in")
+                return
+            raise SystemExit("console sign-in throttled three times")
+        finally:
+            c.close()
+
+    def refresh_csrf(self, c):
+        """GET the queue; True if the session is valid (and its CSRF token read)."""
+        status, _, data = c.call("GET", "/console/queue", headers={"Cookie": f"egate_session={self.cookie}"})
+        m = CSRF_RE.search(data)
+        if status != 200 or not m:
+            return False
+        self.csrf = m.group(1).decode()
+        return True
+
+
+# ------------------------------------------------------------------ shared client state
+
+class State:
+    """What the clients acknowledged (across all cycles) and the work pools."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        # marker -> (id, edit_token) or None (control: sent, no answer needed)
+        self.decls = {}
+        # gate id marker -> dict(scan_id, first_use, case_id) or None
+        self.scans = {}
+        # note marker -> case id (known before sending)
+        self.outcomes = {}
+        # reference marker -> payment id or None
+        self.payments = {}
+        self.tokens = collections.deque(maxlen=5000)      # unused (qr, mrz)
+        self.used = collections.deque(maxlen=2000)        # first use acknowledged (qr, mrz)
+        self.cases = collections.deque(maxlen=5000)       # waiting case ids
+        self.errors = collections.Counter()               # unexpected statuses seen
+
+    def error(self, what):
+        with self.lock:
+            self.errors[what] += 1
+
+
+def decl_writer(port, st, control, stop, tag, rng):
+    conn = Conn(port)
+    for n in range(1, MAX_ITERATIONS + 1):
+        if stop.is_set():
+            break
+        marker = f"crash {tag} {n}"
+        passport = f"TK{rng.randrange(10**7):07d}"
+        red = rng.random() < 0.4
+        body = json.dumps(declaration(marker, passport, red))
+        try:
+            conn.send("POST", "/v1/declarations", body, {"Content-Type": "application/json"})
             if control:
                 # The flaw simulated: acknowledged once sent, before any commit.
-                with lock:
-                    acked[marker] = None
-            resp = conn.getresponse()
-            data = resp.read()
-            if resp.status == 201 and not control:
-                v = json.loads(data)
-                with lock:
-                    acked[marker] = (v["id"], v["edit_token"])
+                with st.lock:
+                    st.decls[marker] = None
+            status, _, data = conn.receive()
         except (OSError, http.client.HTTPException):
-            conn = None
             if stop.is_set():
-                return
+                break
             time.sleep(0.01)
+            continue
+        if status != 201:
+            st.error(f"declaration {status}")
+            continue
+        v = json.loads(data)
+        mrz = td3_mrz("CRASH", "TEST", "JPN", passport, BIRTH, "F", PASSPORT_EXPIRY)
+        with st.lock:
+            if not control:
+                st.decls[marker] = (v["id"], v["edit_token"])
+            st.tokens.append((v["qr"]["text"], mrz))
+    conn.close()
 
 
-def check(db_path, port, acked, sample):
-    """Returns (missing markers, integrity, fk problems, api misses)."""
-    con = sqlite3.connect(db_path)
-    present = set()
-    for (body,) in con.execute("SELECT body FROM declarations WHERE body IS NOT NULL"):
+def scan_writer(port, st, control, stop, tag, rng):
+    conn = Conn(port)
+    for n in range(1, MAX_ITERATIONS + 1):
+        if stop.is_set():
+            break
+        with st.lock:
+            replay = bool(st.used) and rng.random() < 0.05
+            if replay:
+                qr, mrz = st.used[rng.randrange(len(st.used))]
+            elif st.tokens:
+                qr, mrz = st.tokens.popleft()
+            else:
+                qr = None
+        if qr is None:
+            time.sleep(0.005)
+            continue
+        gate_id = f"S{tag}-{n}"
+        body = json.dumps({"qr": qr, "mrz": mrz, "gate_id": gate_id})
         try:
-            present.add(json.loads(body)["trip"]["occupation"])
-        except (ValueError, KeyError, TypeError):
-            pass
-    integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
-    fk = con.execute("PRAGMA foreign_key_check").fetchall()
-    con.close()
-    if acked and not present and not any(v is None for v in acked.values()):
-        raise SystemExit("no declaration found in SQLite: the harness cannot read the store")
-    missing = [m for m in acked if m not in present]
-    api_miss = 0
-    checked = [(m, v) for m, v in acked.items() if v is not None]
-    for m, (id_, token) in random.sample(checked, min(sample, len(checked))):
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        c.request("GET", f"/v1/declarations/{id_}", headers={"Authorization": f"Bearer {token}"})
-        r = c.getresponse()
-        r.read()
-        if r.status != 200:
-            api_miss += 1
-    return missing, integrity, fk, api_miss, len(present)
+            conn.send("POST", "/v1/scans", body, {"Content-Type": "application/json"})
+            if control:
+                with st.lock:
+                    st.scans[gate_id] = None
+            status, _, data = conn.receive()
+        except (OSError, http.client.HTTPException):
+            # Unknown whether it was stored: the token is not used again.
+            if stop.is_set():
+                break
+            time.sleep(0.01)
+            continue
+        if status != 200:
+            st.error(f"scan {status}")
+            continue
+        v = json.loads(data)
+        codes = [r["code"] for r in v["officer"]["reasons"]]
+        first_use = "token.replayed" not in codes
+        if replay == first_use:
+            st.error("scan: replay decision unexpected")
+        case_id = v["officer"].get("case_id")
+        with st.lock:
+            if not control:
+                st.scans[gate_id] = {"scan_id": v["scan_id"], "first_use": first_use,
+                                     "case_id": case_id, "decision": v["decision"]}
+            if first_use:
+                st.used.append((qr, mrz))
+            if case_id is not None:
+                st.cases.append(case_id)
+    conn.close()
 
+
+def officer_writer(port, st, control, stop, tag, rng, officer):
+    conn = Conn(port)
+    cookie = {"Cookie": f"egate_session={officer.cookie}"}
+    post = {"Content-Type": FORM, **cookie}
+    for n in range(1, MAX_ITERATIONS + 1):
+        if stop.is_set():
+            break
+        with st.lock:
+            case_id = st.cases.popleft() if st.cases else None
+        if case_id is None:
+            time.sleep(0.005)
+            continue
+        try:
+            # Open the case, as the officer does, then record the outcome.
+            status, _, _ = conn.call("GET", f"/console/cases/{case_id}", headers=cookie)
+            if status != 200:
+                st.error(f"case page {status}")
+                if status in (303, 403):
+                    return  # session gone: checked (and signed in again) after the restart
+                continue
+            kind = rng.choice(["cleared", "duty_assessed", "duty_assessed", "goods_retained", "referred"])
+            note = f"crash {tag} {n}"
+            form = {"csrf": officer.csrf, "kind": kind, "note": note}
+            if kind == "duty_assessed":
+                form["amount_source"] = "estimate"
+            conn.send("POST", f"/console/cases/{case_id}/outcome", urllib.parse.urlencode(form), post)
+            if control:
+                with st.lock:
+                    st.outcomes[note] = case_id
+            status, headers, _ = conn.receive()
+            if status != 303 or not (headers.get("Location") or "").startswith(f"/console/cases/{case_id}"):
+                st.error(f"outcome {status}")
+                continue
+            if not control:
+                with st.lock:
+                    st.outcomes[note] = case_id
+            if kind != "duty_assessed" or rng.random() < 0.5:
+                continue
+            reference = f"P{tag}-{n}"
+            form = {"csrf": officer.csrf, "method": rng.choice(["cash", "card", "qr_payment"]),
+                    "amount_yen": str(rng.randrange(100, 100_000)), "reference": reference}
+            conn.send("POST", f"/console/cases/{case_id}/payment", urllib.parse.urlencode(form), post)
+            if control:
+                with st.lock:
+                    st.payments[reference] = None
+            status, headers, _ = conn.receive()
+            m = re.match(r"/console/payments/(\d+)/receipt$", headers.get("Location") or "")
+            if status != 303 or not m:
+                st.error(f"payment {status}")
+                continue
+            if not control:
+                with st.lock:
+                    st.payments[reference] = int(m.group(1))
+        except (OSError, http.client.HTTPException):
+            if stop.is_set():
+                break
+            time.sleep(0.01)
+    conn.close()
+
+
+# ------------------------------------------------------------------ checks
+
+def open_ro(path):
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+
+
+def db_health(path):
+    """(integrity_check result, foreign_key_check rows) of one database."""
+    con = open_ro(path)
+    try:
+        integrity = "; ".join(r[0] for r in con.execute("PRAGMA integrity_check").fetchall())
+        fk = con.execute("PRAGMA foreign_key_check").fetchall()
+    finally:
+        con.close()
+    return integrity, fk
+
+
+def check_store(paths, st):
+    """Lost writes per kind (sets of markers) from SQLite, for everything acknowledged so far."""
+    con = open_ro(paths["mobile"])
+    present = set()
+    try:
+        for (body,) in con.execute("SELECT body FROM declarations WHERE body IS NOT NULL"):
+            try:
+                present.add(json.loads(body)["trip"]["occupation"])
+            except (ValueError, KeyError, TypeError):
+                pass
+    finally:
+        con.close()
+    lost = {"declarations": {m for m in st.decls if m not in present}}
+    found = {"declarations": len(present)}
+
+    con = open_ro(paths["gate"])
+    try:
+        scans = {g: i for (i, g) in con.execute("SELECT id, gate_id FROM scans")}
+        used = {s for (s,) in con.execute("SELECT scan_id FROM used_tokens")}
+        cases = {s: i for (i, s) in con.execute("SELECT id, scan_id FROM cases")}
+        closed = {i for (i,) in con.execute("SELECT id FROM cases WHERE status = 'closed'")}
+        outcomes = {n: c for (c, n) in con.execute("SELECT case_id, note FROM outcomes")}
+        payments = {r: i for (i, r) in con.execute("SELECT id, reference FROM payments")}
+    finally:
+        con.close()
+    lost_scans = set()
+    for g, v in st.scans.items():
+        sid = scans.get(g)
+        if sid is None:
+            lost_scans.add(g)
+        elif v is not None and (sid != v["scan_id"]
+                                or (v["first_use"] and sid not in used)
+                                or (v["case_id"] is not None and cases.get(sid) != v["case_id"])):
+            lost_scans.add(g)
+    lost["scans"] = lost_scans
+    lost["outcomes"] = {n for n, c in st.outcomes.items()
+                        if outcomes.get(n) != c or c not in closed}
+    lost["payments"] = {r for r, p in st.payments.items()
+                        if r not in payments or (p is not None and payments[r] != p)}
+    found.update(scans=len(scans), outcomes=len(outcomes), payments=len(payments))
+    return lost, found
+
+
+def check_api(ports, st, officers, rng):
+    """Samples read back through the services; returns the number of misses."""
+    misses = []
+    with st.lock:
+        decls = [(m, v) for m, v in st.decls.items() if v is not None]
+        used = list(st.used)
+        outcomes = list(st.outcomes.items())
+    for m, (id_, token) in rng.sample(decls, min(5, len(decls))):
+        c = Conn(ports["mobile"])
+        status, _, _ = c.call("GET", f"/v1/declarations/{id_}", headers={"Authorization": f"Bearer {token}"})
+        c.close()
+        if status != 200:
+            misses.append(f"declaration {m}: GET {status}")
+    # A token whose first use was acknowledged must now be refused as replayed.
+    for qr, mrz in rng.sample(used, min(3, len(used))):
+        c = Conn(ports["gate"])
+        status, _, data = c.call("POST", "/v1/scans", json.dumps({"qr": qr, "mrz": mrz, "gate_id": "CHECK"}),
+                                 {"Content-Type": "application/json"})
+        c.close()
+        codes = [r["code"] for r in json.loads(data)["officer"]["reasons"]] if status == 200 else []
+        if "token.replayed" not in codes:
+            misses.append(f"used token accepted again after restart: {status} {codes}")
+        elif status == 200:
+            with st.lock:
+                st.cases.append(json.loads(data)["officer"]["case_id"])
+    if outcomes and officers:
+        o = officers[0]
+        for note, case_id in rng.sample(outcomes, min(3, len(outcomes))):
+            c = Conn(ports["gate"])
+            status, _, data = c.call("GET", f"/console/cases/{case_id}", headers={"Cookie": f"egate_session={o.cookie}"})
+            c.close()
+            if status != 200 or note.encode() not in data:
+                misses.append(f"outcome {note!r} not on the case page of case {case_id} ({status})")
+    return misses
+
+
+def check_sessions(port, officers):
+    """Each officer's session must survive the crash; sign in again where it did not."""
+    lost = 0
+    for o in officers:
+        c = Conn(port)
+        try:
+            ok = o.refresh_csrf(c)
+        finally:
+            c.close()
+        if not ok:
+            lost += 1
+            o.login()
+    return lost
+
+
+# ------------------------------------------------------------------ main
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--binary", default="target/debug/egate")
     ap.add_argument("--cycles", type=int, default=100)
-    ap.add_argument("--writers", type=int, default=4)
+    ap.add_argument("--writers", type=int, default=3, help="declaration client threads")
+    ap.add_argument("--scanners", type=int, default=2, help="gate scan client threads")
+    ap.add_argument("--officers", type=int, default=2, help="console officer threads (one session each)")
     ap.add_argument("--max-run", type=float, default=1.0, help="seconds of load before the kill, at most")
+    ap.add_argument("--startup-kills", type=float, default=0.1,
+                    help="fraction of cycles with a second SIGKILL 0-0.1 s into the restart (a restart takes about 0.06 s)")
     ap.add_argument("--control", action="store_true")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--keep", action="store_true", help="keep the data directory (always kept on failure)")
     args = ap.parse_args()
+    if args.cycles < 1 or args.max_run < 0.05:
+        ap.error("--cycles must be at least 1 and --max-run at least 0.05")
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    random.seed(seed)
+    rng = random.Random(seed)
+    binary = os.path.abspath(args.binary)
     data_dir = tempfile.mkdtemp(prefix="egate-crash-")
-    db_path = os.path.join(data_dir, "mobile-api", "mobile-api.db")
-    port = free_port()
-    server = Server(args.binary, data_dir, port)
-    acked_total, lost_total, bad_integrity, bad_fk, api_misses = 0, 0, 0, 0, 0
+    paths = {
+        "mobile": os.path.join(data_dir, "mobile-api", "mobile-api.db"),
+        "gate": os.path.join(data_dir, "gate", "gate.db"),
+        "kiosk": os.path.join(data_dir, "kiosk", "kiosk.db"),
+    }
+    ports = {"mobile": free_port(), "gate": free_port(), "kiosk": free_port()}
+    system = System(binary, data_dir, ports, os.path.join(data_dir, "egate.log"))
+    st = State()
+    lost = {k: set() for k in ("declarations", "scans", "outcomes", "payments")}
+    bad_integrity, bad_fk, api_misses, sessions_lost, startup_kills = 0, 0, 0, 0, 0
     started = time.time()
+    ok = False
     try:
+        system.create_officer("crash")
+        system.start()
+        officers = [OfficerSession(ports["gate"], "crash") for _ in range(args.officers)]
+        for o in officers:
+            o.login()
         for cycle in range(args.cycles):
-            server.start()
-            acked, lock, stop = {}, threading.Lock(), threading.Event()
-            threads = [threading.Thread(target=writer, args=(port, args.control, acked, lock, stop, f"{cycle}-{w}"))
-                       for w in range(args.writers)]
+            stop = threading.Event()
+            threads = []
+            for w in range(args.writers):
+                threads.append(threading.Thread(target=decl_writer, args=(
+                    ports["mobile"], st, args.control, stop, f"{cycle}-d{w}", random.Random(rng.random()))))
+            for w in range(args.scanners):
+                threads.append(threading.Thread(target=scan_writer, args=(
+                    ports["gate"], st, args.control, stop, f"{cycle}-s{w}", random.Random(rng.random()))))
+            for w, o in enumerate(officers):
+                threads.append(threading.Thread(target=officer_writer, args=(
+                    ports["gate"], st, args.control, stop, f"{cycle}-o{w}", random.Random(rng.random()), o)))
             for t in threads:
                 t.start()
-            time.sleep(random.uniform(0.05, args.max_run))
-            server.kill()
+            time.sleep(rng.uniform(0.05, args.max_run))
+            system.kill()
             stop.set()
             for t in threads:
-                t.join(timeout=10)
-            server.start()
-            missing, integrity, fk, api_miss, stored = check(db_path, port, acked, sample=5)
-            if stored == 0 and cycle > 0:
-                raise SystemExit("no declaration found in SQLite: the harness cannot read the store")
-            server.stop()
-            acked_total += len(acked)
-            lost_total += len(missing)
-            bad_integrity += integrity != "ok"
-            bad_fk += len(fk) > 0
-            api_misses += api_miss
-            if missing or integrity != "ok" or fk or api_miss:
-                print(f"cycle {cycle}: acked {len(acked)}, LOST {len(missing)} {missing[:3]}, "
-                      f"integrity {integrity}, fk {len(fk)}, api misses {api_miss}")
+                t.join(timeout=3 * HTTP_TIMEOUT)
+            if any(t.is_alive() for t in threads):
+                raise SystemExit("a client thread did not stop")
+            if rng.random() < args.startup_kills:
+                # Sometimes also a kill while the system is starting up again.
+                system.start_and_kill_early(rng.uniform(0.0, 0.1))
+                startup_kills += 1
+            system.start()
+            cycle_lost, found = check_store(paths, st)
+            for kind, acked in (("declarations", st.decls), ("scans", st.scans), ("outcomes", st.outcomes)):
+                if len(acked) > 20 and found[kind] == 0:
+                    raise SystemExit(f"no {kind} found in SQLite: the harness cannot read the store")
+            health = {name: db_health(p) for name, p in paths.items()}
+            s_lost = check_sessions(ports["gate"], officers)
+            misses = check_api(ports, st, officers, rng) if not args.control else []
+            new_lost = {k: cycle_lost[k] - lost[k] for k in lost}
+            for k in lost:
+                lost[k] |= cycle_lost[k]
+            bi = [n for n, (i, _) in health.items() if i != "ok"]
+            bf = [n for n, (_, fk) in health.items() if fk]
+            bad_integrity += len(bi)
+            bad_fk += len(bf)
+            api_misses += len(misses)
+            sessions_lost += s_lost
+            if any(new_lost.values()) or bi or bf or misses or s_lost:
+                print(f"cycle {cycle}: newly lost " + ", ".join(
+                    f"{k} {len(v)} {sorted(v)[:3]}" for k, v in new_lost.items())
+                    + f"; integrity {[(n, health[n][0]) for n in bi]}, fk {[(n, health[n][1][:3]) for n in bf]}, "
+                    f"API misses {misses[:3]}, sessions lost {s_lost}", flush=True)
+            if (cycle + 1) % 10 == 0:
+                print(f"  {cycle + 1} cycles: acknowledged {len(st.decls)} declarations, {len(st.scans)} scans, "
+                      f"{len(st.outcomes)} outcomes, {len(st.payments)} payments", file=sys.stderr, flush=True)
+        # A clean stop at the end, and the checks once more on the closed databases.
+        system.stop()
+        for name, p in paths.items():
+            integrity, fk = db_health(p)
+            if integrity != "ok" or fk:
+                bad_integrity += integrity != "ok"
+                bad_fk += bool(fk)
+                print(f"after the final clean stop: {name}: integrity {integrity}, fk {fk[:3]}")
+        ok = True
     finally:
-        server.stop()
+        system.stop()
+        if not ok:
+            print(f"  data directory kept: {data_dir}", file=sys.stderr)
     mode = "control (ack before commit)" if args.control else "normal (ack after commit)"
-    print(f"RELIABILITY item5: {mode}: {args.cycles} SIGKILL cycles, {args.writers} writers, seed {seed}: "
-          f"{acked_total} acknowledged, {lost_total} lost, integrity failures {bad_integrity}, "
-          f"foreign-key failures {bad_fk}, API misses {api_misses}, {time.time() - started:.0f}s")
+    acked = {"declarations": len(st.decls), "scans": len(st.scans),
+             "outcomes": len(st.outcomes), "payments": len(st.payments)}
+    lost_n = {k: len(v) for k, v in lost.items()}
+    lost_total = sum(lost_n.values())
+    errors = ", ".join(f"{k} x{v}" for k, v in sorted(st.errors.items())) or "none"
+    print(f"RELIABILITY item5: {mode}: {args.cycles} SIGKILL cycles of `egate up` "
+          f"(+{startup_kills} kills during a restart), "
+          f"{args.writers}+{args.scanners}+{args.officers} client threads, seed {seed}: acknowledged "
+          f"{acked['declarations']} declarations, {acked['scans']} scans, {acked['outcomes']} outcomes "
+          f"(+{acked['payments']} payments); lost {lost_n['declarations']} declarations, {lost_n['scans']} scans, "
+          f"{lost_n['outcomes']} outcomes, {lost_n['payments']} payments; integrity failures {bad_integrity}, "
+          f"foreign-key failures {bad_fk}, API misses {api_misses}, sessions lost {sessions_lost}; "
+          f"{time.time() - started:.0f}s", flush=True)
+    if st.errors:
+        print(f"  unexpected answers during the load (not counted as losses): {errors}")
     if args.control:
         # The harness must catch the simulated loss.
-        sys.exit(0 if lost_total > 0 else 1)
-    sys.exit(0 if (lost_total == 0 and bad_integrity == 0 and bad_fk == 0 and api_misses == 0) else 1)
+        passed = ok and lost_total > 0
+    else:
+        passed = ok and lost_total == 0 and bad_integrity == 0 and bad_fk == 0 \
+            and api_misses == 0 and sessions_lost == 0
+    if passed and not args.keep:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    else:
+        print(f"  data directory kept: {data_dir}")
+    sys.exit(0 if passed else 1)
 
 
 if __name__ == "__main__":

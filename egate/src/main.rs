@@ -54,6 +54,14 @@ enum Cmd {
         /// Directory to write the copies into (created).
         dest: PathBuf,
     },
+    /// Put the databases of a backup directory (from `egate backup`) in place. Stop the
+    /// services first. The current files are kept beside, renamed `*.replaced-<time>`.
+    /// A restored gate sends tokens issued before the restore to the red lane until it
+    /// has pulled every issuer's revocations again (they carry the uses it lost).
+    Restore {
+        /// The backup directory.
+        from: PathBuf,
+    },
     /// Erase now the personal data whose retention period is over.
     Purge,
 }
@@ -90,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Backup { dest } => backup(&dest),
+        Cmd::Restore { from } => restore(&from),
         Cmd::Purge => purge().await,
     }
 }
@@ -154,8 +163,13 @@ fn backup(dest: &Path) -> anyhow::Result<()> {
                 out.display()
             );
         }
-        shared::db::backup_file(&src, &out)
-            .with_context(|| format!("failed to back up {}", src.display()))?;
+        if name == "gate.db" {
+            // The gate's copy is marked, so that a gate started on it knows what it lost.
+            gate_service::db::backup(&src, &out, now())
+        } else {
+            shared::db::backup_file(&src, &out)
+        }
+        .with_context(|| format!("failed to back up {}", src.display()))?;
         println!(
             "{name}: backed up to {} (integrity_check ok)",
             out.display()
@@ -163,6 +177,60 @@ fn backup(dest: &Path) -> anyhow::Result<()> {
         n += 1;
     }
     println!("{n} database(s) backed up");
+    Ok(())
+}
+
+fn restore(from: &Path) -> anyhow::Result<()> {
+    let dbs = databases()?;
+    // Check every copy before touching anything.
+    let mut found = Vec::new();
+    for (name, target) in dbs {
+        let src = from.join(name);
+        if !src.exists() {
+            println!("{name}: not in the backup, left as it is");
+            continue;
+        }
+        let c =
+            rusqlite::Connection::open_with_flags(&src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .with_context(|| format!("failed to open {}", src.display()))?;
+        let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if ok != "ok" {
+            bail!(
+                "{}: integrity_check failed ({ok}); nothing restored",
+                src.display()
+            );
+        }
+        found.push((name, src, target));
+    }
+    if found.is_empty() {
+        bail!("{} holds no database of this system", from.display());
+    }
+    let stamp = now();
+    for (name, src, target) in found {
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        // The current file and its WAL go aside together: a WAL left beside the
+        // restored file would be replayed into it.
+        for suffix in ["", "-wal", "-shm"] {
+            let cur = PathBuf::from(format!("{}{suffix}", target.display()));
+            if cur.exists() {
+                let aside = PathBuf::from(format!("{}{suffix}.replaced-{stamp}", target.display()));
+                std::fs::rename(&cur, &aside)
+                    .with_context(|| format!("failed to move {} aside", cur.display()))?;
+            }
+        }
+        std::fs::copy(&src, &target)
+            .with_context(|| format!("failed to copy {} to {}", src.display(), target.display()))?;
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600))?;
+        }
+        println!(
+            "{name}: restored from {} (the previous file kept as *.replaced-{stamp})",
+            src.display()
+        );
+    }
     Ok(())
 }
 

@@ -81,6 +81,9 @@ pub struct Config {
     pub rules_profile: Option<PathBuf>,
     /// Timeout of each HTTP request to an issuer, seconds (`EGATE_GATE_FETCH_TIMEOUT_SECS`, default 3).
     pub fetch_timeout_secs: u64,
+    /// `EGATE_GATE_INSTANCE` (default `gate-service`): this instance's name in the use
+    /// reports it sends to issuers.
+    pub instance: String,
     /// Whether [`crate::build`] starts the background refresh and purge tasks (tests
     /// turn them off and call [`crate::refresh_now`] / [`crate::purge_expired`]).
     pub background_tasks: bool,
@@ -143,6 +146,15 @@ impl Config {
         c.retention_days = env_parse("EGATE_RETENTION_DAYS", 30i64)?.max(0);
         c.rules_profile = env("EGATE_RULES_PROFILE").map(PathBuf::from);
         c.fetch_timeout_secs = env_parse("EGATE_GATE_FETCH_TIMEOUT_SECS", 3u64)?.max(1);
+        if let Some(name) = env("EGATE_GATE_INSTANCE") {
+            let name = name.trim().to_owned();
+            if name.len() > 64 || !name.bytes().all(|b| b.is_ascii_graphic()) {
+                bail!(
+                    "EGATE_GATE_INSTANCE must be 1 to 64 printable ASCII characters without spaces"
+                );
+            }
+            c.instance = name;
+        }
         Ok(c)
     }
 
@@ -161,6 +173,7 @@ impl Config {
             retention_days: 30,
             rules_profile: None,
             fetch_timeout_secs: 3,
+            instance: "gate-service".into(),
             background_tasks: true,
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! The console's own tables come after these (`console::MIGRATIONS`).
 
-use shared::db::Migration;
+use shared::db::{DbError, Migration};
+use std::path::Path;
 
 /// The gate's migrations, in order (never edit a released one; append).
 pub const MIGRATIONS: &[Migration] = &[
@@ -68,11 +69,64 @@ CREATE TABLE revocation_marks (
     ),
 ];
 
-/// The gate's migrations followed by the console's.
+/// The gate's migrations added after the console's (the order of a released list never
+/// changes: these come last).
+pub const LATER_MIGRATIONS: &[Migration] = &[(
+    "gate 3: use reports to issuers, backup and restore marks",
+    r#"
+ALTER TABLE used_tokens ADD COLUMN issuer TEXT;
+ALTER TABLE used_tokens ADD COLUMN reported_at INTEGER;
+UPDATE used_tokens SET issuer = (SELECT s.issuer FROM scans s WHERE s.id = used_tokens.scan_id);
+CREATE INDEX used_tokens_unreported ON used_tokens(issuer, used_at) WHERE reported_at IS NULL;
+CREATE TABLE gate_meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
+)];
+
+/// The gate's migrations, then the console's, then the gate's later ones.
 pub fn all_migrations() -> Vec<Migration> {
     MIGRATIONS
         .iter()
         .chain(crate::console::MIGRATIONS.iter())
+        .chain(LATER_MIGRATIONS.iter())
         .copied()
         .collect()
+}
+
+/// `gate_meta` key: when the backup this database was made from was taken (set only in
+/// a backup copy, by [`backup`]).
+pub const META_BACKUP_TAKEN_AT: &str = "backup_taken_at";
+/// `gate_meta` key: when a gate first started on a restored backup.
+pub const META_RESTORED_AT: &str = "restored_at";
+/// `gate_meta` key: when a restored gate had pulled every issuer's revocations again.
+pub const META_RESTORE_CONFIRMED_AT: &str = "restore_confirmed_at";
+
+/// Back up the gate database at `src` to `dest` (SQLite's online backup, safe while the
+/// gate runs) and mark the copy as a backup taken at `now`, so that a gate started on it
+/// knows it lost what happened after (see [`crate::restore`]).
+pub fn backup(src: &Path, dest: &Path, now: i64) -> Result<(), DbError> {
+    shared::db::backup_file(src, dest)?;
+    let c = rusqlite::Connection::open(dest)?;
+    let has_meta: bool = c.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'gate_meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        // A database from before the gate_meta migration: the gate that opens it
+        // migrates it, without the mark (nothing to compare with).
+        return Ok(());
+    }
+    c.execute(
+        "DELETE FROM gate_meta WHERE key IN (?1, ?2)",
+        [META_RESTORED_AT, META_RESTORE_CONFIRMED_AT],
+    )?;
+    c.execute(
+        "INSERT INTO gate_meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (META_BACKUP_TAKEN_AT, now),
+    )?;
+    Ok(())
 }

@@ -8,7 +8,10 @@
 //! - [`trust`]: issuer keys and revocations, refreshed in the background;
 //! - [`selection`]: random draw and watch rules;
 //! - [`routes`]: the HTTP API;
-//! - [`db`]: the schema; [`tasks`]: background refresh and retention purge.
+//! - [`reports`]: used tokens reported to their issuers; [`restore`]: a gate started on
+//!   a restored backup;
+//! - [`db`]: the schema and the backup; [`tasks`]: background refresh, reports and
+//!   retention purge.
 
 pub mod cli;
 pub mod config;
@@ -16,6 +19,8 @@ pub mod console;
 pub mod db;
 pub mod error;
 pub mod metrics;
+pub mod reports;
+pub mod restore;
 pub mod routes;
 pub mod scan;
 pub mod selection;
@@ -23,6 +28,7 @@ pub mod tasks;
 pub mod trust;
 
 pub use config::{Config, IssuerConfig};
+pub use reports::report_uses_now;
 pub use tasks::{purge_expired, refresh_now};
 
 use anyhow::Context as _;
@@ -56,6 +62,12 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Background tasks, stopped by [`serve`] at shutdown.
     pub tasks: Arc<tasks::Tasks>,
+    /// The secret presented to the issuers (use reports, the console's declaration read).
+    pub gate_api_key: Arc<str>,
+    /// Use reports to the issuers.
+    pub reporter: Arc<reports::Reporter>,
+    /// Whether this database is a restored backup still waiting for the issuers.
+    pub restore: Arc<restore::RestoreGuard>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -76,7 +88,8 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
 /// [`build`] with a chosen clock.
 pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
     let cfg = config.clone();
-    let (db, binding_key, selection_key, profile) =
+    let now = clock.unix();
+    let (db, binding_key, selection_key, profile, gate_api_key) =
         shared::db::blocking(move || -> anyhow::Result<_> {
             std::fs::create_dir_all(cfg.gate_dir())
                 .context("failed to create the gate data directory")?;
@@ -85,14 +98,22 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
             let binding_key = BindingKey::load_or_generate(&cfg.binding_key_path())
                 .context("failed to load the binding key")?;
             let selection_key = selection::load_or_generate_key(&cfg.selection_key_path())?;
+            let gate_api_key = shared::feed::load_or_create_api_key(&cfg.gate_api_key_file)
+                .context("failed to load the gate API key")?;
             let profile = match &cfg.rules_profile {
                 Some(p) => RulesProfile::load(p)
                     .with_context(|| format!("failed to load the rules profile {}", p.display()))?,
                 None => RulesProfile::jp_2026(),
             };
-            Ok((db, binding_key, selection_key, profile))
+            Ok((db, binding_key, selection_key, profile, gate_api_key))
         })
         .await??;
+    let restore = db
+        .write(move |c| -> Result<_, shared::db::DbError> {
+            Ok(restore::RestoreGuard::load(c, now)?)
+        })
+        .await
+        .context("failed to read the restore state")?;
     let selection = selection::Selection::new(
         &selection_key,
         config.selection_rate,
@@ -109,8 +130,20 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
         selection: Arc::new(selection),
         metrics: Arc::new(metrics::Metrics::default()),
         tasks: Arc::new(tasks::Tasks::default()),
+        gate_api_key: Arc::from(gate_api_key),
+        reporter: Arc::new(reports::Reporter::default()),
+        restore: Arc::new(restore),
         config: Arc::new(config),
     };
+    if let Some(taken) = state.restore.backup_taken_at
+        && state.restore.pending()
+    {
+        tracing::warn!(
+            backup.taken_at = taken,
+            restore.at = state.restore.restored_at,
+            "this gate database is a restored backup: tokens issued before the restore go to the red lane until every issuer's revocations are pulled"
+        );
+    }
     refresh_now(&state).await;
     if state.config.background_tasks {
         tasks::start(&state);

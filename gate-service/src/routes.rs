@@ -334,6 +334,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
         })
         .collect();
     let trusted = state.trust.current().len();
+    let pending_reports = crate::reports::pending(&state).await.ok();
     let body = json!({
         "status": if trusted > 0 { "ok" } else { "no_trusted_keys" },
         "service": "gate-service",
@@ -343,6 +344,12 @@ async fn healthz(State(state): State<AppState>) -> Response {
         "watch_rules": state.selection.rules().len(),
         "selection_rate": state.selection.rate(),
         "rules_profile": state.profile.id,
+        "use_reports": {
+            "pending": pending_reports,
+            "sent": state.reporter.sent(),
+            "failures": state.reporter.failures(),
+        },
+        "restore": state.restore.status(),
     });
     ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }

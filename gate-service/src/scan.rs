@@ -108,6 +108,8 @@ pub struct ScanOutcome {
     pub reasons: Vec<GateReason>,
     /// The red-lane case, when RED.
     pub case_id: Option<i64>,
+    /// Whether the scan recorded a first use that its issuer should hear of.
+    pub use_to_report: bool,
 }
 
 /// What the token said, for the scan record.
@@ -122,6 +124,8 @@ struct TokenFacts {
     flight: String,
     arrival_date: String,
     profile_id: String,
+    /// Whether the issuer takes use reports (it has a URL).
+    reportable: bool,
 }
 
 /// A decided scan waiting for its write.
@@ -265,7 +269,17 @@ fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
         flight: summary.flight.clone(),
         arrival_date: shared::domain::format_date(summary.arrival_date),
         profile_id: summary.profile_id.clone(),
+        reportable: state
+            .issuers
+            .iter()
+            .any(|i| i.id == verified.claims.iss && i.base_url.is_some()),
     });
+    // A gate on a restored backup does not know the uses it lost until the issuers'
+    // feeds are pulled again: a token issued before the restore waits for them.
+    if state.restore.holds(verified.claims.iat) {
+        p.reasons
+            .push(GateReason::passenger("gate.restore_unconfirmed"));
+    }
     // 3. (One-time use and revocation are checked in the write.) The binding.
     let binding = state
         .binding_key
@@ -324,12 +338,17 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
         if used.is_some() {
             pre.push(GateReason::passenger("token.replayed"));
         }
-        let revoked: Option<i64> = conn
-            .prepare_cached("SELECT 1 FROM revoked_tokens WHERE cti = ?1")?
+        let revoked: Option<String> = conn
+            .prepare_cached("SELECT reason FROM revoked_tokens WHERE cti = ?1")?
             .query_row([&t.cti[..]], |r| r.get(0))
             .optional()?;
-        if revoked.is_some() {
-            pre.push(GateReason::passenger("token.superseded"));
+        match revoked.as_deref() {
+            // Used at this or another gate, as the issuer's feed says.
+            Some(shared::feed::REASON_USED) if used.is_none() => {
+                pre.push(GateReason::passenger("token.replayed"));
+            }
+            Some(shared::feed::REASON_USED) | None => {}
+            Some(_) => pre.push(GateReason::passenger("token.superseded")),
         }
         if !pre.is_empty() {
             pre.append(&mut p.reasons);
@@ -363,13 +382,26 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
         t.map(|t| &t.profile_id),
         duration_us,
     ])?;
+    let mut use_to_report = false;
     if let Some(t) = t
         && !p.reasons.iter().any(|r| r.code == "token.replayed")
     {
+        // `reported_at` NULL is the outbox of use reports; an issuer without a URL
+        // cannot take reports, so its uses are born reported.
+        let reported_at = (!t.reportable).then_some(p.now);
         conn.prepare_cached(
-            "INSERT INTO used_tokens (cti, scan_id, used_at, exp) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO used_tokens (cti, scan_id, used_at, exp, issuer, reported_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(rusqlite::params![&t.cti[..], p.scan_id, p.now, t.exp])?;
+        .execute(rusqlite::params![
+            &t.cti[..],
+            p.scan_id,
+            p.now,
+            t.exp,
+            t.issuer,
+            reported_at
+        ])?;
+        use_to_report = t.reportable;
     }
     let mut case_id = None;
     if red {
@@ -412,6 +444,7 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
         decision,
         reasons: p.reasons,
         case_id,
+        use_to_report,
     })
 }
 
@@ -421,6 +454,9 @@ pub async fn run_scan(state: &AppState, input: ScanInput) -> Result<ScanOutcome,
     let started = Instant::now();
     let pending = decide(state, input, started);
     let outcome = state.db.write(move |conn| store(conn, pending)).await?;
+    if outcome.use_to_report {
+        state.reporter.wake();
+    }
     state.metrics.record(&outcome, started.elapsed());
     Ok(outcome)
 }

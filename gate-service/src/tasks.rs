@@ -64,8 +64,27 @@ impl Tasks {
     }
 }
 
-/// Start the refresh and purge loops.
+/// Start the refresh, report and purge loops.
 pub fn start(state: &AppState) {
+    // Use reports: woken by each scan that recorded a use, and every few seconds to
+    // retry issuers that were down.
+    let mut stop = state.tasks.stop.subscribe();
+    let s = state.clone();
+    let handle = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = s.reporter.wait(crate::reports::RETRY_AFTER) => {
+                    crate::reports::flush(&s, true).await;
+                }
+                _ = stop.changed() => break,
+            }
+        }
+        // A last pass at shutdown, so that a clean stop leaves nothing pending.
+        crate::reports::flush(&s, false).await;
+    });
+    if let Ok(mut h) = state.tasks.handles.lock() {
+        h.push(handle);
+    }
     let every = Duration::from_secs(state.config.refresh_secs);
     state.tasks.spawn(state, every, |s| {
         Box::pin(async move { refresh_now(&s).await })

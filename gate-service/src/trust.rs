@@ -101,6 +101,11 @@ impl TrustStore {
             .unwrap_or_default()
     }
 
+    /// The HTTP client for issuers (timeouts set).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Number of revoked key ids in force.
     pub fn revoked_kids(&self) -> usize {
         self.revoked_kids.read().map(|n| *n).unwrap_or(0)
@@ -246,6 +251,7 @@ pub async fn refresh(state: &AppState) {
     let store = &state.trust;
     let _one_at_a_time = store.refreshing.lock().await;
     let now = state.clock.unix();
+    let mut every_feed_pulled = true;
     for issuer in state.issuers.iter() {
         match fetch_jwks(&store.http, issuer).await {
             Ok(jwks) => {
@@ -285,6 +291,7 @@ pub async fn refresh(state: &AppState) {
                     store.update(&issuer.id, |s| s.revocations_refreshed_at = Some(now));
                 }
                 Err(e) => {
+                    every_feed_pulled = false;
                     tracing::warn!(issuer = %issuer.id, error = %e, "failed to pull revocations");
                     store.update(&issuer.id, |s| {
                         s.last_error
@@ -317,6 +324,9 @@ pub async fn refresh(state: &AppState) {
         *s = Arc::new(list);
     }
     state.selection.reload_if_changed();
+    if every_feed_pulled {
+        crate::restore::confirm(state).await;
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,10 @@ pub struct Config {
     pub rules_profile: Option<PathBuf>,
     /// How often idle sessions are swept and the key directory re-read.
     pub sweep_every: Duration,
+    /// The gate API key (`EGATE_GATE_API_KEY`, at least 32 characters), else the
+    /// `$EGATE_DATA_DIR/gate-api.key` file, created if missing: gates present it when
+    /// they report used tokens (`POST /v1/internal/uses`).
+    pub gate_api_key: Option<String>,
 }
 
 impl Config {
@@ -45,6 +49,13 @@ impl Config {
                 .context("failed to parse EGATE_KIOSK_IDLE_SECS (10 to 3600 seconds)")?,
             None => DEFAULT_IDLE_SECS,
         };
+        let gate_api_key = var("EGATE_GATE_API_KEY");
+        if let Some(k) = &gate_api_key {
+            anyhow::ensure!(
+                k.len() >= shared::feed::MIN_API_KEY_LEN,
+                "EGATE_GATE_API_KEY must be at least 32 characters"
+            );
+        }
         Ok(Config {
             addr,
             data_dir,
@@ -52,6 +63,7 @@ impl Config {
             idle: Duration::from_secs(idle_secs),
             rules_profile: var("EGATE_RULES_PROFILE").map(PathBuf::from),
             sweep_every: Duration::from_secs(5),
+            gate_api_key,
         })
     }
 
@@ -64,6 +76,7 @@ impl Config {
             idle: Duration::from_secs(DEFAULT_IDLE_SECS),
             rules_profile: None,
             sweep_every: Duration::from_secs(1),
+            gate_api_key: None,
         }
     }
 

@@ -15,9 +15,10 @@ pub const MAX_TOKEN_SECS: i64 = 30 * 24 * 3600;
 pub const GRACE_SECS: i64 = 24 * 3600;
 
 /// Migrations of `kiosk.db`.
-pub const MIGRATIONS: &[Migration] = &[(
-    "issuance log",
-    "CREATE TABLE issuance (
+pub const MIGRATIONS: &[Migration] = &[
+    (
+        "issuance log",
+        "CREATE TABLE issuance (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         declaration_id TEXT NOT NULL UNIQUE,
         kid TEXT NOT NULL,
@@ -26,7 +27,87 @@ pub const MIGRATIONS: &[Migration] = &[(
         exp INTEGER NOT NULL,
         lane TEXT NOT NULL CHECK (lane IN ('green', 'red'))
     ) STRICT;",
-)];
+    ),
+    (
+        "revocation feed of used tokens",
+        "CREATE TABLE revocations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        cti TEXT NOT NULL UNIQUE,
+        reason TEXT NOT NULL CHECK (reason IN ('used')),
+        at INTEGER NOT NULL
+    );
+    ALTER TABLE issuance ADD COLUMN used_at INTEGER;",
+    ),
+];
+
+/// One entry of the kiosk's revocation feed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Revocation {
+    /// Sequence number (increasing).
+    pub seq: i64,
+    /// Token id, standard base64.
+    pub cti: String,
+    /// Always `used`: the kiosk never supersedes a token.
+    pub reason: String,
+    /// When the report arrived, unix s.
+    pub at: i64,
+}
+
+/// Enter the tokens a gate reports as used in the feed, once each; ids the kiosk never
+/// issued are counted as unknown and ignored.
+pub fn record_uses(
+    conn: &rusqlite::Connection,
+    uses: &[([u8; 16], i64)],
+    now: i64,
+) -> Result<shared::feed::UseReportAck, DbError> {
+    let mut ack = shared::feed::UseReportAck {
+        recorded: 0,
+        known: 0,
+        unknown: 0,
+    };
+    for (cti, used_at) in uses {
+        let cti = b64(cti);
+        let issued = conn
+            .prepare_cached("UPDATE issuance SET used_at = coalesce(used_at, ?2) WHERE cti = ?1")?
+            .execute(rusqlite::params![cti, used_at])?;
+        if issued == 0 {
+            ack.unknown += 1;
+            continue;
+        }
+        let n = conn
+            .prepare_cached(
+                "INSERT INTO revocations (cti, reason, at) VALUES (?1, 'used', ?2)
+                 ON CONFLICT (cti) DO NOTHING",
+            )?
+            .execute(rusqlite::params![cti, now])?;
+        if n == 1 {
+            ack.recorded += 1;
+        } else {
+            ack.known += 1;
+        }
+    }
+    Ok(ack)
+}
+
+/// Revocations with `seq > since`, in order, at most `limit`.
+pub fn revocations_since(
+    conn: &rusqlite::Connection,
+    since: i64,
+    limit: u32,
+) -> Result<Vec<Revocation>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, cti, reason, at FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![since, limit], |r| {
+        Ok(Revocation {
+            seq: r.get(0)?,
+            cti: r.get(1)?,
+            reason: r.get(2)?,
+            at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
 
 /// Japan Standard Time (no daylight saving).
 pub fn jst() -> UtcOffset {

@@ -7,8 +7,9 @@
 //! the start page and after inactivity. Every response is `no-store`; HTML pages carry a
 //! CSP with a per-request nonce; every POST checks the session's CSRF token.
 //!
-//! Also: `GET /v1/trust-list` (the kiosk's JWKS), `GET /v1/revocations` (always empty:
-//! the kiosk never supersedes a token) and `GET /healthz`.
+//! Also: `GET /v1/trust-list` (the kiosk's JWKS), `GET /v1/revocations` (the kiosk never
+//! supersedes a token; its feed holds the tokens gates reported as used),
+//! `POST /v1/internal/uses` (those reports, with the gate API key) and `GET /healthz`.
 
 use anyhow::Context;
 use shared::clock::SharedClock;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub issuer: issuer::Issuer,
     /// Passenger sessions.
     pub sessions: session::SessionStore,
+    /// The secret gates present when they report used tokens.
+    pub gate_api_key: Arc<str>,
     /// Set to `true` at shutdown: background tasks stop.
     stop: watch::Sender<bool>,
 }
@@ -86,7 +89,8 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
     let data_dir = config.data_dir.clone();
     let issuer_id = config.issuer();
     let now = clock.unix();
-    let (keys, binding, db) = shared::db::blocking(move || -> anyhow::Result<_> {
+    let configured_key = config.gate_api_key.clone();
+    let (keys, binding, db, gate_api_key) = shared::db::blocking(move || -> anyhow::Result<_> {
         std::fs::create_dir_all(&kiosk_dir)
             .with_context(|| format!("failed to create {}", kiosk_dir.display()))?;
         let keys = KeyRing::open(&kiosk_dir.join("keys"), &issuer_id, now)
@@ -95,7 +99,12 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
             .context("failed to load the binding key")?;
         let db = Db::open(&kiosk_dir.join("kiosk.db"), issuer::MIGRATIONS)
             .context("failed to open the kiosk database")?;
-        Ok((keys, binding, db))
+        let gate_api_key = match configured_key {
+            Some(k) => k,
+            None => shared::feed::load_or_create_api_key(&data_dir.join("gate-api.key"))
+                .context("failed to load the gate API key")?,
+        };
+        Ok((keys, binding, db, gate_api_key))
     })
     .await
     .context("failed to run start-up work")??;
@@ -103,6 +112,7 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
     let state = AppState {
         issuer: issuer::Issuer::new(config.issuer(), keys, binding, db),
         sessions: session::SessionStore::new(clock.clone(), config.idle.as_secs()),
+        gate_api_key: Arc::from(gate_api_key),
         profile: Arc::new(profile),
         config: Arc::new(config),
         clock,

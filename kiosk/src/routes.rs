@@ -31,6 +31,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/static/kiosk.css", get(api::css))
         .route("/v1/trust-list", get(api::trust_list))
         .route("/v1/revocations", get(api::revocations))
+        .route("/v1/internal/uses", post(api::uses))
         .route("/healthz", get(api::healthz))
         .fallback(steps::not_found)
         .layer(DefaultBodyLimit::max(MAX_FORM_BODY))

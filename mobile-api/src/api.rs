@@ -206,7 +206,8 @@ pub struct RevocationOut {
     pub seq: i64,
     /// Token id, standard base64 of the 16 bytes.
     pub cti: String,
-    /// `superseded` (a newer revision exists) or `erased`.
+    /// `superseded` (a newer revision exists), `erased`, or `used` (a gate accepted it
+    /// once and reported the use: refuse it as replayed).
     pub reason: String,
     /// When (unix s).
     pub at: i64,
@@ -413,4 +414,35 @@ pub struct MoneyInputDoc {
     pub amount: f64,
     /// ISO 4217 code with a rate in the rules profile.
     pub currency: String,
+}
+
+/// `POST /v1/internal/uses` body: tokens a gate accepted once.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct UseReportDoc {
+    /// The reporting gate-service instance (1 to 64 printable characters).
+    pub gate: String,
+    /// At most 1000 uses.
+    pub uses: Vec<UseDoc>,
+}
+
+/// One use in a report.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct UseDoc {
+    /// Token id, standard base64 of the 16 bytes.
+    pub cti: String,
+    /// When the gate accepted it (unix s).
+    pub used_at: i64,
+}
+
+/// `POST /v1/internal/uses` answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UseReportAckDoc {
+    /// Uses newly entered in the revocation feed.
+    pub recorded: usize,
+    /// Uses of tokens already in the feed.
+    pub known: usize,
+    /// Uses of tokens this issuer never issued (ignored).
+    pub unknown: usize,
 }

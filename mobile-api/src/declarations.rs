@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::domain::{Declaration, DeclarationInput, ValidationErrors, parse_date};
+use shared::feed::bearer;
 use shared::rules::evaluate;
 use shared::web::{ApiJson, Problem, ct_eq, random_token, token_hash};
 use time::OffsetDateTime;
@@ -37,16 +38,6 @@ fn plausible_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// The bearer token of a request, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
 }
 
 /// Load the declaration `id` if the request carries its edit token; 404 otherwise.

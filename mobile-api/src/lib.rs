@@ -17,7 +17,6 @@ use shared::rules::RulesProfile;
 use shared::token::{BindingKey, KeyRing};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -104,47 +103,6 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
         .map_or(Lang::En, Lang::from_accept_language)
 }
 
-/// Read the gate API key file, or create it (32 random bytes, hex, mode 0600).
-fn load_or_create_api_key(path: &Path) -> anyhow::Result<String> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create {}", dir.display()))?;
-    }
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(mut f) => {
-            let mut b = [0u8; 32];
-            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
-                .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
-            let key = hex::encode(b);
-            f.write_all(key.as_bytes())
-                .and_then(|()| f.sync_all())
-                .with_context(|| format!("failed to write {}", path.display()))?;
-            tracing::info!(path = %path.display(), "generated the gate API key");
-            Ok(key)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let key = std::fs::read_to_string(path)
-                .with_context(|| format!("failed to read {}", path.display()))?
-                .trim()
-                .to_owned();
-            anyhow::ensure!(
-                key.len() >= 32,
-                "{} holds a key that is too short",
-                path.display()
-            );
-            Ok(key)
-        }
-        Err(e) => Err(e).with_context(|| format!("failed to create {}", path.display())),
-    }
-}
-
 /// Open the store, load or generate the keys, load the rules, start background tasks.
 pub async fn build(config: Config) -> anyhow::Result<AppState> {
     let cfg = config.clone();
@@ -164,7 +122,8 @@ pub async fn build(config: Config) -> anyhow::Result<AppState> {
         };
         let api_key = match &cfg.gate_api_key {
             Some(k) => k.clone(),
-            None => load_or_create_api_key(&cfg.data_dir.join("gate-api.key"))?,
+            None => shared::feed::load_or_create_api_key(&cfg.data_dir.join("gate-api.key"))
+                .context("failed to load the gate API key")?,
         };
         anyhow::Ok((db, ring, binding, profile, api_key))
     })

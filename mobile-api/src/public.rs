@@ -3,9 +3,8 @@
 
 use crate::api::{
     EstimateIn, EstimateOut, HealthOut, InternalDeclarationOut, JwksDoc, LaneOut, ProblemDoc,
-    RevocationOut, RevocationsOut, reasons_out,
+    RevocationOut, RevocationsOut, UseReportAckDoc, UseReportDoc, reasons_out,
 };
-use crate::declarations::bearer;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::{AppState, lang_of};
@@ -15,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::db::DbError;
 use shared::domain::{ValidationErrors, validate_declared};
+use shared::feed::{UseReport, UseReportAck, has_api_key};
 use shared::rules::evaluate;
-use shared::web::{ApiJson, Problem, ct_eq};
+use shared::web::{ApiJson, Problem};
 
 /// Lane preview, reasons and duty estimate, storing nothing.
 #[utoipa::path(
@@ -199,7 +199,7 @@ pub async fn internal_declaration(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let ok = bearer(&headers).is_some_and(|k| ct_eq(k.as_bytes(), state.gate_api_key.as_bytes()));
+    let ok = has_api_key(&headers, &state.gate_api_key);
     if !ok || id.len() > 64 {
         return Err(AppError::NotFound);
     }
@@ -231,4 +231,57 @@ pub async fn internal_declaration(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(resp)
+}
+
+/// Tokens a gate accepted once: each enters the revocation feed as `used`, so that a
+/// gate restored from a backup (or another gate) refuses it on its next pull.
+#[utoipa::path(
+    post, path = "/v1/internal/uses", tag = "internal",
+    request_body(content = UseReportDoc, content_type = "application/json"),
+    security(("gate_api_key" = [])),
+    responses(
+        (status = 200, description = "What the report changed", body = UseReportAckDoc),
+        (status = 400, description = "Malformed JSON or unknown field", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "Missing or wrong API key", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field (more than 1000 uses, a bad cti)", body = ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+pub async fn internal_uses(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<ApiJson<UseReport>, Problem>,
+) -> AppResult<Response> {
+    if !has_api_key(&headers, &state.gate_api_key) {
+        return Err(AppError::NotFound);
+    }
+    let ApiJson(report) = body?;
+    let uses = report.validate().map_err(|e| {
+        Problem::validation(ValidationErrors(vec![shared::domain::FieldError {
+            pointer: e.pointer(),
+            code: "invalid",
+            detail: e.to_string(),
+        }]))
+    })?;
+    let now = state.clock.unix();
+    let n = uses.len();
+    let done = state
+        .db
+        .write(move |c| store::record_uses(c, &uses, now))
+        .await?;
+    tracing::info!(
+        gate = %report.gate,
+        uses = n,
+        uses.recorded = done.recorded,
+        uses.known = done.known,
+        uses.unknown = done.unknown,
+        "use report from a gate"
+    );
+    Ok(axum::Json(UseReportAck {
+        recorded: done.recorded,
+        known: done.known,
+        unknown: done.unknown,
+    })
+    .into_response())
 }

@@ -33,6 +33,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         public::metrics,
         public::openapi,
         public::internal_declaration,
+        public::internal_uses,
     ),
     components(schemas(
         api::CreatedOut, api::DeclarationOut, api::InternalDeclarationOut, api::EstimateIn,
@@ -40,7 +41,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         api::ProblemDoc, api::FieldErrorDoc, api::JwksDoc, api::JwkDoc, api::QrOut,
         api::ReasonOut, api::LaneOut, api::DeclarationInputDoc, api::PassengerInputDoc,
         api::TripInputDoc, api::PartyDoc, api::AnswersDoc, api::ItemInputDoc,
-        api::MoneyInputDoc,
+        api::MoneyInputDoc, api::UseReportDoc, api::UseDoc, api::UseReportAckDoc,
     )),
     modifiers(&SecuritySchemes),
     tags(
@@ -109,6 +110,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/internal/declarations/{id}",
             get(public::internal_declaration),
         )
+        .route("/v1/internal/uses", post(public::internal_uses))
         .route("/healthz", get(public::healthz))
         .route("/metrics", get(public::metrics))
         .route("/openapi.json", get(public::openapi))

@@ -16,9 +16,10 @@ use shared::rules::Reason;
 use std::collections::BTreeMap;
 
 /// Embedded migrations, in order.
-pub const MIGRATIONS: &[Migration] = &[(
-    "declarations, tokens, revocations",
-    "CREATE TABLE declarations (
+pub const MIGRATIONS: &[Migration] = &[
+    (
+        "declarations, tokens, revocations",
+        "CREATE TABLE declarations (
         id TEXT PRIMARY KEY NOT NULL,
         edit_token_hash TEXT,
         revision INTEGER NOT NULL,
@@ -53,7 +54,22 @@ pub const MIGRATIONS: &[Migration] = &[(
         reason TEXT NOT NULL CHECK (reason IN ('superseded', 'erased')),
         at INTEGER NOT NULL
     );",
-)];
+    ),
+    (
+        "revocations of used tokens (gate use reports)",
+        "CREATE TABLE revocations_v2 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        cti TEXT NOT NULL,
+        reason TEXT NOT NULL CHECK (reason IN ('superseded', 'erased', 'used')),
+        at INTEGER NOT NULL
+    );
+    INSERT INTO revocations_v2 (seq, cti, reason, at) SELECT seq, cti, reason, at FROM revocations;
+    DROP TABLE revocations;
+    ALTER TABLE revocations_v2 RENAME TO revocations;
+    CREATE INDEX revocations_cti ON revocations (cti);
+    ALTER TABLE tokens ADD COLUMN used_at INTEGER;",
+    ),
+];
 
 /// A reason as stored (code and arguments; localised when read).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -266,6 +282,56 @@ fn revoke(c: &Connection, cti: &str, reason: &str, now: i64) -> Result<(), AppEr
     Ok(())
 }
 
+/// What [`record_uses`] did with a gate's report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsesRecorded {
+    /// Tokens newly entered in the feed as `used`.
+    pub recorded: usize,
+    /// Tokens already in the feed (reported before, superseded or erased).
+    pub known: usize,
+    /// Token ids this issuer never issued.
+    pub unknown: usize,
+}
+
+/// Enter the tokens a gate reports as used in the revocation feed (reason `used`), once
+/// each, and note the first use on the token. Token ids this service never issued are
+/// counted and ignored.
+pub fn record_uses(
+    c: &Connection,
+    uses: &[([u8; 16], i64)],
+    now: i64,
+) -> Result<UsesRecorded, AppError> {
+    let mut out = UsesRecorded::default();
+    for (cti, used_at) in uses {
+        let cti = shared::feed::cti_base64(cti);
+        let issued = c
+            .prepare_cached("UPDATE tokens SET used_at = ?2 WHERE cti = ?1 AND used_at IS NULL")?
+            .execute(params![cti, used_at])?;
+        if issued == 0 {
+            let exists: Option<i64> = c
+                .prepare_cached("SELECT 1 FROM tokens WHERE cti = ?1")?
+                .query_row([&cti], |r| r.get(0))
+                .optional()?;
+            if exists.is_none() {
+                out.unknown += 1;
+                continue;
+            }
+        }
+        let n = c
+            .prepare_cached(
+                "INSERT INTO revocations (cti, reason, at)
+                 SELECT ?1, 'used', ?2 WHERE NOT EXISTS (SELECT 1 FROM revocations WHERE cti = ?1)",
+            )?
+            .execute(params![cti, now])?;
+        if n == 1 {
+            out.recorded += 1;
+        } else {
+            out.known += 1;
+        }
+    }
+    Ok(out)
+}
+
 const ERASE_SET: &str = "edit_token_hash = NULL, body = NULL, qr_text = NULL, duty = NULL";
 
 /// Erase the personal data of a declaration at the passenger's request and revoke its
@@ -376,7 +442,7 @@ pub struct Revocation {
     pub seq: i64,
     /// Token id, standard base64.
     pub cti: String,
-    /// `superseded` or `erased`.
+    /// `superseded`, `erased` or `used` (a gate reported it used).
     pub reason: String,
     /// When, unix s.
     pub at: i64,

@@ -903,6 +903,128 @@ async fn the_officer_console_reads_the_full_declaration_with_the_gate_api_key_on
 }
 
 #[tokio::test]
+async fn a_gate_use_report_enters_each_token_once_in_the_revocation_feed_as_used() {
+    let app = spawn().await;
+    let trust = app.trust_list().await;
+    let a = app.create(&declaration()).await;
+    let b = app.create(&declaration()).await;
+    let cti_a = cti_of(a["qr"]["text"].as_str().unwrap(), &trust);
+    let cti_b = cti_of(b["qr"]["text"].as_str().unwrap(), &trust);
+    let key = app.state.gate_api_key.to_string();
+    let foreign = shared::feed::cti_base64(&[9u8; 16]);
+    let report = json!({"gate": "gate-1", "uses": [
+        {"cti": cti_a, "used_at": 1_800_000_000},
+        {"cti": foreign, "used_at": 1_800_000_001},
+    ]});
+    let post = |body: Value, key: Option<String>| {
+        let app = &app;
+        async move {
+            app.request(
+                Method::POST,
+                "/v1/internal/uses",
+                key.as_deref(),
+                Some(&body),
+                &[],
+            )
+            .await
+        }
+    };
+    // Without the gate API key (or with an edit token) the route does not exist.
+    post(report.clone(), None)
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    post(report.clone(), a["edit_token"].as_str().map(str::to_owned))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let r = post(report.clone(), Some(key.clone())).await;
+    r.assert_status(StatusCode::OK);
+    assert_eq!(r.json(), json!({"recorded": 1, "known": 0, "unknown": 1}));
+    // Reported again (a gate retrying after a lost answer): nothing new.
+    let r = post(report, Some(key.clone())).await;
+    assert_eq!(r.json(), json!({"recorded": 0, "known": 1, "unknown": 1}));
+    let feed = app.get("/v1/revocations?since=0", None).await.json();
+    let list = feed["revocations"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{feed}");
+    assert_eq!(list[0]["cti"], cti_a);
+    assert_eq!(list[0]["reason"], "used");
+    // The use is noted on the token row, at the gate's time.
+    let used_at: Option<i64> = rusqlite::Connection::open(app.db_path())
+        .unwrap()
+        .query_row("SELECT used_at FROM tokens WHERE cti = ?1", [&cti_a], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(used_at, Some(1_800_000_000));
+
+    // Bad reports: a precise 422 or 400, and nothing recorded.
+    let bad = post(
+        json!({"gate": "gate-1", "uses": [{"cti": cti_b, "used_at": 1}, {"cti": "AAAA", "used_at": 1}]}),
+        Some(key.clone()),
+    )
+    .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["errors"][0]["pointer"], "/uses/1/cti");
+    let many: Vec<Value> = (0..1001)
+        .map(|_| json!({"cti": cti_b, "used_at": 1}))
+        .collect();
+    post(json!({"gate": "gate-1", "uses": many}), Some(key.clone()))
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown_field = post(json!({"gate": "g", "uses": [], "x": 1}), Some(key.clone())).await;
+    unknown_field.assert_status(StatusCode::BAD_REQUEST);
+    let feed = app.get("/v1/revocations?since=0", None).await.json();
+    assert_eq!(feed["revocations"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn the_revocations_migration_keeps_the_feed_and_its_sequence() {
+    use shared::db::Migration;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let first: Vec<Migration> = mobile_api::store::MIGRATIONS[..1].to_vec();
+    {
+        let db = shared::db::Db::open(&path, &first).unwrap();
+        db.close();
+    }
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "INSERT INTO revocations (cti, reason, at) VALUES ('a', 'superseded', 1), ('b', 'erased', 2);",
+    )
+    .unwrap();
+    drop(c);
+    let db = shared::db::Db::open(&path, mobile_api::store::MIGRATIONS).unwrap();
+    db.close();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute(
+        "INSERT INTO revocations (cti, reason, at) VALUES ('c', 'used', 3)",
+        [],
+    )
+    .unwrap();
+    let rows: Vec<(i64, String, String)> = c
+        .prepare("SELECT seq, cti, reason FROM revocations ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (1, "a".into(), "superseded".into()),
+            (2, "b".into(), "erased".into()),
+            (3, "c".into(), "used".into()),
+        ]
+    );
+    assert!(
+        c.execute(
+            "INSERT INTO revocations (cti, reason, at) VALUES ('d', 'other', 4)",
+            []
+        )
+        .is_err()
+    );
+}
+
+#[tokio::test]
 async fn the_openapi_document_is_generated_and_lists_every_path_and_the_bearer_schemes() {
     let app = spawn().await;
     let r = app.get("/openapi.json", None).await;
@@ -920,6 +1042,7 @@ async fn the_openapi_document_is_generated_and_lists_every_path_and_the_bearer_s
         "/v1/revocations",
         "/v1/trust-list",
         "/v1/internal/declarations/{id}",
+        "/v1/internal/uses",
         "/openapi.json",
         "/healthz",
         "/metrics",

@@ -286,6 +286,16 @@ pub fn backup_file(src: &Path, dest: &Path) -> Result<(), DbError> {
     if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
+    // A copy of personal data: readable by this user only, like the original.
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(dest)?;
+        std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o600))?;
+    }
     let mut dst = Connection::open(dest)?;
     {
         let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;

@@ -7,6 +7,7 @@
 //!   passport binding;
 //! - [`qr`]: QR rendering (PNG, SVG) and decoding (camera images);
 //! - [`mrz`]: ICAO Doc 9303 TD3 machine-readable zone;
+//! - [`feed`]: use reports from gates to issuers, the gate API key;
 //! - [`db`]: SQLite with the design's pragmas, embedded migrations, off-runtime access;
 //! - [`i18n`]: Fluent messages in ja, en, zh-Hans, zh-Hant, ko;
 //! - [`telemetry`]: tracing set-up;
@@ -16,6 +17,7 @@
 pub mod clock;
 pub mod db;
 pub mod domain;
+pub mod feed;
 pub mod i18n;
 pub mod metrics;
 pub mod mrz;

@@ -8,6 +8,7 @@ reason-token-not-yet-valid = The QR code is not valid yet.
 reason-token-malformed = The QR code is not a valid customs declaration.
 reason-token-replayed = This QR code has already been used.
 reason-token-superseded = This QR code was replaced by a newer declaration or withdrawn.
+reason-gate-restore-unconfirmed = This gate cannot confirm your QR code right now. Please go to the customs counter.
 reason-passport-mismatch = The passport does not match the declaration.
 reason-passport-expired = The passport has expired.
 reason-mrz-check-digit = The passport could not be read correctly (check digit).

@@ -8,6 +8,7 @@ reason-token-not-yet-valid = QRコードはまだ有効ではありません。
 reason-token-malformed = 有効な税関申告のQRコードではありません。
 reason-token-replayed = このQRコードはすでに使用されています。
 reason-token-superseded = このQRコードは新しい申告に置き換えられたか、取り消されています。
+reason-gate-restore-unconfirmed = このゲートでは現在QRコードを確認できません。税関検査台へお進みください。
 reason-passport-mismatch = 旅券が申告内容と一致しません。
 reason-passport-expired = 旅券の有効期限が切れています。
 reason-mrz-check-digit = 旅券を正しく読み取れませんでした（チェックディジット）。

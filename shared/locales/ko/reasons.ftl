@@ -8,6 +8,7 @@ reason-token-not-yet-valid = QR 코드가 아직 유효하지 않습니다.
 reason-token-malformed = 유효한 세관 신고 QR 코드가 아닙니다.
 reason-token-replayed = 이미 사용된 QR 코드입니다.
 reason-token-superseded = 이 QR 코드는 새 신고로 대체되었거나 취소되었습니다.
+reason-gate-restore-unconfirmed = 이 게이트에서는 지금 QR 코드를 확인할 수 없습니다. 세관 검사대로 가 주십시오.
 reason-passport-mismatch = 여권이 신고 내용과 일치하지 않습니다.
 reason-passport-expired = 여권이 만료되었습니다.
 reason-mrz-check-digit = 여권을 정확히 읽지 못했습니다(검증 숫자).

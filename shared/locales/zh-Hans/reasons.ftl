@@ -8,6 +8,7 @@ reason-token-not-yet-valid = 二维码尚未生效。
 reason-token-malformed = 该二维码不是有效的海关申报。
 reason-token-replayed = 该二维码已被使用。
 reason-token-superseded = 该二维码已被新的申报取代或已撤销。
+reason-gate-restore-unconfirmed = 本通道目前无法确认您的二维码。请前往海关柜台。
 reason-passport-mismatch = 护照与申报内容不符。
 reason-passport-expired = 护照已过期。
 reason-mrz-check-digit = 无法正确读取护照（校验位错误）。

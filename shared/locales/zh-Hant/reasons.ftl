@@ -8,6 +8,7 @@ reason-token-not-yet-valid = QR碼尚未生效。
 reason-token-malformed = 此QR碼不是有效的海關申報。
 reason-token-replayed = 此QR碼已被使用。
 reason-token-superseded = 此QR碼已被新的申報取代或已撤銷。
+reason-gate-restore-unconfirmed = 本通道目前無法確認您的QR碼。請前往海關櫃檯。
 reason-passport-mismatch = 護照與申報內容不符。
 reason-passport-expired = 護照已過期。
 reason-mrz-check-digit = 無法正確讀取護照（檢查碼錯誤）。

@@ -1,16 +1,21 @@
-//! Item 6: backup and restore. `shared::db::backup_file` (what `egate backup` runs)
-//! copies gate.db and mobile-api.db while declarations and scans are being written; a
-//! fresh gate started on a copy of the data directory with the backup in place passes
-//! the integrity checks and still refuses the tokens it should.
+//! Item 6: backup and restore. `gate_service::db::backup` and `shared::db::backup_file`
+//! (what `egate backup` runs) copy gate.db and mobile-api.db while declarations and
+//! scans are being written; a fresh gate started on a copy of the data directory with
+//! the backup in place passes the integrity checks and still refuses the tokens it
+//! should.
 //!
 //! What refuses what after a restore (RELIABILITY.md, item 6):
 //! - a token used BEFORE the backup point: the restored `used_tokens` row → replayed;
-//! - a token superseded or erased at any time: the issuer's revocation list, which the
+//! - a token superseded or erased at any time: the issuer's revocation feed, which the
 //!   restored gate pulls again (`token.superseded`);
-//! - a token used AFTER the backup point and neither superseded nor erased: nothing —
-//!   its one-time-use record is lost with the rest of the writes after the backup,
-//!   and the issuer never learns of a use. It stays acceptable until its `exp`. The
-//!   test for it is `#[ignore]`d as a known gap.
+//! - a token used AFTER the backup point: its one-time-use record is lost with the rest
+//!   of the writes after the backup, but the live gate reported the use to the issuer
+//!   (`gate_service::reports`), whose feed carries it as `used` → replayed;
+//! - until the restored gate has pulled every issuer's feed, a token issued before the
+//!   restore is RED `gate.restore_unconfirmed`, never GREEN.
+//!
+//! The restored gate reaches mobile-api through a small proxy that can refuse the
+//! revocation feed (an issuer unreachable at restore time).
 
 use super::*;
 use rusqlite::Connection;
@@ -18,6 +23,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// `PRAGMA integrity_check` and `foreign_key_check` of a database file.
 fn checks(path: &Path) -> (String, usize) {
@@ -54,25 +60,118 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A gate started on a restored data directory.
+/// A gate started on a (restored) data directory.
 struct Restored {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    base: String,
     url: String,
+    state: gate_service::AppState,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// A forwarding proxy in front of an issuer whose revocation feed can be switched off
+/// (503), as when the issuer is unreachable from a gate just restored.
+struct FeedProxy {
+    url: String,
+    open: Arc<AtomicBool>,
+}
+
+async fn feed_proxy(upstream: String, open: bool) -> FeedProxy {
+    use axum::extract::Request;
+    use axum::response::IntoResponse;
+    let open = Arc::new(AtomicBool::new(open));
+    let http = reqwest::Client::new();
+    let flag = open.clone();
+    let app = axum::Router::new().fallback(move |req: Request| {
+        let (http, upstream, flag) = (http.clone(), upstream.clone(), flag.clone());
+        async move {
+            let pq = req
+                .uri()
+                .path_and_query()
+                .map_or("/".to_owned(), |p| p.as_str().to_owned());
+            if pq.starts_with("/v1/revocations") && !flag.load(Ordering::SeqCst) {
+                return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            let (parts, body) = req.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+            let mut headers = parts.headers.clone();
+            headers.remove(axum::http::header::HOST);
+            let r = http
+                .request(parts.method, format!("{upstream}{pq}"))
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let ct = r.headers().get(axum::http::header::CONTENT_TYPE).cloned();
+            let bytes = r.bytes().await.unwrap();
+            let mut resp = (status, bytes).into_response();
+            if let Some(ct) = ct {
+                resp.headers_mut()
+                    .insert(axum::http::header::CONTENT_TYPE, ct);
+            }
+            resp
+        }
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await });
+    FeedProxy { url, open }
+}
+
+/// A data directory for another gate of the same deployment: the binding key and the
+/// gate API key are the ones the system shares.
+fn sibling_dir(sys: &System) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["binding.key", "gate-api.key"] {
+        std::fs::copy(sys.dir.path().join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+/// Start a gate on `dir` trusting the system's kiosk directly and mobile-api at
+/// `mobile_url`.
+async fn start_gate(sys: &System, dir: tempfile::TempDir, mobile_url: &str) -> Restored {
+    let mut cfg = gate_service::Config::for_tests(dir.path());
+    cfg.issuers = gate_service::IssuerConfig::parse_list(&format!(
+        "mobile-api={mobile_url},kiosk:T1={}",
+        sys.kiosk.url("")
+    ))
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind(cfg.addr).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = gate_service::build(cfg).await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(gate_service::serve(listener, state.clone(), async move {
+        let _ = rx.await;
+    }));
+    Restored {
+        dir,
+        url: format!("{base}/v1/scans"),
+        base,
+        state,
+        stop: tx,
+        task,
+    }
 }
 
 /// Everything the restore tests look at.
 struct Scenario {
     sys: System,
     restored: Restored,
+    proxy: FeedProxy,
     used_before: String,
     used_after: String,
     superseded_after: String,
+    /// Issued before the restore and never used.
+    unused: [String; 2],
     writes_during_backup: usize,
+    reported_after_backup: usize,
 }
 
-async fn scenario() -> Scenario {
+async fn scenario(feed_open: bool) -> Scenario {
     let sys = System::spawn().await;
     let hanako = Traveller::hanako();
     let mrz = hanako.mrz();
@@ -117,28 +216,36 @@ async fn scenario() -> Scenario {
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let backups = tempfile::tempdir().unwrap();
     let at_start = writes.load(Ordering::Relaxed);
-    for (db, name) in [
-        (sys.dir.path().join("gate/gate.db"), "gate.db"),
-        (
-            sys.dir.path().join("mobile-api/mobile-api.db"),
-            "mobile-api.db",
-        ),
-    ] {
-        let dest = backups.path().join(name);
-        tokio::task::spawn_blocking(move || shared::db::backup_file(&db, &dest))
-            .await
-            .unwrap()
-            .expect("online backup under load");
-    }
+    let now = sys.gate.state.clock.unix();
+    let (gate_db, gate_dest) = (
+        sys.dir.path().join("gate/gate.db"),
+        backups.path().join("gate.db"),
+    );
+    tokio::task::spawn_blocking(move || gate_service::db::backup(&gate_db, &gate_dest, now))
+        .await
+        .unwrap()
+        .expect("online backup of gate.db under load");
+    let (m_db, m_dest) = (
+        sys.dir.path().join("mobile-api/mobile-api.db"),
+        backups.path().join("mobile-api.db"),
+    );
+    tokio::task::spawn_blocking(move || shared::db::backup_file(&m_db, &m_dest))
+        .await
+        .unwrap()
+        .expect("online backup of mobile-api.db under load");
     let writes_during_backup = writes.load(Ordering::Relaxed) - at_start;
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     stop.store(true, Ordering::Relaxed);
     load.await.unwrap();
     assert!(writes_during_backup > 0, "writes ran during the backup");
 
-    // After the backup point: one token used, one superseded by an edit.
+    // After the backup point: one token used (and its use reported to the issuer, as
+    // the live gate's report loop does right after the scan), one superseded by an edit.
     let used_after = green_qr(&sys, &hanako).await;
     assert_eq!(sys.scan(&used_after, &mrz).await["decision"], "green");
+    let reported_after_backup = gate_service::report_uses_now(&sys.gate.state).await;
+    assert!(reported_after_backup >= 1, "the use was reported");
+    let unused = [green_qr(&sys, &hanako).await, green_qr(&sys, &hanako).await];
     let superseded_after = to_supersede["qr"]["text"].as_str().unwrap().to_owned();
     let r = sys
         .http
@@ -178,17 +285,12 @@ async fn scenario() -> Scenario {
         dir.path().join("gate/gate.db"),
     )
     .unwrap();
-    let mut cfg = gate_service::Config::for_tests(dir.path());
-    cfg.issuers = sys.gate.state.config.issuers.clone();
-    let listener = tokio::net::TcpListener::bind(cfg.addr).await.unwrap();
-    let url = format!("http://{}/v1/scans", listener.local_addr().unwrap());
-    let state = gate_service::build(cfg).await.unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(gate_service::serve(listener, state.clone(), async move {
-        let _ = rx.await;
-    }));
-    gate_service::refresh_now(&state).await;
-    let (ok, fk) = checks(&dir.path().join("gate/gate.db"));
+    // The restored gate must not share the live gate's clock second with the tokens
+    // above: tokens issued in the same second as the restore are not held.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let proxy = feed_proxy(sys.mobile.url(""), feed_open).await;
+    let restored = start_gate(&sys, dir, &proxy.url).await;
+    let (ok, fk) = checks(&restored.dir.path().join("gate/gate.db"));
     assert_eq!(
         (ok.as_str(), fk),
         ("ok", 0),
@@ -196,16 +298,14 @@ async fn scenario() -> Scenario {
     );
     Scenario {
         sys,
-        restored: Restored {
-            _dir: dir,
-            url,
-            stop: tx,
-            task,
-        },
+        restored,
+        proxy,
         used_before,
         used_after,
         superseded_after,
+        unused,
         writes_during_backup,
+        reported_after_backup,
     }
 }
 
@@ -222,16 +322,28 @@ async fn scan_at(sys: &System, url: &str, qr: &str) -> Value {
 }
 
 impl Restored {
-    async fn stop(self) {
+    async fn stop(self) -> tempfile::TempDir {
         let _ = self.stop.send(());
         self.task.await.unwrap().unwrap();
+        self.dir
+    }
+
+    async fn health(&self, sys: &System) -> Value {
+        sys.http
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_under_load_restores_and_still_refuses_used_and_superseded_tokens() {
     let _g = EXCLUSIVE.read().await;
-    let s = scenario().await;
+    let s = scenario(true).await;
     let before = scan_at(&s.sys, &s.restored.url, &s.used_before).await;
     assert_eq!(before["decision"], "red");
     assert!(
@@ -252,13 +364,195 @@ async fn a_backup_taken_under_load_restores_and_still_refuses_used_and_supersede
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known gap: one-time-use records written after the backup point are lost on restore; \
-            the issuer never learns of a use, so nothing refuses the token until its exp (RELIABILITY.md item 6)"]
 async fn a_token_used_after_the_backup_point_is_refused_by_the_restored_gate() {
     let _g = EXCLUSIVE.read().await;
-    let s = scenario().await;
+    let s = scenario(true).await;
     let d = scan_at(&s.sys, &s.restored.url, &s.used_after).await;
-    println!("RELIABILITY item6: token used after the backup, at the restored gate: {d}");
     assert_eq!(d["decision"], "red", "{d}");
+    assert!(
+        codes(&d).contains(&"token.replayed".to_owned()),
+        "the issuer's feed carries the reported use: {d}"
+    );
+    // A token issued before the restore and never used passes (the feeds were pulled).
+    let fresh = scan_at(&s.sys, &s.restored.url, &s.unused[0]).await;
+    assert_eq!(fresh["decision"], "green", "{fresh}");
+    let h = s.restored.health(&s.sys).await;
+    assert_eq!(h["restore"]["awaiting_issuers"], false, "{h}");
+    assert!(h["restore"]["backup_taken_at"].is_i64(), "{h}");
+    println!(
+        "RELIABILITY item6: token used after the backup point ({} use(s) reported to the issuer after the backup) -> restored gate: token.replayed; unused pre-restore token -> green",
+        s.reported_after_backup
+    );
     s.restored.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn until_the_issuers_feeds_are_pulled_a_restored_gate_sends_older_tokens_to_the_red_lane() {
+    let _g = EXCLUSIVE.read().await;
+    let s = scenario(false).await;
+    let hanako = Traveller::hanako();
+    let h = s.restored.health(&s.sys).await;
+    assert_eq!(h["restore"]["awaiting_issuers"], true, "{h}");
+    // mobile-api's feed is unreachable: nothing issued before the restore is GREEN.
+    for qr in [&s.used_after, &s.unused[0]] {
+        let d = scan_at(&s.sys, &s.restored.url, qr).await;
+        assert_eq!(d["decision"], "red", "{d}");
+        let c = codes(&d);
+        assert!(
+            !c.is_empty() && c.iter().all(|c| c == "gate.restore_unconfirmed"),
+            "{d}"
+        );
+    }
+    // A token issued after the restore cannot have been used before it.
+    let new = green_qr(&s.sys, &hanako).await;
+    let d = scan_at(&s.sys, &s.restored.url, &new).await;
+    assert_eq!(d["decision"], "green", "{d}");
+
+    // The feed comes back: the guard lifts and the lost use is known.
+    s.proxy.open.store(true, Ordering::SeqCst);
+    gate_service::refresh_now(&s.restored.state).await;
+    let h = s.restored.health(&s.sys).await;
+    assert_eq!(h["restore"]["awaiting_issuers"], false, "{h}");
+    let d = scan_at(&s.sys, &s.restored.url, &s.used_after).await;
+    assert!(codes(&d).contains(&"token.replayed".to_owned()), "{d}");
+    let d = scan_at(&s.sys, &s.restored.url, &s.unused[1]).await;
+    assert_eq!(d["decision"], "green", "{d}");
+
+    // The confirmation is stored: a restart on the same database does not hold again.
+    let dir = s.restored.stop().await;
+    let again = start_gate(&s.sys, dir, &s.proxy.url).await;
+    let h = again.health(&s.sys).await;
+    assert_eq!(h["restore"]["awaiting_issuers"], false, "{h}");
+    again.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_used_at_one_gate_is_refused_at_another_after_the_report_kiosk_tokens_too() {
+    let _g = EXCLUSIVE.read().await;
+    let sys = System::spawn().await;
+    let hanako = Traveller::hanako();
+    let mrz = hanako.mrz();
+    let mobile_qr = green_qr(&sys, &hanako).await;
+    let decl: shared::domain::DeclarationInput =
+        serde_json::from_value(hanako.declaration(json!([]))).unwrap();
+    let decl = decl.validate().unwrap();
+    let eval = shared::rules::evaluate(&sys.kiosk.state.profile, &decl.declared);
+    let kiosk_qr = sys
+        .kiosk
+        .state
+        .issuer
+        .issue(&decl, &eval, sys.kiosk.state.clock.unix())
+        .await
+        .unwrap()
+        .text;
+    for qr in [&mobile_qr, &kiosk_qr] {
+        assert_eq!(sys.scan(qr, &mrz).await["decision"], "green");
+    }
+    assert_eq!(gate_service::report_uses_now(&sys.gate.state).await, 2);
+    // Both issuers list the tokens as used; the gate has nothing pending.
+    for url in [
+        sys.mobile.url("/v1/revocations"),
+        sys.kiosk.url("/v1/revocations"),
+    ] {
+        let feed: Value = sys
+            .http
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let list = feed["revocations"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{url}: {feed}");
+        assert_eq!(list[0]["reason"], "used", "{feed}");
+    }
+    let h: Value = sys
+        .http
+        .get(sys.gate.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["use_reports"]["pending"], 0, "{h}");
+    assert_eq!(h["use_reports"]["sent"], 2, "{h}");
+
+    // A second gate-service instance with its own empty database refuses both.
+    let other = start_gate(&sys, sibling_dir(&sys), &sys.mobile.url("")).await;
+    for qr in [&mobile_qr, &kiosk_qr] {
+        let d = scan_at(&sys, &other.url, qr).await;
+        assert_eq!(d["decision"], "red", "{d}");
+        assert_eq!(
+            d["reasons"].as_array().unwrap().len(),
+            1,
+            "replayed is the only reason: {d}"
+        );
+        assert!(codes(&d).contains(&"token.replayed".to_owned()), "{d}");
+    }
+    other.stop().await;
+}
+
+/// How long after a scan the live gate's background loop has the use in the issuer's
+/// feed: the window in which a disaster could still lose a use (RELIABILITY.md item 6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_loop_puts_a_use_in_the_issuers_feed_within_milliseconds() {
+    let _g = EXCLUSIVE.read().await;
+    let sys = System::spawn().await;
+    let hanako = Traveller::hanako();
+    let dir = sibling_dir(&sys);
+    // A gate with its background tasks on, as deployed.
+    let mut cfg = gate_service::Config::for_tests(dir.path());
+    cfg.background_tasks = true;
+    cfg.issuers = sys.gate.state.config.issuers.clone();
+    let listener = tokio::net::TcpListener::bind(cfg.addr).await.unwrap();
+    let url = format!("http://{}/v1/scans", listener.local_addr().unwrap());
+    let state = gate_service::build(cfg).await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(gate_service::serve(listener, state.clone(), async move {
+        let _ = rx.await;
+    }));
+    let mut since = 0i64;
+    let mut delays = Vec::new();
+    for _ in 0..100 {
+        let qr = green_qr(&sys, &hanako).await;
+        let d = scan_at(&sys, &url, &qr).await;
+        assert_eq!(d["decision"], "green", "{d}");
+        let t0 = Instant::now();
+        loop {
+            let feed: Value = sys
+                .http
+                .get(sys.mobile.url(&format!("/v1/revocations?since={since}")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if !feed["revocations"].as_array().unwrap().is_empty() {
+                since = feed["next_since"].as_i64().unwrap();
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the use never reached the feed"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        delays.push(t0.elapsed());
+    }
+    delays.sort();
+    let p50 = delays[delays.len() / 2];
+    let p99 = delays[delays.len() * 99 / 100];
+    println!(
+        "RELIABILITY item6: scan answered -> use in the issuer's feed: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} scans (debug build)",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        delays[delays.len() - 1].as_secs_f64() * 1e3,
+        delays.len()
+    );
+    assert!(p99 < Duration::from_secs(2), "p99 {p99:?}");
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
 }

@@ -26,8 +26,9 @@ enum Guard {
     /// capability; the gate's scan API serves gate hardware): a cross-site form cannot
     /// send `application/json`, so a form post must get 415.
     JsonOnly,
-    /// JSON API needing the declaration's edit token: refused (401, or 404 as for an
-    /// unknown id) without it.
+    /// JSON API needing a bearer credential (the declaration's edit token, or the gate
+    /// API key of the internal routes): refused (401, or 404 as for an unknown id)
+    /// without it.
     Bearer,
     /// Gate-hardware multipart upload: no ambient credential (no cookie is read), so
     /// CSRF does not apply; see RELIABILITY.md.
@@ -107,6 +108,13 @@ const ROUTES: &[Route] = &[
         "/v1/internal/declarations/{id}",
         "/v1/internal/declarations/{id}",
         Read,
+    ),
+    Route(
+        Mobile,
+        "POST",
+        "/v1/internal/uses",
+        "/v1/internal/uses",
+        Bearer,
     ),
     Route(Mobile, "GET", "/healthz", "/healthz", Read),
     Route(Mobile, "GET", "/metrics", "/metrics", Read),
@@ -223,6 +231,13 @@ const ROUTES: &[Route] = &[
         "/v1/revocations",
         "/v1/revocations?since=0",
         Read,
+    ),
+    Route(
+        Kiosk,
+        "POST",
+        "/v1/internal/uses",
+        "/v1/internal/uses",
+        Bearer,
     ),
     Route(Kiosk, "GET", "/healthz", "/healthz", Read),
 ];

@@ -1,0 +1,190 @@
+//! Use reports: every token this gate accepted once is reported to its issuer
+//! (`POST {issuer}/v1/internal/uses`, with the gate API key), which puts it in its
+//! revocation feed as `used`. A gate restored from a backup, or another gate-service
+//! instance, pulls the feed and refuses the token as replayed, although its own
+//! one-time-use record is gone or was never written (RELIABILITY.md, item 6).
+//!
+//! The scan never waits for this: the use is recorded in the scan's own transaction
+//! with `reported_at` NULL (the outbox), a background loop woken after each such scan
+//! sends the pending ones in batches and marks them reported once the issuer answered
+//! 200. An issuer that is down is retried after [`RETRY_AFTER`]; nothing is lost, since
+//! the outbox is the gate's database.
+
+use crate::AppState;
+use crate::config::IssuerConfig;
+use shared::feed::{Use, UseReport, UseReportAck};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Uses per request (well under the issuers' 64 KiB body limit).
+pub const BATCH: usize = 500;
+/// Wait before trying an issuer again after a failed report.
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The reporting loop's state.
+#[derive(Debug, Default)]
+pub struct Reporter {
+    wake: Notify,
+    flushing: tokio::sync::Mutex<()>,
+    backoff: Mutex<HashMap<String, Instant>>,
+    sent: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl Reporter {
+    /// Wake the loop: a scan just recorded a use to report.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Wait until woken or `max` passed.
+    pub async fn wait(&self, max: Duration) {
+        let _ = tokio::time::timeout(max, self.wake.notified()).await;
+    }
+
+    /// Uses acknowledged by issuers since start.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Failed report requests since start.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    fn backing_off(&self, issuer: &str) -> bool {
+        self.backoff
+            .lock()
+            .ok()
+            .and_then(|b| b.get(issuer).copied())
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    fn set_backoff(&self, issuer: &str, failed: bool) {
+        if let Ok(mut b) = self.backoff.lock() {
+            if failed {
+                b.insert(issuer.to_owned(), Instant::now() + RETRY_AFTER);
+            } else {
+                b.remove(issuer);
+            }
+        }
+    }
+}
+
+/// Uses recorded but not yet acknowledged by their issuer.
+pub async fn pending(state: &AppState) -> Result<i64, shared::db::DbError> {
+    state
+        .db
+        .read(|c| -> Result<i64, shared::db::DbError> {
+            Ok(c.query_row(
+                "SELECT count(*) FROM used_tokens WHERE reported_at IS NULL",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+}
+
+/// Send every pending use to its issuer now (issuers that just failed included).
+/// Returns the number of uses the issuers acknowledged.
+pub async fn report_uses_now(state: &AppState) -> usize {
+    flush(state, false).await
+}
+
+/// One pass over every URL issuer. With `respect_backoff`, an issuer that failed less
+/// than [`RETRY_AFTER`] ago is skipped.
+pub async fn flush(state: &AppState, respect_backoff: bool) -> usize {
+    let reporter = &state.reporter;
+    let _one_at_a_time = reporter.flushing.lock().await;
+    let mut total = 0;
+    for issuer in state.issuers.iter() {
+        let Some(url) = &issuer.base_url else {
+            continue;
+        };
+        if respect_backoff && reporter.backing_off(&issuer.id) {
+            continue;
+        }
+        match flush_issuer(state, issuer, url).await {
+            Ok(n) => {
+                total += n;
+                reporter.set_backoff(&issuer.id, false);
+            }
+            Err(e) => {
+                reporter.failures.fetch_add(1, Ordering::Relaxed);
+                reporter.set_backoff(&issuer.id, true);
+                tracing::warn!(issuer = %issuer.id, error = %format!("{e:#}"), "use report failed; retrying later");
+            }
+        }
+    }
+    total
+}
+
+async fn flush_issuer(state: &AppState, issuer: &IssuerConfig, url: &str) -> anyhow::Result<usize> {
+    let mut total = 0;
+    // Bounded: at most 1000 batches (500,000 uses) per pass.
+    for _ in 0..1000 {
+        let id = issuer.id.clone();
+        let batch: Vec<(Vec<u8>, i64)> = state
+            .db
+            .read(move |c| -> Result<_, shared::db::DbError> {
+                let mut stmt = c.prepare_cached(
+                    "SELECT cti, used_at FROM used_tokens
+                     WHERE reported_at IS NULL AND issuer = ?1 ORDER BY used_at LIMIT ?2",
+                )?;
+                let rows = stmt
+                    .query_map((&id, BATCH as i64), |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        if batch.is_empty() {
+            break;
+        }
+        let report = UseReport {
+            gate: state.config.instance.clone(),
+            uses: batch
+                .iter()
+                .map(|(cti, used_at)| Use {
+                    cti: shared::feed::cti_base64(cti),
+                    used_at: *used_at,
+                })
+                .collect(),
+        };
+        let ack: UseReportAck = state
+            .trust
+            .http()
+            .post(format!("{url}/v1/internal/uses"))
+            .bearer_auth(&*state.gate_api_key)
+            .json(&report)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        if ack.unknown > 0 {
+            tracing::warn!(issuer = %issuer.id, uses.unknown = ack.unknown, "the issuer does not know some reported tokens");
+        }
+        let now = state.clock.unix();
+        let n = batch.len();
+        state
+            .db
+            .write(move |c| -> Result<(), shared::db::DbError> {
+                let mut stmt =
+                    c.prepare_cached("UPDATE used_tokens SET reported_at = ?1 WHERE cti = ?2")?;
+                for (cti, _) in &batch {
+                    stmt.execute((now, cti))?;
+                }
+                Ok(())
+            })
+            .await?;
+        state.reporter.sent.fetch_add(n as u64, Ordering::Relaxed);
+        total += n;
+        if n < BATCH {
+            break;
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,280 @@
+//! What gates and issuers tell each other besides keys: the **use reports** a gate sends
+//! to the issuer of each token it accepted once (`POST /v1/internal/uses`), and the
+//! shared secret that authenticates a gate to an issuer (the gate API key).
+//!
+//! Why: a gate's one-time-use record lives in its own database. An issuer that hears of
+//! every use puts the token in its revocation feed (reason `used`), so that a gate
+//! restored from a backup, or another gate-service instance, refuses it on its next
+//! revocation pull (RELIABILITY.md, item 6).
+
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Most uses in one report (a gate sends more in several).
+pub const MAX_USES_PER_REPORT: usize = 1000;
+
+/// Revocation reason of a token a gate reported as used.
+pub const REASON_USED: &str = "used";
+
+/// Body of `POST /v1/internal/uses`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UseReport {
+    /// The gate-service instance reporting (for the issuer's log; 1 to 64 characters).
+    pub gate: String,
+    /// Tokens used once at that gate.
+    pub uses: Vec<Use>,
+}
+
+/// One use of a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Use {
+    /// Token id (CWT `cti`, 16 bytes), standard base64.
+    pub cti: String,
+    /// When the gate accepted it, unix seconds.
+    pub used_at: i64,
+}
+
+/// Answer of `POST /v1/internal/uses`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UseReportAck {
+    /// Uses newly entered in the revocation feed.
+    pub recorded: usize,
+    /// Uses of tokens already in the feed (reported before, superseded or erased).
+    pub known: usize,
+    /// Uses of tokens this issuer never issued (ignored).
+    pub unknown: usize,
+}
+
+/// Why a use report is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    /// More than [`MAX_USES_PER_REPORT`] uses.
+    #[error("a report holds at most {MAX_USES_PER_REPORT} uses")]
+    TooMany,
+    /// The gate name is empty, too long or not printable ASCII.
+    #[error("`gate` must be 1 to 64 printable ASCII characters")]
+    Gate,
+    /// A `cti` is not standard base64 of 16 bytes.
+    #[error("uses[{0}].cti must be standard base64 of 16 bytes")]
+    Cti(usize),
+    /// A `used_at` is negative.
+    #[error("uses[{0}].used_at must be unix seconds, zero or greater")]
+    UsedAt(usize),
+}
+
+impl ReportError {
+    /// The JSON pointer of the offending field.
+    pub fn pointer(&self) -> String {
+        match self {
+            ReportError::TooMany => "/uses".into(),
+            ReportError::Gate => "/gate".into(),
+            ReportError::Cti(i) => format!("/uses/{i}/cti"),
+            ReportError::UsedAt(i) => format!("/uses/{i}/used_at"),
+        }
+    }
+}
+
+impl UseReport {
+    /// Check the report and return each use's 16-byte token id with its time.
+    pub fn validate(&self) -> Result<Vec<([u8; 16], i64)>, ReportError> {
+        if self.uses.len() > MAX_USES_PER_REPORT {
+            return Err(ReportError::TooMany);
+        }
+        if self.gate.is_empty()
+            || self.gate.len() > 64
+            || !self.gate.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        {
+            return Err(ReportError::Gate);
+        }
+        self.uses
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let cti = parse_cti(&u.cti).ok_or(ReportError::Cti(i))?;
+                if u.used_at < 0 {
+                    return Err(ReportError::UsedAt(i));
+                }
+                Ok((cti, u.used_at))
+            })
+            .collect()
+    }
+}
+
+/// A token id from standard base64 (the form of the revocation feed), exactly 16 bytes.
+pub fn parse_cti(s: &str) -> Option<[u8; 16]> {
+    if s.len() > 24 {
+        return None;
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .ok()?
+        .try_into()
+        .ok()
+}
+
+/// A token id as standard base64.
+pub fn cti_base64(cti: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(cti)
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether the request carries `key` as its bearer token (constant-time compare). An
+/// empty key never matches.
+pub fn has_api_key(headers: &HeaderMap, key: &str) -> bool {
+    !key.is_empty()
+        && bearer(headers).is_some_and(|k| crate::web::ct_eq(k.as_bytes(), key.as_bytes()))
+}
+
+/// Shortest acceptable gate API key.
+pub const MIN_API_KEY_LEN: usize = 32;
+
+/// Read the gate API key file, or create it: 32 random bytes as hex, mode 0600, created
+/// atomically (whichever service starts first creates it; the others read it).
+pub fn load_or_create_api_key(path: &Path) -> std::io::Result<String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(mut f) => {
+            let mut b = [0u8; 32];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+                .map_err(|_| std::io::Error::other("the system random number generator failed"))?;
+            let key = hex::encode(b);
+            f.write_all(key.as_bytes())?;
+            f.sync_all()?;
+            tracing::info!(path = %path.display(), "generated the gate API key");
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Another service may have created it a moment ago and still be writing.
+            for _ in 0..50 {
+                let key = std::fs::read_to_string(path)?.trim().to_owned();
+                if key.len() >= MIN_API_KEY_LEN {
+                    return Ok(key);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{} holds a key shorter than {MIN_API_KEY_LEN} characters",
+                    path.display()
+                ),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn report(uses: Vec<Use>) -> UseReport {
+        UseReport {
+            gate: "gate-1".into(),
+            uses,
+        }
+    }
+
+    #[test]
+    fn a_report_yields_each_token_id_and_time() {
+        let cti = [7u8; 16];
+        let r = report(vec![Use {
+            cti: cti_base64(&cti),
+            used_at: 1_800_000_000,
+        }]);
+        assert_eq!(r.validate().unwrap(), vec![(cti, 1_800_000_000)]);
+    }
+
+    #[test]
+    fn bad_reports_name_the_field() {
+        let bad_cti = report(vec![
+            Use {
+                cti: cti_base64(&[1u8; 16]),
+                used_at: 1,
+            },
+            Use {
+                cti: cti_base64(&[1u8; 15]),
+                used_at: 1,
+            },
+        ]);
+        assert_eq!(bad_cti.validate().unwrap_err().pointer(), "/uses/1/cti");
+        let negative = report(vec![Use {
+            cti: cti_base64(&[1u8; 16]),
+            used_at: -1,
+        }]);
+        assert_eq!(negative.validate().unwrap_err(), ReportError::UsedAt(0));
+        let too_many = report(vec![
+            Use {
+                cti: cti_base64(&[1u8; 16]),
+                used_at: 1
+            };
+            MAX_USES_PER_REPORT + 1
+        ]);
+        assert_eq!(too_many.validate().unwrap_err(), ReportError::TooMany);
+        let mut no_gate = report(Vec::new());
+        no_gate.gate = String::new();
+        assert_eq!(no_gate.validate().unwrap_err(), ReportError::Gate);
+        assert!(parse_cti("not base64!").is_none());
+        assert!(parse_cti(&"A".repeat(400)).is_none());
+    }
+
+    #[test]
+    fn the_api_key_is_created_once_with_mode_0600_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("gate-api.key");
+        let a = load_or_create_api_key(&path).unwrap();
+        let b = load_or_create_api_key(&path).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::write(&path, "short").unwrap();
+        assert!(load_or_create_api_key(&path).is_err());
+    }
+
+    #[test]
+    fn only_the_exact_bearer_key_is_accepted() {
+        let key = "k".repeat(64);
+        let mut h = HeaderMap::new();
+        assert!(!has_api_key(&h, &key));
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {key}").parse().unwrap(),
+        );
+        assert!(has_api_key(&h, &key));
+        assert!(!has_api_key(&h, ""));
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {key}x").parse().unwrap(),
+        );
+        assert!(!has_api_key(&h, &key));
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {key}").parse().unwrap(),
+        );
+        assert!(!has_api_key(&h, &key));
+    }
+}
