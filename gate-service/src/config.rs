@@ -57,9 +57,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `EGATE_GATE_ADDR` (default `127.0.0.1:8081`).
     pub addr: SocketAddr,
-    /// `$EGATE_DATA_DIR/gate-api.key`: the secret the console presents to mobile-api's
-    /// internal declaration endpoint.
+    /// `$EGATE_DATA_DIR/gate-api.key`: the secret presented to the issuers' internal
+    /// endpoints (use reports; the console's declaration read), created if missing.
     pub gate_api_key_file: PathBuf,
+    /// `EGATE_GATE_API_KEY` (at least 32 characters): the same secret given directly,
+    /// instead of the file.
+    pub gate_api_key: Option<String>,
     /// `EGATE_SECURE_COOKIES` (default false): mark console cookies `Secure`.
     pub secure_cookies: bool,
     /// `EGATE_GATE_ISSUERS`: trusted issuers (`id=url-or-file`, comma-separated).
@@ -146,6 +149,12 @@ impl Config {
         c.retention_days = env_parse("EGATE_RETENTION_DAYS", 30i64)?.max(0);
         c.rules_profile = env("EGATE_RULES_PROFILE").map(PathBuf::from);
         c.fetch_timeout_secs = env_parse("EGATE_GATE_FETCH_TIMEOUT_SECS", 3u64)?.max(1);
+        if let Some(k) = env("EGATE_GATE_API_KEY") {
+            if k.trim().len() < shared::feed::MIN_API_KEY_LEN {
+                bail!("EGATE_GATE_API_KEY must be at least 32 characters");
+            }
+            c.gate_api_key = Some(k.trim().to_owned());
+        }
         if let Some(name) = env("EGATE_GATE_INSTANCE") {
             let name = name.trim().to_owned();
             if name.len() > 64 || !name.bytes().all(|b| b.is_ascii_graphic()) {
@@ -163,6 +172,7 @@ impl Config {
             data_dir: data_dir.to_owned(),
             addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
             gate_api_key_file: data_dir.join("gate-api.key"),
+            gate_api_key: None,
             secure_cookies: false,
             issuers: Vec::new(),
             revoked_kids: Vec::new(),

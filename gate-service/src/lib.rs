@@ -98,8 +98,11 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
             let binding_key = BindingKey::load_or_generate(&cfg.binding_key_path())
                 .context("failed to load the binding key")?;
             let selection_key = selection::load_or_generate_key(&cfg.selection_key_path())?;
-            let gate_api_key = shared::feed::load_or_create_api_key(&cfg.gate_api_key_file)
-                .context("failed to load the gate API key")?;
+            let gate_api_key = match &cfg.gate_api_key {
+                Some(k) => k.clone(),
+                None => shared::feed::load_or_create_api_key(&cfg.gate_api_key_file)
+                    .context("failed to load the gate API key")?,
+            };
             let profile = match &cfg.rules_profile {
                 Some(p) => RulesProfile::load(p)
                     .with_context(|| format!("failed to load the rules profile {}", p.display()))?,

@@ -114,28 +114,35 @@ pub async fn refresh_now(state: &AppState) {
 }
 
 /// Erase the identity kept with RED cases older than the retention period (set
-/// `identity_json` to NULL and `purged_at` to `now`) and forget one-time-use records of
-/// tokens expired for more than a day (they can no longer verify). Returns the number
+/// `identity_json` to NULL and `purged_at` to `now`), sign-in attempts older than it,
+/// and one-time-use records of tokens expired for more than a day (they can no longer
+/// verify). Returns the number
 /// of cases purged.
 pub async fn purge_expired(state: &AppState, now: i64) -> anyhow::Result<usize> {
     let cutoff = now.saturating_sub(state.config.retention_days.saturating_mul(86_400));
     let token_cutoff = now.saturating_sub(86_400);
-    let (cases, tokens) = state
+    let (cases, tokens, attempts) = state
         .db
-        .write(move |c| -> Result<(usize, usize), shared::db::DbError> {
-            let cases = c.execute(
-                "UPDATE cases SET identity_json = NULL, purged_at = ?1
+        .write(
+            move |c| -> Result<(usize, usize, usize), shared::db::DbError> {
+                let cases = c.execute(
+                    "UPDATE cases SET identity_json = NULL, purged_at = ?1
                  WHERE identity_json IS NOT NULL AND opened_at < ?2",
-                (now, cutoff),
-            )?;
-            let tokens = c.execute("DELETE FROM used_tokens WHERE exp < ?1", [token_cutoff])?;
-            Ok((cases, tokens))
-        })
+                    (now, cutoff),
+                )?;
+                let tokens = c.execute("DELETE FROM used_tokens WHERE exp < ?1", [token_cutoff])?;
+                // Sign-in attempts are kept for the same period (the throttle looks back
+                // less than an hour).
+                let attempts = c.execute("DELETE FROM login_attempts WHERE at < ?1", [cutoff])?;
+                Ok((cases, tokens, attempts))
+            },
+        )
         .await?;
-    if cases > 0 || tokens > 0 {
+    if cases > 0 || tokens > 0 || attempts > 0 {
         tracing::info!(
             purge.cases = cases,
             purge.used_tokens = tokens,
+            purge.login_attempts = attempts,
             "retention purge"
         );
     }

@@ -338,6 +338,12 @@ fn throttle(
 /// when the attempt may go ahead, or the seconds to wait.
 type Gate = Result<(i64, Option<(i64, String)>), i64>;
 
+/// How a user name that belongs to no account is kept in `login_attempts`: `#` (which
+/// no user name contains) and the first 16 hex digits of its SHA-256.
+pub fn unknown_user_key(username: &str) -> String {
+    format!("#{}", &shared::web::token_hash(username)[..16])
+}
+
 /// What [`authenticate`] decided.
 #[derive(Debug)]
 pub enum AuthResult {
@@ -366,6 +372,14 @@ pub async fn authenticate(
     let gate = state
         .db
         .write(move |c| -> Result<Gate, ConsoleError> {
+            // A name that is no account's is recorded and throttled under its hash: a
+            // password typed into the user-name field by mistake is never stored.
+            let known: Option<i64> = c
+                .query_row("SELECT 1 FROM officers WHERE username = ?1", [&u], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let u = if known.is_some() { u } else { unknown_user_key(&u) };
             let wait = throttle(c, &cfg2, &u, &ip2, now)?;
             if wait > 0 {
                 c.execute(

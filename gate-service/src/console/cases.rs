@@ -448,10 +448,7 @@ async fn fetch_full(state: &AppState, case: &CaseRow) -> FullDeclaration {
     {
         return FullDeclaration::NotAvailable;
     }
-    let key = tokio::fs::read_to_string(&state.config.gate_api_key_file)
-        .await
-        .map(|k| k.trim().to_owned())
-        .unwrap_or_default();
+    let key = state.gate_api_key.clone();
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -460,7 +457,7 @@ async fn fetch_full(state: &AppState, case: &CaseRow) -> FullDeclaration {
         Err(_) => return FullDeclaration::Unreachable,
     };
     let url = format!("{base}/v1/internal/declarations/{decl}");
-    let resp = client.get(&url).bearer_auth(key).send().await;
+    let resp = client.get(&url).bearer_auth(&*key).send().await;
     match resp {
         Ok(r) if r.status() == reqwest::StatusCode::OK => match r.json::<serde_json::Value>().await
         {

@@ -331,17 +331,33 @@ async fn the_retention_purge_erases_old_case_identities_only() {
     let (_, v) = h.scan(&h.token(&BOB), &ANNA.mrz()).await;
     let case_id = v["officer"]["case_id"].as_i64().unwrap();
     let now = h.state.clock.unix();
+    h.state
+        .db
+        .write(move |c| -> Result<usize, shared::db::DbError> {
+            Ok(c.execute(
+                "INSERT INTO login_attempts (username, client_ip, at, success) VALUES ('x', '127.0.0.1', ?1, 0)",
+                [now],
+            )?)
+        })
+        .await
+        .unwrap();
     assert_eq!(
         gate_service::purge_expired(&h.state, now + 29 * 86_400)
             .await
             .unwrap(),
         0
     );
+    assert_eq!(h.count("SELECT count(*) FROM login_attempts").await, 1);
     assert_eq!(
         gate_service::purge_expired(&h.state, now + 31 * 86_400)
             .await
             .unwrap(),
         1
+    );
+    assert_eq!(
+        h.count("SELECT count(*) FROM login_attempts").await,
+        0,
+        "sign-in attempts kept for the retention period only"
     );
     let case = h.case_row(case_id).await;
     assert!(case["identity_json"].is_null());

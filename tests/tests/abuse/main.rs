@@ -1,12 +1,13 @@
 //! Abuse, fault and hardening tests (issue 8, the fast items): one-time use under
 //! concurrency, security headers and CSRF on every route, oversized input, backup and
-//! restore. The real services run on port 0 (`egate_tests::System`).
+//! restore, login abuse. The real services run on port 0 (`egate_tests::System`).
 //!
 //! The oversized-input test measures the process's resident memory, so it runs alone:
 //! every test takes [`EXCLUSIVE`] for reading, that one for writing.
 
 mod backup;
 mod hardening;
+mod login;
 mod oversized;
 mod replay;
 
