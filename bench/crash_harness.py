@@ -51,6 +51,7 @@ and every loop is bounded in count and time.
 """
 
 import argparse
+import base64
 import collections
 import http.client
 import json
@@ -539,6 +540,26 @@ def check_store(paths, st):
     return lost, found
 
 
+def check_reports(paths):
+    """Use reports (gate -> issuer): every use the gate marked reported must be in the
+    issuer's revocation feed as `used` (the gate marks it only after the issuer's 200,
+    which comes after the issuer's commit). Returns (marked, pending, missing ctis).
+    The gate is read first: a use marked later was acknowledged later still."""
+    con = open_ro(paths["gate"])
+    try:
+        marked = {base64.b64encode(c).decode() for (c,) in con.execute(
+            "SELECT cti FROM used_tokens WHERE reported_at IS NOT NULL AND issuer = 'mobile-api'")}
+        pending = con.execute("SELECT count(*) FROM used_tokens WHERE reported_at IS NULL").fetchone()[0]
+    finally:
+        con.close()
+    con = open_ro(paths["mobile"])
+    try:
+        feed = {c for (c,) in con.execute("SELECT cti FROM revocations WHERE reason = 'used'")}
+    finally:
+        con.close()
+    return len(marked), pending, marked - feed
+
+
 def check_api(ports, st, officers, rng):
     """Samples read back through the services; returns the number of misses."""
     misses = []
@@ -622,6 +643,7 @@ def main():
     st = State()
     lost = {k: set() for k in ("declarations", "scans", "outcomes", "payments")}
     bad_integrity, bad_fk, api_misses, sessions_lost, startup_kills = 0, 0, 0, 0, 0
+    reports_missing, reports_marked, reports_pending = set(), 0, 0
     started = time.time()
     ok = False
     try:
@@ -661,6 +683,11 @@ def main():
                 if len(acked) > 20 and found[kind] == 0:
                     raise SystemExit(f"no {kind} found in SQLite: the harness cannot read the store")
             health = {name: db_health(p) for name, p in paths.items()}
+            reports_marked, reports_pending, missing = check_reports(paths)
+            if missing - reports_missing:
+                print(f"cycle {cycle}: {len(missing - reports_missing)} uses marked reported are not in "
+                      f"the issuer's feed: {sorted(missing - reports_missing)[:3]}", flush=True)
+            reports_missing |= missing
             s_lost = check_sessions(ports["gate"], officers)
             misses = check_api(ports, st, officers, rng) if not args.control else []
             new_lost = {k: cycle_lost[k] - lost[k] for k in lost}
@@ -707,6 +734,9 @@ def main():
           f"{lost_n['outcomes']} outcomes, {lost_n['payments']} payments; integrity failures {bad_integrity}, "
           f"foreign-key failures {bad_fk}, API misses {api_misses}, sessions lost {sessions_lost}; "
           f"{time.time() - started:.0f}s", flush=True)
+    print(f"RELIABILITY item5: use reports (gate -> mobile-api feed): {reports_marked} marked reported "
+          f"after the last restart, {len(reports_missing)} of them missing from the issuer's feed, "
+          f"{reports_pending} pending in the gate's outbox at the last check", flush=True)
     if st.errors:
         print(f"  unexpected answers during the load (not counted as losses): {errors}")
     if args.control:
@@ -714,7 +744,7 @@ def main():
         passed = ok and lost_total > 0
     else:
         passed = ok and lost_total == 0 and bad_integrity == 0 and bad_fk == 0 \
-            and api_misses == 0 and sessions_lost == 0
+            and api_misses == 0 and sessions_lost == 0 and not reports_missing
     if passed and not args.keep:
         shutil.rmtree(data_dir, ignore_errors=True)
     else:

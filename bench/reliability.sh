@@ -11,8 +11,13 @@
 #                                 # 20,000 fuzz runs only if the fuzz targets are already
 #                                 # built, no load, no release build
 #
+#   ONLY=load LOAD_SECS=60 bench/reliability.sh   # selected sections only (comma-separated:
+#                                 # deny, schemathesis, crash, fuzz, load)
+#
 # Each section prints a `RELIABILITY itemN:` line; the script exits non-zero if any
-# section fails. Only loopback traffic; every loop is bounded.
+# section fails. Only loopback traffic; every loop is bounded. The services log at
+# EGATE_LOG=warn (their filter variable; RUST_LOG is not read), so the logs grepped for
+# SQLITE_BUSY and panics hold every warning and error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -49,9 +54,18 @@ wait_up() {
   return 1
 }
 
+# ONLY=load (or a comma-separated list of deny, schemathesis, crash, fuzz, load) runs
+# those sections alone; unset: all of them.
+ONLY=${ONLY:-}
+want() { [[ -z "$ONLY" || ",${ONLY// /}," == *",$1,"* ]]; }
+for s in ${ONLY//,/ }; do
+  [[ " deny schemathesis crash fuzz load " == *" $s "* ]] || { echo "ONLY: unknown section '$s'"; exit 2; }
+done
+
 # The debug binary (built by `cargo test --workspace` in CI when egate has tests;
-# otherwise this links it from the already-built libraries).
-if [[ ! -x target/debug/egate ]] || ((!CI_MODE)); then
+# otherwise this links it from the already-built libraries); only the schemathesis and
+# crash sections use it.
+if { want schemathesis || want crash; } && { [[ ! -x target/debug/egate ]] || ((!CI_MODE)); }; then
   cargo build -q -p egate || { echo "cannot build egate"; exit 1; }
 fi
 EGATE=$ROOT/target/debug/egate
@@ -68,7 +82,7 @@ section_schemathesis() {
   data=$WORK/st
   mkdir -p "$data"
   EGATE_DATA_DIR=$data EGATE_MOBILE_API_ADDR=127.0.0.1:$port EGATE_RATE_LIMIT_PER_MINUTE=100000000 \
-    RUST_LOG=warn "$EGATE" run mobile-api >"$WORK/st-server.log" 2>&1 &
+    EGATE_LOG=warn "$EGATE" run mobile-api >"$WORK/st-server.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   wait_up "http://127.0.0.1:$port" || { echo "mobile-api did not start"; FAILED+=(schemathesis); return; }
@@ -132,26 +146,46 @@ section_fuzz() {
 }
 
 # ---------------------------------------------------------------- item 7: load
+# mobile-api issues the scanned tokens itself (bench/issue_tokens.py, one passenger per
+# declaration, the MRZ built from the same passenger), then the gate runs on the SAME data
+# directory trusting mobile-api by URL, so that every first use of a token is reported
+# back to mobile-api (POST /v1/internal/uses, written into its revocation feed) while
+# declarations are being created: both services write, mobile-api from two sides.
+# LOAD_TOKENS (default LOAD_SECS x 3,000, about 1.5x the scan rate measured here under
+# this contention) must outlast the run: a pool that runs out turns scans into replays,
+# which the checks count as unexpected RED.
 section_load() {
   ((LOAD_SECS > 0)) || { echo "== item 7: load skipped in --ci (needs release builds)"; return; }
   command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null 2>&1
-  echo "== item 7: ${LOAD_SECS}s of gate scans at full rate while declarations are created"
-  cargo build --release -q -p gate-service --bins --examples && cargo build --release -q -p egate \
-    || { FAILED+=(load); return; }
-  local data=$WORK/load gport mport
+  local tokens=${LOAD_TOKENS:-$((LOAD_SECS * 3000))}
+  echo "== item 7: ${LOAD_SECS}s of gate scans at full rate while declarations are created ($tokens tokens issued by mobile-api)"
+  cargo build --release -q -p egate -p gate-service --bins || { FAILED+=(load); return; }
+  local data=$WORK/load gport mport murl gurl
   mkdir -p "$data"
   gport=$(free_port); mport=$(free_port)
-  target/release/examples/bench_tokens "$data" "${LOAD_TOKENS:-60000}" >/dev/null
-  EGATE_DATA_DIR=$data EGATE_GATE_ADDR=127.0.0.1:$gport EGATE_GATE_ISSUERS="bench=$data/bench/issuer.jwks.json" \
-    RUST_LOG=warn EGATE_LOG=warn target/release/gate-service serve >"$WORK/gate.log" 2>&1 &
-  PIDS+=($!)
+  murl=http://127.0.0.1:$mport; gurl=http://127.0.0.1:$gport
+  # 1. mobile-api first (it creates binding.key and gate-api.key in the shared directory).
   EGATE_DATA_DIR=$data EGATE_MOBILE_API_ADDR=127.0.0.1:$mport EGATE_RATE_LIMIT_PER_MINUTE=100000000 \
-    RUST_LOG=warn target/release/egate run mobile-api >"$WORK/mobile.log" 2>&1 &
+    EGATE_LOG=warn target/release/egate run mobile-api >"$WORK/mobile.log" 2>&1 &
   PIDS+=($!)
-  wait_up "http://127.0.0.1:$gport" && wait_up "http://127.0.0.1:$mport" || { FAILED+=(load); return; }
+  wait_up "$murl" || { echo "mobile-api did not start"; FAILED+=(load); return; }
+  # 2. The tokens, through its HTTP API (3 more for the sample scans).
+  python3 bench/issue_tokens.py "$murl" $((tokens + 3)) "$WORK/issued.txt" \
+    || { FAILED+=(load-issue); return; }
+  head -n 3 "$WORK/issued.txt" >"$WORK/samples.txt"
+  tail -n +4 "$WORK/issued.txt" >"$WORK/bodies.txt"
+  # 3. The gate on the same directory, trusting mobile-api by URL (keys, revocation feed,
+  # use reports with the gate API key from $data/gate-api.key).
+  EGATE_DATA_DIR=$data EGATE_GATE_ADDR=127.0.0.1:$gport EGATE_GATE_ISSUERS="mobile-api=$murl" \
+    EGATE_LOG=warn target/release/gate-service serve >"$WORK/gate.log" 2>&1 &
+  PIDS+=($!)
+  wait_up "$gurl" || { echo "gate-service did not start"; FAILED+=(load); return; }
+  python3 bench/load_check.py sample "$gurl" "$WORK/samples.txt" \
+    || { echo "sample scans are not GREEN: the fixtures are wrong"; FAILED+=(load-sample); return; }
+  python3 bench/load_check.py metrics "$gurl" >"$WORK/baseline.json" || { FAILED+=(load); return; }
   python3 - "$WORK/decl.json" <<'PY'
-import json, sys, time
-today = time.strftime("%Y-%m-%d", time.gmtime())
+import json, sys, datetime as dt
+today = dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date().isoformat()
 json.dump({"passenger": {"surname": "LOAD", "given_names": "TEST", "nationality": "JPN",
   "birth_date": "1985-04-12", "sex": "F", "passport_number": "TK1234567", "passport_expiry": "2031-04-12"},
   "trip": {"flight": "NH212", "origin": "LHR", "arrival_date": today, "address_in_japan": "1-1 Marunouchi Tokyo",
@@ -162,27 +196,41 @@ json.dump({"passenger": {"surname": "LOAD", "given_names": "TEST", "nationality"
   "items": [{"category": "whisky", "quantity": 1, "volume_ml": 700, "value": {"amount": 40.0, "currency": "USD"}}]},
   open(sys.argv[1], "w"))
 PY
-  wrk -t1 -c16 -d"${LOAD_SECS}s" --latency -s bench/load_scan.lua "http://127.0.0.1:$gport" \
-    -- "$data/bench/bodies.txt" 1 >"$WORK/scan.txt" 2>&1 &
+  # 4. The load: scans and declarations at the same time; the use-report backlog sampled.
+  python3 bench/load_check.py watch "$gurl" "$WORK/watch.json" "$LOAD_SECS" "$data" &
+  local w0=$!
+  wrk -t1 -c16 -d"${LOAD_SECS}s" --latency -s bench/load_scan.lua "$gurl" \
+    -- "$WORK/bodies.txt" 1 >"$WORK/scan.txt" 2>&1 &
   local w1=$!
-  wrk -t1 -c4 -d"${LOAD_SECS}s" --latency -s bench/load_declare.lua "http://127.0.0.1:$mport" \
+  wrk -t1 -c4 -d"${LOAD_SECS}s" --latency -s bench/load_declare.lua "$murl" \
     -- "$WORK/decl.json" >"$WORK/declare.txt" 2>&1 &
   local w2=$!
-  wait $w1 $w2
-  local busy
-  busy=$(grep -ciE 'busy|database is locked' "$WORK/gate.log" "$WORK/mobile.log" | awk -F: '{s+=$NF} END {print s+0}')
+  wait $w1 $w2 $w0
+  # 5. Every use reported (bounded wait), then the figures and the checks.
+  python3 bench/load_check.py drain "$gurl" 60 || FAILED+=(load-reports)
   for f in scan declare; do
-    local rps p50 p99 errs non2xx
+    local rps p50 p99 errs non2xx reqs
     rps=$(awk '/^Requests\/sec/ {print $2}' "$WORK/$f.txt")
+    reqs=$(awk '/requests in/ {print $1}' "$WORK/$f.txt")
     p50=$(awk '$1 == "50%" {print $2; exit}' "$WORK/$f.txt")
     p99=$(awk '$1 == "99%" {print $2; exit}' "$WORK/$f.txt")
     errs=$(grep -oE 'server_errors=[0-9]+' "$WORK/$f.txt" | cut -d= -f2)
     non2xx=$(awk '/Non-2xx/ {print $NF}' "$WORK/$f.txt")
-    echo "RELIABILITY item7: $f: ${rps} req/s, p50 $p50, p99 $p99, 5xx ${errs:-?}, non-2xx ${non2xx:-0}"
-    [[ "${errs:-1}" == 0 ]] || FAILED+=("load-$f")
+    echo "RELIABILITY item7: $f: ${reqs:-?} requests, ${rps} req/s, p50 $p50, p99 $p99, 5xx ${errs:-?}, non-2xx ${non2xx:-0}"
+    [[ "${errs:-1}" == 0 && "${non2xx:-0}" == 0 ]] || { cat "$WORK/$f.txt"; FAILED+=("load-$f"); }
   done
-  echo "RELIABILITY item7: SQLITE_BUSY / 'database is locked' lines in the service logs: $busy"
+  python3 bench/load_check.py report "$gurl" "$murl" "$data" "$WORK/baseline.json" "$WORK/watch.json" \
+    || FAILED+=(load-checks)
+  local busy panics
+  busy=$(cat "$WORK/gate.log" "$WORK/mobile.log" | grep -ciE 'busy|database is locked')
+  panics=$(cat "$WORK/gate.log" "$WORK/mobile.log" | grep -ciE 'panicked')
+  echo "RELIABILITY item7: SQLITE_BUSY / 'database is locked' lines in the service logs: $busy; panics: $panics; warnings and errors logged: gate $(grep -cE ' (WARN|ERROR) ' "$WORK/gate.log"), mobile-api $(grep -cE ' (WARN|ERROR) ' "$WORK/mobile.log")"
+  grep -E ' (WARN|ERROR) |panicked' "$WORK/gate.log" "$WORK/mobile.log" | head -20
   ((busy == 0)) || FAILED+=(load-busy)
+  ((panics == 0)) || FAILED+=(load-panic)
+  if [[ -n "${LOAD_KEEP:-}" ]]; then
+    mkdir -p "$LOAD_KEEP" && cp "$WORK"/{scan.txt,declare.txt,gate.log,mobile.log,watch.json,baseline.json} "$LOAD_KEEP"/
+  fi
 }
 
 # ---------------------------------------------------------------- item 11: cargo deny
@@ -200,11 +248,11 @@ section_deny() {
   fi
 }
 
-section_deny
-section_schemathesis
-section_crash
-section_fuzz
-section_load
+want deny && section_deny
+want schemathesis && section_schemathesis
+want crash && section_crash
+want fuzz && section_fuzz
+want load && section_load
 
 echo "reliability: $(( $(date +%s) - START ))s; failed sections: ${FAILED[*]:-none}"
 ((${#FAILED[@]} == 0))

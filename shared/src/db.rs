@@ -24,6 +24,11 @@ const MAX_BATCH: usize = 256;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// Read connections kept open.
 const MAX_READERS: usize = 8;
+/// How long a connection waits for a lock before SQLITE_BUSY.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// WAL size above which the writer runs a RESTART checkpoint (and the size the WAL file
+/// is truncated back to, `journal_size_limit`); see [`writer_loop`] and RELIABILITY.md §7.
+pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Storage errors.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +81,7 @@ impl std::fmt::Debug for Db {
 fn init_connection(conn: &Connection) -> Result<(), rusqlite::Error> {
     // Wait for a lock rather than fail with SQLITE_BUSY (the writer is one thread, but
     // operator tools such as backup may hold a lock briefly).
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // Referential integrity is enforced per connection in SQLite, off by default.
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // An acknowledged write (declaration, one-time use, outcome) must survive power
@@ -108,6 +113,15 @@ impl Db {
     /// migrations in order, and start the writer thread. Blocking: call it at start-up
     /// (or inside `spawn_blocking`).
     pub fn open(path: &Path, migrations: &[Migration]) -> Result<Db, DbError> {
+        Db::open_with_wal_limit(path, migrations, WAL_LIMIT_BYTES)
+    }
+
+    /// [`Db::open`] with another WAL size limit (tests, tuning).
+    pub fn open_with_wal_limit(
+        path: &Path,
+        migrations: &[Migration],
+        wal_limit: u64,
+    ) -> Result<Db, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -136,13 +150,18 @@ impl Db {
         // automatic checkpoint inside a commit stalls every write waiting behind it
         // (the tail latency of the scan path). PASSIVE checkpoints never block writers.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // When the writer wraps the WAL after a complete checkpoint, it truncates the
+        // file back to this size (else the file keeps its largest size on disk).
+        let limit = i64::try_from(wal_limit).unwrap_or(i64::MAX);
+        conn.pragma_update(None, "journal_size_limit", limit)?;
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let checkpointer = spawn_checkpointer(path.to_owned(), stop.clone())?;
+        let checkpointer = spawn_checkpointer(path.to_owned(), stop.clone(), wal_limit)?;
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                writer_loop(conn, rx);
+                writer_loop(conn, rx, wal, wal_limit);
                 stop.store(true, std::sync::atomic::Ordering::Release);
                 let _ = checkpointer.join();
             })?;
@@ -255,10 +274,12 @@ impl Db {
 
 /// Every [`CHECKPOINT_EVERY`], copy committed WAL frames into the database file
 /// (PASSIVE: never waits for, nor blocks, the writer or readers); a final TRUNCATE
-/// checkpoint when the database closes.
+/// checkpoint when the database closes. (The writer restarts the WAL itself when it has
+/// grown past its limit: [`writer_loop`].)
 fn spawn_checkpointer(
     path: PathBuf,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    wal_limit: u64,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
@@ -270,6 +291,8 @@ fn spawn_checkpointer(
                     return;
                 }
             };
+            let limit = i64::try_from(wal_limit).unwrap_or(i64::MAX);
+            let _ = conn.pragma_update(None, "journal_size_limit", limit);
             while !stop.load(std::sync::atomic::Ordering::Acquire) {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
@@ -327,7 +350,24 @@ where
     result
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>) {
+/// The writer thread: group commit (module doc), and the WAL kept near `wal_limit`.
+///
+/// Under continuous commits the checkpointer's PASSIVE checkpoints never find the WAL
+/// fully copied at the moment a write starts, so the WAL would never wrap and would grow
+/// by gigabytes. So when, after a commit, the WAL file is over its limit, the writer runs
+/// a RESTART checkpoint itself between two batches (the PASSIVE ones have already copied
+/// most frames): it copies the rest and waits, at most [`RESTART_WAIT`], for the readers
+/// to leave the WAL, after which the next write starts the WAL over (and truncates the
+/// file to the limit). Writes wait meanwhile; after an attempt that readers kept from
+/// completing, the next one waits a second.
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    wal: PathBuf,
+    wal_limit: u64,
+) {
+    // After a checkpoint that could not complete (readers), wait before the next try.
+    let mut retry_at = std::time::Instant::now();
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -360,9 +400,56 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>) {
                 Some(e) => Err(DbError::Task(format!("commit failed: {e}"))),
             });
         }
+        if std::time::Instant::now() >= retry_at
+            && std::fs::metadata(&wal).map_or(0, |m| m.len()) > wal_limit
+            && matches!(restart_wal(&conn), Restart::Later)
+        {
+            retry_at = std::time::Instant::now() + Duration::from_secs(1);
+        }
     }
     // Channel closed: connection drops here, which checkpoints the WAL when last.
     let _ = conn.execute_batch("PRAGMA optimize");
+}
+
+/// Longest a RESTART checkpoint waits for readers (the writer's queue waits meanwhile).
+const RESTART_WAIT: Duration = Duration::from_millis(200);
+
+/// How a RESTART checkpoint went.
+enum Restart {
+    Done,
+    Again,
+    Later,
+}
+
+/// A RESTART checkpoint with a short wait.
+fn restart_wal(conn: &Connection) -> Restart {
+    let started = std::time::Instant::now();
+    let _ = conn.busy_timeout(RESTART_WAIT);
+    let result = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    });
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
+    match result {
+        Ok((busy, frames)) => {
+            tracing::debug!(
+                db.checkpoint_busy = busy,
+                db.wal_frames = frames,
+                db.checkpoint_ms = started.elapsed().as_millis() as u64,
+                "WAL over its limit: restart checkpoint"
+            );
+            match (busy, frames) {
+                (0, _) => Restart::Done,
+                // The checkpointer thread holds the checkpoint lock: try after the next batch.
+                (_, -1) => Restart::Again,
+                // Readers kept it from completing.
+                _ => Restart::Later,
+            }
+        }
+        Err(e) => {
+            tracing::warn!(db.error = %e, "restart checkpoint failed");
+            Restart::Later
+        }
+    }
 }
 
 /// Run blocking work (SQLite, ring, qrcode, image, argon2) on tokio's blocking pool,
@@ -451,6 +538,67 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(v, 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_continuous_writes_and_reads_the_wal_stays_near_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let limit = 1024 * 1024;
+        let db = Db::open_with_wal_limit(&path, MIGRATIONS, limit).unwrap();
+        let wal = dir.path().join("a.db-wal");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // A reader that keeps a snapshot open most of the time.
+        let reader = {
+            let (db, stop) = (db.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _: i64 = db
+                        .read(|c| {
+                            c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                                .map_err(DbError::from)
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        };
+        // 4 writers, each committing 4 KiB rows back to back: 12 MiB in all, with
+        // never a pause for a PASSIVE checkpoint to find the WAL fully copied.
+        let mut writers = Vec::new();
+        for w in 0..4 {
+            let db = db.clone();
+            writers.push(tokio::spawn(async move {
+                for i in 0..750 {
+                    db.write(move |c| {
+                        c.execute(
+                            "INSERT INTO t (v) VALUES (?1)",
+                            [format!("{w}-{i}-{}", "x".repeat(4096))],
+                        )?;
+                        Ok::<_, E>(())
+                    })
+                    .await
+                    .unwrap();
+                }
+            }));
+        }
+        let mut largest = 0;
+        while writers.iter().any(|w| !w.is_finished()) {
+            largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for w in writers {
+            w.await.unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        reader.await.unwrap();
+        assert_eq!(count(&path), 3000);
+        // Without the RESTART checkpoint the WAL holds every frame: over 12 MiB.
+        assert!(
+            largest < 8 * limit,
+            "the WAL grew to {largest} bytes with a limit of {limit}"
+        );
+        db.close();
     }
 
     #[tokio::test]
