@@ -67,14 +67,14 @@ pub async fn revocations(
     }
 }
 
-/// `POST /v1/internal/uses`: tokens a gate accepted once (gate API key; 404 without it).
+/// `POST /v1/internal/uses`: tokens a gate accepted once (gate API key; 401 without it).
 pub async fn uses(
     State(st): State<AppState>,
     headers: HeaderMap,
     body: Result<ApiJson<UseReport>, Problem>,
 ) -> Response {
     if !has_api_key(&headers, &st.gate_api_key) {
-        return Problem::not_found().into_response();
+        return shared::feed::api_key_required();
     }
     let report = match body {
         Ok(ApiJson(r)) => r,

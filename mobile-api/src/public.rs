@@ -242,7 +242,8 @@ pub async fn internal_declaration(
     responses(
         (status = 200, description = "What the report changed", body = UseReportAckDoc),
         (status = 400, description = "Malformed JSON or unknown field", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "Missing or wrong API key", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = ProblemDoc, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 413, description = "Body over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field (more than 1000 uses, a bad cti)", body = ProblemDoc, content_type = "application/problem+json"),
@@ -254,7 +255,7 @@ pub async fn internal_uses(
     body: Result<ApiJson<UseReport>, Problem>,
 ) -> AppResult<Response> {
     if !has_api_key(&headers, &state.gate_api_key) {
-        return Err(AppError::NotFound);
+        return Ok(shared::feed::api_key_required());
     }
     let ApiJson(report) = body?;
     let uses = report.validate().map_err(|e| {

@@ -138,6 +138,24 @@ pub fn has_api_key(headers: &HeaderMap, key: &str) -> bool {
         && bearer(headers).is_some_and(|k| crate::web::ct_eq(k.as_bytes(), key.as_bytes()))
 }
 
+/// The answer to a request without the gate API key (or with a wrong one): 401 with
+/// `WWW-Authenticate: Bearer`, as a problem document.
+pub fn api_key_required() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let mut resp = crate::web::Problem::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Unauthorized",
+        "This endpoint needs the gate API key as `Authorization: Bearer …`.",
+    )
+    .into_response();
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Bearer"),
+    );
+    resp
+}
+
 /// Shortest acceptable gate API key.
 pub const MIN_API_KEY_LEN: usize = 32;
 
