@@ -40,19 +40,6 @@ pub const MIGRATIONS: &[Migration] = &[
     ),
 ];
 
-/// One entry of the kiosk's revocation feed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Revocation {
-    /// Sequence number (increasing).
-    pub seq: i64,
-    /// Token id, standard base64.
-    pub cti: String,
-    /// Always `used`: the kiosk never supersedes a token.
-    pub reason: String,
-    /// When the report arrived, unix s.
-    pub at: i64,
-}
-
 /// Enter the tokens a gate reports as used in the feed, once each; ids the kiosk never
 /// issued are counted as unknown and ignored.
 pub fn record_uses(
@@ -89,24 +76,13 @@ pub fn record_uses(
     Ok(ack)
 }
 
-/// Revocations with `seq > since`, in order, at most `limit`.
+/// The kiosk's feed: revocations with `seq > since`, in order, at most `limit`.
 pub fn revocations_since(
     conn: &rusqlite::Connection,
     since: i64,
     limit: u32,
-) -> Result<Vec<Revocation>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, cti, reason, at FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(rusqlite::params![since, limit], |r| {
-        Ok(Revocation {
-            seq: r.get(0)?,
-            cti: r.get(1)?,
-            reason: r.get(2)?,
-            at: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+) -> Result<Vec<shared::feed::Revocation>, DbError> {
+    Ok(shared::feed::revocations_since(conn, since, limit)?)
 }
 
 /// Japan Standard Time (no daylight saving).

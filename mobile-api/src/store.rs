@@ -12,6 +12,8 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 use serde::{Deserialize, Serialize};
 use shared::db::Migration;
 use shared::domain::DeclarationInput;
+/// One entry of the revocation feed.
+pub use shared::feed::Revocation;
 use shared::rules::Reason;
 use std::collections::BTreeMap;
 
@@ -435,35 +437,11 @@ pub fn get(c: &Connection, id: &str) -> Result<Option<Row>, AppError> {
     }))
 }
 
-/// One entry of the revocation feed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Revocation {
-    /// Sequence number (increasing).
-    pub seq: i64,
-    /// Token id, standard base64.
-    pub cti: String,
-    /// `superseded`, `erased` or `used` (a gate reported it used).
-    pub reason: String,
-    /// When, unix s.
-    pub at: i64,
-}
-
 /// Revocations with `seq > since`, in order, at most `limit`.
 pub fn revocations_since(
     c: &Connection,
     since: i64,
     limit: u32,
 ) -> Result<Vec<Revocation>, AppError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT seq, cti, reason, at FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![since, limit], |r| {
-        Ok(Revocation {
-            seq: r.get(0)?,
-            cti: r.get(1)?,
-            reason: r.get(2)?,
-            at: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    Ok(shared::feed::revocations_since(c, since, limit)?)
 }

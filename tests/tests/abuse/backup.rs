@@ -309,6 +309,17 @@ async fn scenario(feed_open: bool) -> Scenario {
     }
 }
 
+async fn get_json(sys: &System, url: &str) -> Value {
+    sys.http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn scan_at(sys: &System, url: &str, qr: &str) -> Value {
     let r = sys
         .http
@@ -329,14 +340,7 @@ impl Restored {
     }
 
     async fn health(&self, sys: &System) -> Value {
-        sys.http
-            .get(format!("{}/healthz", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        get_json(sys, &format!("{}/healthz", self.base)).await
     }
 }
 
@@ -454,28 +458,12 @@ async fn a_token_used_at_one_gate_is_refused_at_another_after_the_report_kiosk_t
         sys.mobile.url("/v1/revocations"),
         sys.kiosk.url("/v1/revocations"),
     ] {
-        let feed: Value = sys
-            .http
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let feed = get_json(&sys, &url).await;
         let list = feed["revocations"].as_array().unwrap();
         assert_eq!(list.len(), 1, "{url}: {feed}");
         assert_eq!(list[0]["reason"], "used", "{feed}");
     }
-    let h: Value = sys
-        .http
-        .get(sys.gate.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h = get_json(&sys, &sys.gate.url("/healthz")).await;
     assert_eq!(h["use_reports"]["pending"], 0, "{h}");
     assert_eq!(h["use_reports"]["sent"], 2, "{h}");
 
@@ -521,15 +509,11 @@ async fn the_report_loop_puts_a_use_in_the_issuers_feed_within_milliseconds() {
         assert_eq!(d["decision"], "green", "{d}");
         let t0 = Instant::now();
         loop {
-            let feed: Value = sys
-                .http
-                .get(sys.mobile.url(&format!("/v1/revocations?since={since}")))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let feed = get_json(
+                &sys,
+                &sys.mobile.url(&format!("/v1/revocations?since={since}")),
+            )
+            .await;
             if !feed["revocations"].as_array().unwrap().is_empty() {
                 since = feed["next_since"].as_i64().unwrap();
                 break;
