@@ -54,13 +54,19 @@ enum Cmd {
         /// Directory to write the copies into (created).
         dest: PathBuf,
     },
-    /// Put the databases of a backup directory (from `egate backup`) in place. Stop the
-    /// services first. The current files are kept beside, renamed `*.replaced-<time>`.
-    /// A restored gate sends tokens issued before the restore to the red lane until it
-    /// has pulled every issuer's revocations again (they carry the uses it lost).
+    /// Put the gate's database from a backup directory (from `egate backup`) in place.
+    /// Stop the services first. The current file is kept beside, renamed
+    /// `*.replaced-<time>`. A restored gate sends tokens issued before the restore to
+    /// the red lane until it has pulled every issuer's revocations again (they carry the
+    /// uses it lost).
     Restore {
         /// The backup directory.
         from: PathBuf,
+        /// Also restore mobile-api's and the kiosk's databases. Their revocation feeds
+        /// then lose what was added after the backup (uses, supersessions), which the
+        /// gates cannot learn again: only when those databases are lost.
+        #[arg(long)]
+        with_issuers: bool,
     },
     /// Erase now the personal data whose retention period is over.
     Purge,
@@ -98,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Backup { dest } => backup(&dest),
-        Cmd::Restore { from } => restore(&from),
+        Cmd::Restore { from, with_issuers } => restore(&from, with_issuers),
         Cmd::Purge => purge().await,
     }
 }
@@ -180,11 +186,14 @@ fn backup(dest: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn restore(from: &Path) -> anyhow::Result<()> {
+fn restore(from: &Path, with_issuers: bool) -> anyhow::Result<()> {
     let dbs = databases()?;
     // Check every copy before touching anything.
     let mut found = Vec::new();
     for (name, target) in dbs {
+        if name != "gate.db" && !with_issuers {
+            continue;
+        }
         let src = from.join(name);
         if !src.exists() {
             println!("{name}: not in the backup, left as it is");
@@ -203,7 +212,16 @@ fn restore(from: &Path) -> anyhow::Result<()> {
         found.push((name, src, target));
     }
     if found.is_empty() {
-        bail!("{} holds no database of this system", from.display());
+        bail!(
+            "{} holds no database of this system to restore",
+            from.display()
+        );
+    }
+    if with_issuers {
+        println!(
+            "warning: restoring the issuers' databases rolls their revocation feeds back to the backup; \
+             uses and supersessions recorded after it are lost to every gate"
+        );
     }
     let stamp = now();
     for (name, src, target) in found {
@@ -220,11 +238,20 @@ fn restore(from: &Path) -> anyhow::Result<()> {
                     .with_context(|| format!("failed to move {} aside", cur.display()))?;
             }
         }
-        std::fs::copy(&src, &target)
-            .with_context(|| format!("failed to copy {} to {}", src.display(), target.display()))?;
+        // Copied under a temporary name, synced, then renamed: a failure half way
+        // leaves no truncated database under the real name.
+        let tmp = PathBuf::from(format!("{}.restoring", target.display()));
+        std::fs::copy(&src, &tmp)
+            .with_context(|| format!("failed to copy {} to {}", src.display(), tmp.display()))?;
         {
             use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600))?;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+        }
+        std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
+        std::fs::rename(&tmp, &target)
+            .with_context(|| format!("failed to move {} into place", tmp.display()))?;
+        if let Some(dir) = target.parent() {
+            std::fs::File::open(dir).and_then(|d| d.sync_all())?;
         }
         println!(
             "{name}: restored from {} (the previous file kept as *.replaced-{stamp})",

@@ -68,12 +68,26 @@ async fn backup_marks_the_gate_copy_and_restore_puts_it_in_place_keeping_the_old
     let again = egate(data.path(), &["backup", backups.to_str().unwrap()]);
     assert!(!again.status.success());
 
-    // Restore: the copy goes in place, the old file (and its WAL) aside.
+    // Restore: the gate's copy goes in place, the old file (and its WAL) aside; the
+    // issuers' databases stay (their feeds must not roll back) unless asked.
     let out = egate(data.path(), &["restore", backups.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("gate.db: restored"), "{stdout}");
+    assert!(!stdout.contains("mobile-api.db: restored"), "{stdout}");
+    assert!(
+        !std::fs::read_dir(data.path().join("mobile-api"))
+            .unwrap()
+            .any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".replaced-")),
+        "mobile-api.db left alone"
     );
     assert!(meta(&live, "backup_taken_at").is_some());
     let aside: Vec<String> = std::fs::read_dir(data.path().join("gate"))
@@ -97,6 +111,21 @@ async fn backup_marks_the_gate_copy_and_restore_puts_it_in_place_keeping_the_old
     assert!(st.restored_at.is_some());
     assert!(!st.awaiting_issuers);
     g.db.close();
+
+    // With the issuers, on request and with a warning.
+    let out = egate(
+        data.path(),
+        &["restore", backups.to_str().unwrap(), "--with-issuers"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("mobile-api.db: restored"), "{stdout}");
+    assert!(stdout.contains("warning"), "{stdout}");
+    assert!(!data.path().join("gate/gate.db.restoring").exists());
 
     // A backup directory holding a damaged database is refused before anything moves.
     let bad = data.path().join("bad");

@@ -138,6 +138,14 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
         restore: Arc::new(restore),
         config: Arc::new(config),
     };
+    match reports::settle_unreportable(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            uses = n,
+            "uses no configured issuer can take were marked reported"
+        ),
+        Err(e) => tracing::warn!(error = %e, "failed to settle unreportable uses"),
+    }
     if let Some(taken) = state.restore.backup_taken_at
         && state.restore.pending()
     {

@@ -23,6 +23,8 @@ use tokio::sync::Notify;
 pub const BATCH: usize = 500;
 /// Wait before trying an issuer again after a failed report.
 pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Longest the last flush at shutdown may take.
+pub const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
 /// The reporting loop's state.
 #[derive(Debug, Default)]
@@ -72,6 +74,30 @@ impl Reporter {
             }
         }
     }
+}
+
+/// Mark as reported the pending uses no configured URL issuer can take (uses from before
+/// the upgrade, issuers without a URL or no longer configured), so that `pending`
+/// counts only what is really waiting. Returns how many.
+pub async fn settle_unreportable(state: &AppState) -> Result<usize, shared::db::DbError> {
+    let urls: Vec<String> = state
+        .issuers
+        .iter()
+        .filter(|i| i.base_url.is_some())
+        .map(|i| i.id.clone())
+        .collect();
+    let list = serde_json::to_string(&urls).unwrap_or_else(|_| "[]".into());
+    state
+        .db
+        .write(move |c| -> Result<usize, shared::db::DbError> {
+            Ok(c.execute(
+                "UPDATE used_tokens SET reported_at = used_at
+                 WHERE reported_at IS NULL
+                   AND (issuer IS NULL OR issuer NOT IN (SELECT value FROM json_each(?1)))",
+                [list],
+            )?)
+        })
+        .await
 }
 
 /// Uses recorded but not yet acknowledged by their issuer.

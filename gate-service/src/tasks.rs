@@ -73,14 +73,22 @@ pub fn start(state: &AppState) {
     let handle = tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = s.reporter.wait(crate::reports::RETRY_AFTER) => {
-                    crate::reports::flush(&s, true).await;
-                }
+                _ = s.reporter.wait(crate::reports::RETRY_AFTER) => {}
+                _ = stop.changed() => break,
+            }
+            // Stopping drops a flush half way: what was sent and not yet marked is sent
+            // again at the next start (the issuers count it as known).
+            tokio::select! {
+                _ = crate::reports::flush(&s, true) => {}
                 _ = stop.changed() => break,
             }
         }
-        // A last pass at shutdown, so that a clean stop leaves nothing pending.
-        crate::reports::flush(&s, false).await;
+        // A last, bounded pass at shutdown; what is left stays in the outbox.
+        let _ = tokio::time::timeout(
+            crate::reports::FINAL_FLUSH,
+            crate::reports::flush(&s, false),
+        )
+        .await;
     });
     if let Ok(mut h) = state.tasks.handles.lock() {
         h.push(handle);
@@ -120,6 +128,9 @@ pub async fn refresh_now(state: &AppState) {
 /// of cases purged.
 pub async fn purge_expired(state: &AppState, now: i64) -> anyhow::Result<usize> {
     let cutoff = now.saturating_sub(state.config.retention_days.saturating_mul(86_400));
+    // Sign-in attempts: never within the last day, whatever the retention (the throttle
+    // needs the last hour).
+    let attempts_cutoff = cutoff.min(now.saturating_sub(86_400));
     let token_cutoff = now.saturating_sub(86_400);
     let (cases, tokens, attempts) = state
         .db
@@ -133,7 +144,10 @@ pub async fn purge_expired(state: &AppState, now: i64) -> anyhow::Result<usize> 
                 let tokens = c.execute("DELETE FROM used_tokens WHERE exp < ?1", [token_cutoff])?;
                 // Sign-in attempts are kept for the same period (the throttle looks back
                 // less than an hour).
-                let attempts = c.execute("DELETE FROM login_attempts WHERE at < ?1", [cutoff])?;
+                let attempts = c.execute(
+                    "DELETE FROM login_attempts WHERE at < ?1",
+                    [attempts_cutoff],
+                )?;
                 Ok((cases, tokens, attempts))
             },
         )

@@ -172,12 +172,15 @@ fn load_revoked_kids(configured: &[String], file: &Path) -> HashSet<Kid> {
         .collect()
 }
 
-/// Pull every page of an issuer's revocations since its mark and store them.
+/// Pull every page of an issuer's revocations since its mark and store them. Returns
+/// how many were new and whether the end of the feed was reached (an empty page); a
+/// feed longer than 100 pages is continued at the next refresh, and a missing feed
+/// (404) is not an end.
 async fn pull_revocations(
     state: &AppState,
     issuer: &IssuerConfig,
     url: &str,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<(usize, bool)> {
     use base64::Engine as _;
     let id = issuer.id.clone();
     let mut since: i64 = state
@@ -201,7 +204,7 @@ async fn pull_revocations(
             .send()
             .await?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(total);
+            return Ok((total, false));
         }
         let page: RevocationPage = resp.error_for_status()?.json().await?;
         let rows: Vec<(Vec<u8>, i64, String)> = page
@@ -238,11 +241,11 @@ async fn pull_revocations(
             .await?;
         total += n;
         if page.revocations.is_empty() || next == since {
-            break;
+            return Ok((total, true));
         }
         since = next;
     }
-    Ok(total)
+    Ok((total, false))
 }
 
 /// Refresh keys, revocations and watch rules now. Failures are logged per issuer; the
@@ -284,7 +287,8 @@ pub async fn refresh(state: &AppState) {
         }
         if let Some(url) = &issuer.base_url {
             match pull_revocations(state, issuer, url).await {
-                Ok(n) => {
+                Ok((n, complete)) => {
+                    every_feed_pulled &= complete;
                     if n > 0 {
                         tracing::info!(issuer = %issuer.id, revocations.new = n, "revocations pulled");
                     }
