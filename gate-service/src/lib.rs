@@ -68,6 +68,8 @@ pub struct AppState {
     pub reporter: Arc<reports::Reporter>,
     /// Whether this database is a restored backup still waiting for the issuers.
     pub restore: Arc<restore::RestoreGuard>,
+    /// Keys the hash under which unknown user names of sign-in attempts are stored.
+    pub login_name_key: Arc<ring::hmac::Key>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -134,6 +136,14 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
         metrics: Arc::new(metrics::Metrics::default()),
         tasks: Arc::new(tasks::Tasks::default()),
         gate_api_key: Arc::from(gate_api_key),
+        login_name_key: Arc::new(ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            ring::hmac::sign(
+                &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &selection_key),
+                b"egate console: unknown user names of sign-in attempts",
+            )
+            .as_ref(),
+        )),
         reporter: Arc::new(reports::Reporter::default()),
         restore: Arc::new(restore),
         config: Arc::new(config),

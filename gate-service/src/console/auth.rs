@@ -339,9 +339,12 @@ fn throttle(
 type Gate = Result<(i64, Option<(i64, String)>), i64>;
 
 /// How a user name that belongs to no account is kept in `login_attempts`: `#` (which
-/// no user name contains) and the first 16 hex digits of its SHA-256.
-pub fn unknown_user_key(username: &str) -> String {
-    format!("#{}", &shared::web::token_hash(username)[..16])
+/// no user name contains) and the first 16 hex digits of its HMAC-SHA256 under a key
+/// derived from the gate's own secret (`gate/selection.key`): a password typed as the
+/// user name can be neither read nor guessed back from a copy of the database.
+pub fn unknown_user_key(state: &AppState, username: &str) -> String {
+    let tag = ring::hmac::sign(&state.login_name_key, username.as_bytes());
+    format!("#{}", &hex::encode(tag.as_ref())[..16])
 }
 
 /// What [`authenticate`] decided.
@@ -366,8 +369,10 @@ pub async fn authenticate(
     ip: &str,
 ) -> Result<AuthResult, ConsoleError> {
     let username: String = normalise_username(username).chars().take(64).collect();
-    let user_tag = shared::web::token_hash(&username)[..16].to_owned();
+    // The log carries the keyed hash of the name typed, never the name.
+    let user_tag = unknown_user_key(state, &username)[1..].to_owned();
     let now = state.clock.unix();
+    let unknown_key = unknown_user_key(state, &username);
     let (cfg2, u, ip2) = (cfg.clone(), username.clone(), ip.to_owned());
     let gate = state
         .db
@@ -379,7 +384,7 @@ pub async fn authenticate(
                     r.get(0)
                 })
                 .optional()?;
-            let u = if known.is_some() { u } else { unknown_user_key(&u) };
+            let u = if known.is_some() { u } else { unknown_key };
             let wait = throttle(c, &cfg2, &u, &ip2, now)?;
             if wait > 0 {
                 c.execute(

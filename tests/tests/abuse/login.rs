@@ -522,8 +522,8 @@ fn auth_log_lines(log: &str) -> Vec<(String, String, &'static str, Option<i64>)>
     out
 }
 
-fn user_tag(user: &str) -> String {
-    shared::web::token_hash(user)[..16].to_owned()
+fn user_tag(gate: &Gate, user: &str) -> String {
+    gate_service::console::auth::unknown_user_key(&gate.state, user)[1..].to_owned()
 }
 
 /// Every file under `dir`, recursively.
@@ -655,7 +655,7 @@ async fn login_abuse_is_throttled_per_account_and_address_whatever_the_forwarded
         if officers.contains(u) {
             u.to_owned()
         } else {
-            gate_service::console::auth::unknown_user_key(u)
+            gate_service::console::auth::unknown_user_key(&run.gate.state, u)
         }
     };
     assert!(
@@ -737,20 +737,18 @@ async fn login_abuse_is_throttled_per_account_and_address_whatever_the_forwarded
             Answer::Throttled(w) => ("throttled", Some(w)),
             Answer::SignedIn => ("succeeded", None),
         };
-        made_log.entry(user_tag(&t.user)).or_default().push((
-            user_tag(&t.user),
-            t.peer.to_string(),
-            kind,
-            wait,
-        ));
+        made_log
+            .entry(user_tag(&run.gate, &t.user))
+            .or_default()
+            .push((user_tag(&run.gate, &t.user), t.peer.to_string(), kind, wait));
     }
     let mut logged: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for l in &lines {
         logged.entry(l.0.clone()).or_default().push(l.clone());
     }
     if let (Some(a), Some(b)) = (
-        made_log.get_mut(&user_tag("kimura")),
-        logged.get_mut(&user_tag("kimura")),
+        made_log.get_mut(&user_tag(&run.gate, "kimura")),
+        logged.get_mut(&user_tag(&run.gate, "kimura")),
     ) {
         a.sort();
         b.sort();
