@@ -62,7 +62,7 @@ pub struct Config {
     pub gate_api_key_file: PathBuf,
     /// `EGATE_GATE_API_KEY` (at least 32 characters): the same secret given directly,
     /// instead of the file.
-    pub gate_api_key: Option<String>,
+    pub gate_api_key: Option<shared::feed::ApiKey>,
     /// `EGATE_SECURE_COOKIES` (default false): mark console cookies `Secure`.
     pub secure_cookies: bool,
     /// `EGATE_GATE_ISSUERS`: trusted issuers (`id=url-or-file`, comma-separated).
@@ -153,7 +153,7 @@ impl Config {
             if k.trim().len() < shared::feed::MIN_API_KEY_LEN {
                 bail!("EGATE_GATE_API_KEY must be at least 32 characters");
             }
-            c.gate_api_key = Some(k.trim().to_owned());
+            c.gate_api_key = Some(shared::feed::ApiKey(k.trim().to_owned()));
         }
         if let Some(name) = env("EGATE_GATE_INSTANCE") {
             let name = name.trim().to_owned();

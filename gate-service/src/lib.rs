@@ -101,7 +101,7 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
                 .context("failed to load the binding key")?;
             let selection_key = selection::load_or_generate_key(&cfg.selection_key_path())?;
             let gate_api_key = match &cfg.gate_api_key {
-                Some(k) => k.clone(),
+                Some(k) => k.0.clone(),
                 None => shared::feed::load_or_create_api_key(&cfg.gate_api_key_file)
                     .context("failed to load the gate API key")?,
             };

@@ -26,7 +26,7 @@ pub struct Config {
     /// The gate API key (`EGATE_GATE_API_KEY`, at least 32 characters), else the
     /// `$EGATE_DATA_DIR/gate-api.key` file, created if missing: gates present it when
     /// they report used tokens (`POST /v1/internal/uses`).
-    pub gate_api_key: Option<String>,
+    pub gate_api_key: Option<shared::feed::ApiKey>,
 }
 
 impl Config {
@@ -49,8 +49,8 @@ impl Config {
                 .context("failed to parse EGATE_KIOSK_IDLE_SECS (10 to 3600 seconds)")?,
             None => DEFAULT_IDLE_SECS,
         };
-        let gate_api_key = var("EGATE_GATE_API_KEY");
-        if let Some(k) = &gate_api_key {
+        let gate_api_key = var("EGATE_GATE_API_KEY").map(shared::feed::ApiKey);
+        if let Some(shared::feed::ApiKey(k)) = &gate_api_key {
             anyhow::ensure!(
                 k.len() >= shared::feed::MIN_API_KEY_LEN,
                 "EGATE_GATE_API_KEY must be at least 32 characters"

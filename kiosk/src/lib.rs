@@ -100,7 +100,7 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
         let db = Db::open(&kiosk_dir.join("kiosk.db"), issuer::MIGRATIONS)
             .context("failed to open the kiosk database")?;
         let gate_api_key = match configured_key {
-            Some(k) => k,
+            Some(k) => k.0,
             None => shared::feed::load_or_create_api_key(&data_dir.join("gate-api.key"))
                 .context("failed to load the gate API key")?,
         };

@@ -190,6 +190,16 @@ pub fn api_key_required() -> axum::response::Response {
     resp
 }
 
+/// A gate API key given in the configuration; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(pub String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
 /// Shortest acceptable gate API key.
 pub const MIN_API_KEY_LEN: usize = 32;
 
@@ -305,6 +315,13 @@ mod tests {
         assert_eq!(mode, 0o600);
         std::fs::write(&path, "short").unwrap();
         assert!(load_or_create_api_key(&path).is_err());
+    }
+
+    #[test]
+    fn a_configured_key_never_shows_in_debug_output() {
+        let k = ApiKey("s3cr3t-".repeat(8));
+        assert_eq!(format!("{k:?}"), "ApiKey(<redacted>)");
+        assert!(!format!("{:?}", Some(k)).contains("s3cr3t"));
     }
 
     #[test]
