@@ -14,6 +14,17 @@ fn egate(data: &Path, args: &[&str]) -> std::process::Output {
         .expect("run egate")
 }
 
+/// Run `egate`, require success, return its standard output.
+fn egate_ok(data: &Path, args: &[&str]) -> String {
+    let out = egate(data, args);
+    assert!(
+        out.status.success(),
+        "egate {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn meta(db: &Path, key: &str) -> Option<i64> {
     let c = rusqlite::Connection::open(db).unwrap();
     c.query_row("SELECT value FROM gate_meta WHERE key = ?1", [key], |r| {
@@ -37,13 +48,7 @@ async fn backup_marks_the_gate_copy_and_restore_puts_it_in_place_keeping_the_old
     g.db.close();
 
     let backups = data.path().join("backups");
-    let out = egate(data.path(), &["backup", backups.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = egate_ok(data.path(), &["backup", backups.to_str().unwrap()]);
     assert!(stdout.contains("gate.db: backed up"), "{stdout}");
     assert!(stdout.contains("mobile-api.db: backed up"), "{stdout}");
     for name in ["gate.db", "mobile-api.db"] {
@@ -70,13 +75,7 @@ async fn backup_marks_the_gate_copy_and_restore_puts_it_in_place_keeping_the_old
 
     // Restore: the gate's copy goes in place, the old file (and its WAL) aside; the
     // issuers' databases stay (their feeds must not roll back) unless asked.
-    let out = egate(data.path(), &["restore", backups.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = egate_ok(data.path(), &["restore", backups.to_str().unwrap()]);
     assert!(stdout.contains("gate.db: restored"), "{stdout}");
     assert!(!stdout.contains("mobile-api.db: restored"), "{stdout}");
     assert!(
@@ -113,16 +112,10 @@ async fn backup_marks_the_gate_copy_and_restore_puts_it_in_place_keeping_the_old
     g.db.close();
 
     // With the issuers, on request and with a warning.
-    let out = egate(
+    let stdout = egate_ok(
         data.path(),
         &["restore", backups.to_str().unwrap(), "--with-issuers"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("mobile-api.db: restored"), "{stdout}");
     assert!(stdout.contains("warning"), "{stdout}");
     assert!(!data.path().join("gate/gate.db.restoring").exists());

@@ -448,16 +448,16 @@ async fn fetch_full(state: &AppState, case: &CaseRow) -> FullDeclaration {
     {
         return FullDeclaration::NotAvailable;
     }
-    let key = state.gate_api_key.clone();
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-    {
-        Ok(c) => c,
-        Err(_) => return FullDeclaration::Unreachable,
-    };
+    // The gate's one HTTP client for issuers (connection pool, TLS set up once).
     let url = format!("{base}/v1/internal/declarations/{decl}");
-    let resp = client.get(&url).bearer_auth(&*key).send().await;
+    let resp = state
+        .trust
+        .http()
+        .get(&url)
+        .timeout(Duration::from_secs(2))
+        .bearer_auth(&*state.gate_api_key)
+        .send()
+        .await;
     match resp {
         Ok(r) if r.status() == reqwest::StatusCode::OK => match r.json::<serde_json::Value>().await
         {

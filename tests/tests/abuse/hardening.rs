@@ -325,6 +325,24 @@ fn the_route_list_names_every_route_of_the_three_routers_sources() {
     assert!(found.len() >= 50, "the scan found the routes: {found:?}");
 }
 
+/// Cases no longer waiting (taken or closed): what a forged console form would change.
+async fn cases_taken_or_closed(f: &Fixture) -> i64 {
+    f.sys
+        .gate
+        .state
+        .db
+        .read(|c| {
+            c.query_row(
+                "SELECT count(*) FROM cases WHERE status <> 'waiting'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(shared::db::DbError::from)
+        })
+        .await
+        .unwrap()
+}
+
 /// A client that keeps cookies and does not follow redirects.
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -522,21 +540,7 @@ async fn every_state_changing_route_refuses_a_request_without_its_csrf_token_or_
     f.login(&officer).await;
     let kiosk = client();
     f.kiosk_session(&kiosk).await;
-    let audit_before: i64 = f
-        .sys
-        .gate
-        .state
-        .db
-        .read(|c| {
-            c.query_row(
-                "SELECT count(*) FROM cases WHERE status <> 'waiting'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(shared::db::DbError::from)
-        })
-        .await
-        .unwrap();
+    let audit_before = cases_taken_or_closed(&f).await;
     let mut refused = 0;
     for r in ROUTES {
         let method = Method::from_bytes(r.1.as_bytes()).unwrap();
@@ -652,21 +656,7 @@ async fn every_state_changing_route_refuses_a_request_without_its_csrf_token_or_
     assert_eq!(r.status(), 200, "the declaration survived");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["revision"], 1, "{body}");
-    let audit_after: i64 = f
-        .sys
-        .gate
-        .state
-        .db
-        .read(|c| {
-            c.query_row(
-                "SELECT count(*) FROM cases WHERE status <> 'waiting'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(shared::db::DbError::from)
-        })
-        .await
-        .unwrap();
+    let audit_after = cases_taken_or_closed(&f).await;
     assert_eq!(audit_after, audit_before, "no case was taken or closed");
     let q = officer
         .get(f.sys.gate.url("/console/queue"))
