@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The test command: `bash scripts/test.sh [cargo test args...]`.
+#
+# Installs what the tests need when it is missing (Debian packages, through apt-get: as
+# root, or with sudo otherwise), then runs the whole suite: `cargo test --workspace`, with
+# any extra arguments passed through (`bash scripts/test.sh -p kiosk --test browser`).
+# When something is missing and cannot be installed it says what and why, and fails:
+# the tests never skip for want of a tool.
+#
+# EGATE_TEST_NO_INSTALL=1 checks without installing (fails with the list of what is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "test.sh: $*" >&2; }
+
+# ---------------------------------------------------------------------------------------
+# What the tests need. One row per need: a name, the check that it is present (a shell
+# command, true when it is), the Debian packages that provide it, and why it is needed.
+# To add a need (a database server, a tool), add a row here; to start a service the tests
+# expect running, add it to `start_services` below.
+# ---------------------------------------------------------------------------------------
+NEEDS=(
+    # name | check | packages | why
+    "chromium|test -x /usr/bin/chromium|chromium|the real-browser tests of the kiosk and the officer console"
+    "chromedriver|test -x /usr/bin/chromedriver|chromium-driver|the WebDriver those browser tests drive Chromium through"
+    "CJK fonts|test -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc|fonts-noto-cjk|the kiosk's Japanese, Chinese and Korean pages in browser screenshots"
+    "wrk|command -v wrk|wrk|the load with contention of bench/reliability.sh, which CI runs after the tests"
+)
+
+# Services the tests expect running, started after the installs (none yet).
+start_services() {
+    :
+}
+
+# ---------------------------------------------------------------------------------------
+
+missing_names=()
+missing_packages=()
+check_needs() {
+    missing_names=()
+    missing_packages=()
+    local row name check packages why
+    for row in "${NEEDS[@]}"; do
+        IFS='|' read -r name check packages why <<<"$row"
+        if ! bash -c "$check" >/dev/null 2>&1; then
+            missing_names+=("$name ($why)")
+            # shellcheck disable=SC2206 # a row may list several packages
+            missing_packages+=($packages)
+        fi
+    done
+}
+
+print_missing() {
+    local m
+    for m in "${missing_names[@]}"; do say "  missing: $m"; done
+}
+
+# Runs its arguments as root: directly when root, through sudo otherwise (non-interactive
+# when there is no terminal to ask for a password on). Fails when neither is possible.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        if [ -t 0 ]; then sudo "$@"; else sudo -n "$@"; fi
+    else
+        say "not root and sudo is not installed: cannot run: $*"
+        return 1
+    fi
+}
+
+install_missing() {
+    say "installing: ${missing_packages[*]}"
+    print_missing
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "apt-get not found: this script installs Debian packages; install the equivalent of"
+        say "  ${missing_packages[*]}"
+        say "by hand (paths as on Debian: /usr/bin/chromium, /usr/bin/chromedriver), then run it again."
+        return 1
+    fi
+    as_root apt-get update -qq &&
+        as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq "${missing_packages[@]}" >/dev/null
+}
+
+if ! command -v cargo >/dev/null 2>&1; then
+    say "cargo not found: install Rust first (https://rustup.rs), then run this again."
+    exit 1
+fi
+
+check_needs
+if [ "${#missing_names[@]}" -gt 0 ]; then
+    if [ "${EGATE_TEST_NO_INSTALL:-}" = 1 ]; then
+        say "EGATE_TEST_NO_INSTALL=1 and the tests need what is missing:"
+        print_missing
+        exit 1
+    fi
+    if ! install_missing; then
+        say "FAILED to install ${missing_packages[*]} (as root: apt-get install ${missing_packages[*]})."
+        say "The tests need them and would fail without them; not running the tests."
+        exit 1
+    fi
+    check_needs
+    if [ "${#missing_names[@]}" -gt 0 ]; then
+        say "still missing after installing:"
+        print_missing
+        exit 1
+    fi
+fi
+
+start_services
+
+exec cargo test --workspace "$@"
