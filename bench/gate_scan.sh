@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Gate scan benchmark (issue 4): raw single-core Ed25519 verify rate, then POST /v1/scans
+# Gate scan benchmark: raw single-core Ed25519 verify rate, then POST /v1/scans
 # under wrk at 32 connections (distinct pre-issued tokens), then POST /v1/scans/image
 # with a 640×480 camera-like JPEG frame at 1 connection. Prints the figures and the ratio
 # scan rate ÷ verify rate (target ≥ 25 %, p99 < 10 ms; image p50 < 20 ms).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The long reliability runs of issue 8 (RELIABILITY.md): contract fuzzing with
+# The long reliability runs (RELIABILITY.md): contract fuzzing with
 # cargo deny (item 11, when installed), schemathesis (item 10), SIGKILL crash cycles with a control run (item 5), cargo-fuzz
 # on the token decoder and the MRZ parser (item 1, when cargo-fuzz is installed), and
 # load with contention (item 7: release builds; --ci: 10 s on the debug binaries).

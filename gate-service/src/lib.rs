@@ -1,7 +1,7 @@
 //! gate-service: what the E-Gate hardware calls when a passenger presents the QR and the
 //! passport. It decides GREEN or RED offline, from the signed token, the passport MRZ,
-//! its trust list, the rules profile and risk selection (issue 4), and serves the
-//! officer console of the red-lane counter under `/console` (issue 5).
+//! its trust list, the rules profile and risk selection, and serves the
+//! officer console of the red-lane counter under `/console` (docs/flows.md).
 //!
 //! - [`config`]: `EGATE_*` configuration;
 //! - [`scan`]: the decision pipeline and its single write;

@@ -1,5 +1,5 @@
 //! mobile-api: the public JSON API of the phone app. Passengers declare before landing
-//! and carry a signed QR (`CD1:…`, DESIGN.md §2) to the E-Gate. No accounts: creating a
+//! and carry a signed QR (`CD1:…`, docs/token.md) to the E-Gate. No accounts: creating a
 //! declaration returns a 128-bit edit token, the capability to read, revise and erase it.
 //!
 //! Layout: [`config`] (environment), [`routes`] (every route and the OpenAPI document),

@@ -1,4 +1,4 @@
-//! SQLite storage: one file per service, the pragmas of DESIGN.md §5, embedded ordered
+//! SQLite storage: one file per service, the pragmas of docs/storage.md, embedded ordered
 //! migrations, and access that never blocks the async runtime.
 //!
 //! Writes go to one dedicated writer thread that practises **group commit**: it takes
@@ -27,7 +27,7 @@ const MAX_READERS: usize = 8;
 /// How long a connection waits for a lock before SQLITE_BUSY.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// WAL size above which the writer runs a RESTART checkpoint (and the size the WAL file
-/// is truncated back to, `journal_size_limit`); see [`writer_loop`] and RELIABILITY.md §7.
+/// is truncated back to, `journal_size_limit`); see [`writer_loop`] and RELIABILITY.md, item 7.
 pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Storage errors.

@@ -1,7 +1,7 @@
 //! Tracing set-up shared by the binaries: `RUST_LOG`-style filter from `EGATE_LOG`
 //! (default `info`), compact human output, or JSON lines with `EGATE_LOG_FORMAT=json`.
 //!
-//! Logging policy (see STYLE.md): never log passport data, names, tokens, keys or
+//! Logging policy (docs/retention.md): never log passport data, names, tokens, keys or
 //! request bodies; dotted field names with units (`scan.duration_ms`).
 
 use tracing_subscriber::EnvFilter;

@@ -1,4 +1,4 @@
-//! The signed QR token (DESIGN.md §2), format version 1:
+//! The signed QR token (docs/token.md), format version 1:
 //!
 //! ```text
 //! QR text = "CD1:" + base45( [zlib]( CBOR tag 18 COSE_Sign1 ) )

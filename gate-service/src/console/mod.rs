@@ -1,4 +1,4 @@
-//! The officer console at the red-lane counter (issue 5): server-rendered HTML (askama)
+//! The officer console at the red-lane counter (docs/flows.md): server-rendered HTML (askama)
 //! under `/console/`, Japanese and English (and the other three languages of the
 //! system), working without JavaScript.
 //!

@@ -80,7 +80,7 @@ const MASKS: [MaskPattern; 8] = [
     MaskPattern::Meadow,
 ];
 
-/// ISO/IEC 18004 §7.8.3 mask penalty, computed exactly as `qrcode` 0.14 does (so the
+/// ISO/IEC 18004 section 7.8.3 mask penalty, computed exactly as `qrcode` 0.14 does (so the
 /// same mask is chosen): N1 runs of 5+ (3 + extra), N2 2×2 blocks (3 each), N3
 /// finder-like `#.###.#` without 4 light modules on one side (40 each), N4 balance
 /// (|dark·200/total − 100|).

@@ -1,4 +1,4 @@
-//! Abuse, fault and hardening tests (issue 8, the fast items): one-time use under
+//! Abuse, fault and hardening tests (the fast items of RELIABILITY.md): one-time use under
 //! concurrency, security headers and CSRF on every route, oversized input, backup and
 //! restore, login abuse. The real services run on port 0 (`egate_tests::System`).
 //!
@@ -24,7 +24,7 @@ pub async fn green_qr(sys: &System, who: &Traveller) -> String {
 }
 
 /// The same COSE bytes in the other encoding: plain if the token is zlib-compressed,
-/// zlib if it is plain (DESIGN.md §2: the verifier tells them apart by the first byte).
+/// zlib if it is plain (docs/token.md: the verifier tells them apart by the first byte).
 pub fn reencoded(qr: &str) -> String {
     let raw = base45::decode(qr.strip_prefix(shared::token::PREFIX).unwrap()).unwrap();
     let other = if raw[0] == 0x78 {
