@@ -330,7 +330,8 @@ class State:
         self.tokens = collections.deque(maxlen=5000)      # unused (qr, mrz)
         self.used = collections.deque(maxlen=2000)        # first use acknowledged (qr, mrz)
         self.cases = collections.deque(maxlen=5000)       # waiting case ids
-        self.errors = collections.Counter()               # unexpected statuses seen
+        self.errors = collections.Counter()               # unexpected answers seen (each fails the run)
+        self.replays_sent = 0                             # replays answered 200 (checked for token.replayed)
 
     def error(self, what):
         with self.lock:
@@ -406,8 +407,15 @@ def scan_writer(port, st, control, stop, tag, rng):
         v = json.loads(data)
         codes = [r["code"] for r in v["officer"]["reasons"]]
         first_use = "token.replayed" not in codes
-        if replay == first_use:
-            st.error("scan: replay decision unexpected")
+        if replay:
+            with st.lock:
+                st.replays_sent += 1
+        if replay and first_use:
+            # A one-time-use breach: a token whose first use was acknowledged was taken again.
+            st.error("scan: replay answered GREEN" if v["decision"] == "green"
+                     else "scan: replay not refused as token.replayed")
+        elif not replay and not first_use:
+            st.error("scan: first use refused as token.replayed")
         case_id = v["officer"].get("case_id")
         with st.lock:
             if not control:
@@ -626,6 +634,9 @@ def main():
     ap.add_argument("--control", action="store_true")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the data directory (always kept on failure)")
+    ap.add_argument("--inject", action="append", default=[], metavar="ANSWER",
+                    help="demonstration only: count one unexpected ANSWER (e.g. 'scan: replay answered GREEN', "
+                         "'scan 500', 'outcome 500') as if seen during the load; the run must then fail")
     args = ap.parse_args()
     if args.cycles < 1 or args.max_run < 0.05:
         ap.error("--cycles must be at least 1 and --max-run at least 0.05")
@@ -720,6 +731,9 @@ def main():
         system.stop()
         if not ok:
             print(f"  data directory kept: {data_dir}", file=sys.stderr)
+    for what in args.inject:
+        print(f"  injected (demonstration): one unexpected answer {what!r}")
+        st.error(what)
     mode = "control (ack before commit)" if args.control else "normal (ack after commit)"
     acked = {"declarations": len(st.decls), "scans": len(st.scans),
              "outcomes": len(st.outcomes), "payments": len(st.payments)}
@@ -737,14 +751,29 @@ def main():
     print(f"RELIABILITY item5: use reports (gate -> mobile-api feed): {reports_marked} marked reported "
           f"after the last restart, {len(reports_missing)} of them missing from the issuer's feed, "
           f"{reports_pending} pending in the gate's outbox at the last check", flush=True)
-    if st.errors:
-        print(f"  unexpected answers during the load (not counted as losses): {errors}")
+    # Unexpected answers during the load, by kind. Every one fails a normal run: a replay
+    # answered GREEN (or without token.replayed) is a one-time-use breach, a 5xx is a
+    # server error, a refused outcome/payment or a lost case page is a failed officer write.
+    # (A request cut by the SIGKILL raises a connection error, never an answer, so none of
+    # these can come from the kill itself.)
+    breaches = sum(n for k, n in st.errors.items() if k.startswith("scan: replay"))
+    fivexx = sum(n for k, n in st.errors.items() if re.search(r" 5\d\d$", k))
+    officer = sum(n for k, n in st.errors.items() if k.split(" ")[0] in ("outcome", "payment", "case"))
+    print(f"RELIABILITY item5: unexpected answers during the load: {sum(st.errors.values())} "
+          f"(replays not refused {breaches}, 5xx {fivexx}, failed officer writes {officer}; "
+          f"replays sent and answered {st.replays_sent}): {errors}", flush=True)
+    empty = [k for k in ("declarations", "scans", "outcomes") if acked[k] == 0]
+    if empty and not args.control:
+        print(f"  nothing acknowledged for: {', '.join(empty)} (the run checked nothing there)")
     if args.control:
         # The harness must catch the simulated loss.
         passed = ok and lost_total > 0
     else:
         passed = ok and lost_total == 0 and bad_integrity == 0 and bad_fk == 0 \
-            and api_misses == 0 and sessions_lost == 0 and not reports_missing
+            and api_misses == 0 and sessions_lost == 0 and not reports_missing \
+            and not st.errors and not empty
+    if not passed:
+        print(f"RELIABILITY item5: FAILED ({mode})", flush=True)
     if passed and not args.keep:
         shutil.rmtree(data_dir, ignore_errors=True)
     else:

@@ -1,22 +1,41 @@
 #!/usr/bin/env bash
-# Gate scan benchmark: raw single-core Ed25519 verify rate, then POST /v1/scans
-# under wrk at 32 connections (distinct pre-issued tokens), then POST /v1/scans/image
-# with a 640×480 camera-like JPEG frame at 1 connection. Prints the figures and the ratio
-# scan rate ÷ verify rate (target ≥ 25 %, p99 < 10 ms; image p50 < 20 ms).
+# Gate scan benchmark: raw single-core Ed25519 verify rate, then POST /v1/scans under wrk
+# at 32 connections (distinct pre-issued tokens, each sent once), then POST
+# /v1/scans/image at 1 connection with 640x480 camera-like JPEG frames, a fresh token in
+# each (bench/image_frames.py). Prints the figures and the ratio scan rate / verify rate
+# (target >= 25 %, p99 < 10 ms; image p50 < 20 ms).
 #
-#   bench/gate_scan.sh            # N=60000 tokens, DUR=10s, CONNS=32, THREADS=2
-# Needs wrk (apt-get install -y wrk) and curl.
+#   bench/gate_scan.sh   # N=60000 scan tokens, IMG_FRAMES=2000, DUR=10s, CONNS=32, THREADS=2
+#
+# A run that failed prints no figure and exits 1: any 5xx or other non-200 answer, any
+# socket error other than a timeout, any scan refused as `token.replayed` (every token is
+# sent once, so a replay is the gate's error), an image scan that is not a decision on a
+# first use (GREEN, or RED for random selection only: an unreadable QR fails it), or a
+# token pool or frame set that ran out before the end (the req/s would be wrong: raise N
+# or IMG_FRAMES).
+# Needs wrk (apt-get install -y wrk), curl and python3 (segno and Pillow, pinned, are
+# installed into target/tools/bench-venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-60000}
+IMG_FRAMES=${IMG_FRAMES:-2000}
 DUR=${DUR:-10s}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18081}
 
+VENV=target/tools/bench-venv
+if ! "$VENV/bin/python" -c 'import segno, PIL' 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q segno==1.6.6 pillow==13.0.0
+fi
+
 cargo build --release -q -p gate-service --bins --examples
 DATA=$(mktemp -d)
-target/release/examples/bench_tokens "$DATA" "$N" >/dev/null
+target/release/examples/bench_tokens "$DATA" "$((N + IMG_FRAMES))" >/dev/null
+head -n "$N" "$DATA/bench/bodies.txt" >"$DATA/scan-bodies.txt"
+tail -n "$IMG_FRAMES" "$DATA/bench/bodies.txt" >"$DATA/image-bodies.txt"
+"$VENV/bin/python" bench/image_frames.py "$DATA/image-bodies.txt" "$DATA/frames"
 EGATE_DATA_DIR=$DATA EGATE_GATE_ADDR=127.0.0.1:$PORT \
   EGATE_GATE_ISSUERS="bench=$DATA/bench/issuer.jwks.json" EGATE_LOG=warn \
   target/release/gate-service serve &
@@ -32,17 +51,41 @@ echo "raw Ed25519 verify, one core: $VERIFY /s"
 
 echo "== POST /v1/scans, $CONNS connections, $DUR"
 wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -s bench/load_scan.lua \
-  "http://127.0.0.1:$PORT" -- "$DATA/bench/bodies.txt" "$THREADS" | tee "$DATA/scan.txt"
-echo "== POST /v1/scans/image, 1 connection, 10s"
+  "http://127.0.0.1:$PORT" -- "$DATA/scan-bodies.txt" "$THREADS" | tee "$DATA/scan.txt"
+echo "== POST /v1/scans/image, 1 connection, 10s, a fresh token per frame"
 wrk -t1 -c1 -d10s --latency -s bench/gate_image.lua \
-  "http://127.0.0.1:$PORT" -- "$DATA/bench/frame.jpg" "$DATA/bench/frame_mrz.txt" | tee "$DATA/image.txt"
+  "http://127.0.0.1:$PORT" -- "$DATA/frames" "$IMG_FRAMES" | tee "$DATA/image.txt"
 
 echo "== gate counters"
-curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -E '^gate_scans'
+curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -E '^gate_scans' | tee "$DATA/metrics.txt"
+
+# The run's own checks: a failed run prints no figure.
+val() { grep -oE "^$1=[0-9]+" "$2" | tail -1 | cut -d= -f2; }
+bad=()
+for f in scan image; do
+  [[ "$(val server_errors "$DATA/$f.txt")" == 0 ]] || bad+=("$f: 5xx answers (or no count)")
+  [[ "$(val not_200 "$DATA/$f.txt")" == 0 ]] || bad+=("$f: non-200 answers (or no count)")
+  # wrk: "Socket errors: connect C, read R, write W, timeout T" (timeouts are slow answers, not errors)
+  sock=$(awk -F'[ ,]+' '/Socket errors:/ {print $4 + $6 + $8}' "$DATA/$f.txt")
+  [[ "${sock:-0}" == 0 ]] || bad+=("$f: $sock socket errors (connect/read/write)")
+done
+[[ -z "$(val pool_exhausted_after_s "$DATA/scan.txt")" ]] || bad+=("scan: the $N tokens ran out before $DUR ended (raise N)")
+[[ -z "$(val frames_exhausted_after_s "$DATA/image.txt")" ]] || bad+=("image: the $IMG_FRAMES frames ran out before 10 s ended (raise IMG_FRAMES)")
+[[ "$(val replayed "$DATA/image.txt")" == 0 ]] || bad+=("image: scans answered token.replayed")
+[[ "$(val other_red "$DATA/image.txt")" == 0 ]] || bad+=("image: RED for a reason other than random selection (an unreadable frame?)")
+[[ "$(val answered_200 "$DATA/image.txt")" -gt 0 ]] || bad+=("image: no answer")
+replays=$(awk '/^gate_scans_replayed_total/ {print $NF}' "$DATA/metrics.txt")
+[[ "${replays:-x}" == 0 ]] || bad+=("gate: ${replays:-unknown} scans refused as replayed (each token was sent once)")
+if ((${#bad[@]})); then
+  printf 'gate_scan: FAILED, no figure: %s\n' "${bad[@]}"
+  exit 1
+fi
+
 RPS=$(awk '/^Requests\/sec/ {print $2}' "$DATA/scan.txt")
 P50=$(awk '$1 == "50%" {print $2; exit}' "$DATA/scan.txt")
 P99=$(awk '$1 == "99%" {print $2; exit}' "$DATA/scan.txt")
 IMG50=$(awk '$1 == "50%" {print $2; exit}' "$DATA/image.txt")
+IMG99=$(awk '$1 == "99%" {print $2; exit}' "$DATA/image.txt")
 RATIO=$(awk -v a="$RPS" -v b="$VERIFY" 'BEGIN { printf "%.1f", 100 * a / b }')
 echo
-echo "verify_rate_per_s=$VERIFY scans_per_s=$RPS p50=$P50 p99=$P99 ratio_pct=$RATIO image_p50=$IMG50"
+echo "verify_rate_per_s=$VERIFY scans_per_s=$RPS p50=$P50 p99=$P99 ratio_pct=$RATIO image_p50=$IMG50 image_p99=$IMG99"

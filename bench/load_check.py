@@ -12,8 +12,12 @@
 written by `metrics`; RED scans by reason from the gate's database; use reports sent,
 pending, failed; the issuer's revocation feed entries with reason `used`; 5xx answered
 by mobile-api by route; WAL sizes) and exits 1 if a check fails:
+  - no scan decided during the load (nothing checked);
   - a RED scan for any reason other than random selection (`selection.*`): a binding
-    mismatch, a replay (the token pool ran out), an expired token...
+    mismatch, an expired token, a token refused as replayed on its first scan...
+    (a replay of a token the load had already sent is the harness's doing: counted and
+    printed, not failed; bench/load_scan.lua never sends a body twice);
+  - a token accepted (not refused as replayed) twice;
   - a use report still pending after the drain, or a failed report request;
   - the feed does not hold exactly one `used` entry per token the gate accepted once;
   - any 5xx answered by mobile-api (declarations and use reports alike).
@@ -162,6 +166,25 @@ def cmd_report(gate, mobile, data, baseline, watch):
         "SELECT reasons, count(*) FROM scans WHERE decision = 'red' GROUP BY reasons ORDER BY 2 DESC").fetchall()
     unexpected = sum(n for reasons, n in by_reason
                      if not all(c.startswith("selection.") for c in json.loads(reasons)))
+    # Replays, told apart by whether the load itself had sent that token before (a pool
+    # that was cycled: the harness's doing, not the gate's) or not (a token refused as
+    # replayed on its first scan: a product failure). And tokens accepted twice (a
+    # one-time-use breach). bench/load_scan.lua never sends a body twice, so the first
+    # kind should not occur either; it is counted, not failed.
+    rows = db.execute("SELECT cti, reasons, rowid FROM scans WHERE cti IS NOT NULL ORDER BY rowid").fetchall()
+    seen, self_replays, false_replays, accepted_twice = {}, 0, 0, 0
+    for cti, reasons, _ in rows:
+        replayed = "token.replayed" in json.loads(reasons)
+        if replayed:
+            if seen.get(cti):
+                self_replays += 1
+            else:
+                false_replays += 1
+        else:
+            if seen.get(cti, 0) and seen.get(("ok", cti)):
+                accepted_twice += 1
+            seen[("ok", cti)] = True
+        seen[cti] = seen.get(cti, 0) + 1
     accepted = db.execute("SELECT count(*) FROM used_tokens WHERE issuer = 'mobile-api'").fetchone()[0]
     w = json.load(open(watch)) if os.path.exists(watch) else {"peak_pending": None}
     if "start" in w and "at" in base:
@@ -183,9 +206,16 @@ def cmd_report(gate, mobile, data, baseline, watch):
     db.close()
     print("RELIABILITY item7: RED scans by reasons (whole run, samples included): %s; unexpected RED: %d"
           % (", ".join("%s %d" % (r, n) for r, n in by_reason) or "none", unexpected))
-    if unexpected or d["replayed"]:
-        fails.append("unexpected RED (%d; replays %d%s)" % (
-            unexpected, d["replayed"], ": the token pool ran out, raise LOAD_TOKENS" if d["replayed"] else ""))
+    print("RELIABILITY item7: replays: %d of tokens the load had already sent (not a product failure; "
+          "the pool is never cycled, so expected 0), %d of tokens never scanned before (product failure); "
+          "tokens accepted twice: %d" % (self_replays, false_replays, accepted_twice))
+    if scans <= 0:
+        fails.append("no scan was decided during the load: nothing was checked")
+    unexpected_other = unexpected - self_replays
+    if unexpected_other > 0 or false_replays or accepted_twice:
+        fails.append("unexpected RED %d (other than random selection and replays the load made itself); "
+                     "first scans refused as replayed %d; tokens accepted twice %d"
+                     % (unexpected_other, false_replays, accepted_twice))
     u = use_reports(gate)
     used, total = feed_used(mobile)
     print("RELIABILITY item7: use reports: %d sent, %d pending, %d failed requests (peak pending during the "
