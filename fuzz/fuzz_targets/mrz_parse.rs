@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: egate_fuzz::write_seeds_if_asked(), |data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

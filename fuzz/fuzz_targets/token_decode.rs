@@ -14,7 +14,7 @@ struct Fixed {
 
 static FIXED: OnceLock<Fixed> = OnceLock::new();
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: egate_fuzz::write_seeds_if_asked(), |data: &[u8]| {
     let f = FIXED.get_or_init(|| Fixed {
         trust: egate_fuzz::trust(),
         claims: egate_fuzz::claims(),

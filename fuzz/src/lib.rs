@@ -1,6 +1,6 @@
 //! Fixtures shared by the fuzz targets: a fixed issuer key (so that a seed corpus of
-//! valid tokens stays valid across runs), the trust list that trusts it, and the valid
-//! tokens themselves.
+//! valid tokens stays valid across runs), the trust list that trusts it, the valid
+//! tokens and MRZs of the seed corpora, and the function that writes those corpora.
 
 use shared::domain::{Answers, Category, Currency, Declared, Item, Money, Party};
 use shared::token::{Claims, SigningKey, Summary, TrustList, VerifyOptions, encode};
@@ -78,4 +78,49 @@ pub fn valid_tokens() -> Vec<String> {
         .iter()
         .map(|c| encode(&k, c).expect("encode"))
         .collect()
+}
+
+/// Valid TD3 MRZs (the seed corpus of `mrz_parse`).
+pub fn valid_mrzs() -> Vec<String> {
+    let td3 = |surname: &str, given: &str, number: &str, optional: &str| shared::mrz::Td3 {
+        document_code: "P".into(),
+        issuing_state: "JPN".into(),
+        surname: surname.into(),
+        given_names: given.into(),
+        document_number: number.into(),
+        nationality: "JPN".into(),
+        birth_date: time::macros::date!(1985 - 04 - 12),
+        sex: shared::domain::Sex::Female,
+        expiry_date: time::macros::date!(2031 - 04 - 12),
+        optional_data: optional.into(),
+    };
+    [
+        td3("TANAKA", "HANAKO", "TK1234567", ""),
+        td3("ERIKSSON", "ANNA MARIA", "L898902C3", "ZE184226B"),
+    ]
+    .iter()
+    .map(shared::mrz::build_td3)
+    .collect()
+}
+
+/// Environment variable naming the directory the seed corpora are written to.
+pub const SEED_DIR_VAR: &str = "EGATE_FUZZ_WRITE_SEEDS";
+
+/// With `EGATE_FUZZ_WRITE_SEEDS=<dir>` set, writes `<dir>/token_decode/valid-N` (the valid
+/// tokens) and `<dir>/mrz_parse/valid-N` (the valid MRZs). Both targets call it from their
+/// libFuzzer initialisation, which runs before the corpus directories are read, so
+/// `EGATE_FUZZ_WRITE_SEEDS=corpus cargo fuzz run <target> -s none -- corpus/<target>` runs
+/// on a fresh seed corpus without a separate (uninstrumented) build.
+pub fn write_seeds_if_asked() {
+    let Some(dir) = std::env::var_os(SEED_DIR_VAR) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    for (target, inputs) in [("token_decode", valid_tokens()), ("mrz_parse", valid_mrzs())] {
+        let d = dir.join(target);
+        std::fs::create_dir_all(&d).expect("create the seed corpus directory");
+        for (i, input) in inputs.iter().enumerate() {
+            std::fs::write(d.join(format!("valid-{i}")), input).expect("write a seed");
+        }
+    }
 }
