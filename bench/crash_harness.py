@@ -42,6 +42,14 @@ What "acknowledged" and "present" mean, per kind (each write carries a unique ma
 The officers' sessions are server-side (SQLite): each is signed in once and must still
 be valid after every restart (a lost session is reported; the officer signs in again).
 
+A normal run fails (exit 1) on any lost write, integrity or foreign-key failure, API
+read-back miss, lost session or use report missing from the issuer's feed, and on any
+unexpected answer during the load: a replay answered without `token.replayed` (GREEN: a
+one-time-use breach), a first use refused as replayed, a 5xx, a declaration not 201, an
+outcome or payment not redirected to its page, a case page refused. A request cut by the
+SIGKILL raises a connection error, not an answer, so the kill itself cannot cause these.
+`--inject ANSWER` counts one unexpected answer as if seen, to show that the verdict fails.
+
 --control simulates a server that acknowledges before commit: the client counts every
 write as acknowledged as soon as the request is sent. The harness must then report
 lost writes (exit status 0 only if it does), which shows it can catch a loss.

@@ -153,9 +153,13 @@ section_crash() {
 # beyond the seeds.
 # FUZZ_ARGS adds libFuzzer options (e.g. -rss_limit_mb=1 to see a fuzzer error fail it).
 section_fuzz() {
-  local budget
-  if [[ -n "$FUZZ_SECS" ]]; then budget="-max_total_time=$FUZZ_SECS"; else budget="-runs=$FUZZ_RUNS"; fi
-  echo "== item 1: cargo fuzz (${FUZZ_SECS:+$FUZZ_SECS s}${FUZZ_SECS:-$FUZZ_RUNS runs} per target, -s none, stable toolchain)"
+  local budget label
+  if [[ -n "$FUZZ_SECS" ]]; then
+    budget="-max_total_time=$FUZZ_SECS"; label="$FUZZ_SECS s"
+  else
+    budget="-runs=$FUZZ_RUNS"; label="$FUZZ_RUNS runs"
+  fi
+  echo "== item 1: cargo fuzz ($label per target after the seeds, -s none, stable toolchain)"
   if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "   building cargo-fuzz $CARGO_FUZZ_VERSION into target/tools (debug build, ~1 min)"
     CARGO_TARGET_DIR="$ROOT/target/tools/build" cargo install -q cargo-fuzz --locked \
