@@ -1,6 +1,6 @@
 //! QR render/decode and MRZ parse throughput.
 //!
-//! `cargo bench -p egate-shared --bench qr`; compare `render_png` with
+//! `cargo bench -p shared --bench qr`; compare `render_png` with
 //! `python3 bench/segno_png.py` (same text, same scale, same quiet zone and level).
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};

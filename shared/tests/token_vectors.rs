@@ -4,7 +4,7 @@
 //! result of every verification step.
 //!
 //! The vectors are generated deterministically (fixed seeds; Ed25519 signatures are
-//! deterministic) by this file. `EGATE_WRITE_VECTORS=1 cargo test -p egate-shared
+//! deterministic) by this file. `EGATE_WRITE_VECTORS=1 cargo test -p shared
 //! --test token_vectors` rewrites them; the normal run checks that the committed files
 //! are exactly what the generator makes and that the verifier gives each expected
 //! result. A third-party COSE library can replay the same files.

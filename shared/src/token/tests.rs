@@ -683,7 +683,7 @@ const VECTOR_PATH: &str = concat!(
     "/tests/vectors/token/green.json"
 );
 
-/// Regenerate the published test vector: `cargo test -p egate-shared --lib
+/// Regenerate the published test vector: `cargo test -p shared --lib
 /// token::tests::write_test_vector -- --ignored`.
 #[test]
 #[ignore = "writes shared/tests/vectors/token/green.json"]

@@ -209,7 +209,7 @@ async fn login_form(base: &str, p: &Peer, headers: &Headers) -> String {
     }
     let r = req.send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    egate_tests::csrf_of(&r.text().await.unwrap())
+    tests::csrf_of(&r.text().await.unwrap())
 }
 
 /// `POST /console/login` with the form's CSRF field; checks the answer's shape.

@@ -1,6 +1,6 @@
 //! Abuse, fault and hardening tests (the fast items of RELIABILITY.md): one-time use under
 //! concurrency, security headers and CSRF on every route, oversized input, backup and
-//! restore, login abuse. The real services run on port 0 (`egate_tests::System`).
+//! restore, login abuse. The real services run on port 0 (`tests::System`).
 //!
 //! The oversized-input test measures the process's resident memory, so it runs alone:
 //! every test takes [`EXCLUSIVE`] for reading, that one for writing.
@@ -11,7 +11,7 @@ mod login;
 mod oversized;
 mod replay;
 
-pub use egate_tests::{System, Traveller, codes};
+pub use tests::{System, Traveller, codes};
 
 /// Serialises the memory measurement against the other tests of this binary.
 pub static EXCLUSIVE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());

@@ -6,4 +6,4 @@ mod counter;
 mod issuers;
 mod kiosk;
 
-pub use egate_tests::{System, Traveller, codes, csrf_of, inline_svg, svg_qr_to_png};
+pub use tests::{System, Traveller, codes, csrf_of, inline_svg, svg_qr_to_png};
