@@ -107,7 +107,19 @@ pub const META_RESTORE_CONFIRMED_AT: &str = "restore_confirmed_at";
 /// gate runs) and mark the copy as a backup taken at `now`, so that a gate started on it
 /// knows it lost what happened after (see [`crate::restore`]).
 pub fn backup(src: &Path, dest: &Path, now: i64) -> Result<(), DbError> {
-    shared::db::backup_file(src, dest)?;
+    backup_stepwise(src, dest, now, shared::db::BACKUP_PAGES_PER_STEP, |_| {})
+}
+
+/// [`backup`] with [`shared::db::backup_file_stepwise`]'s steps and hook (tests write
+/// between two steps).
+pub fn backup_stepwise(
+    src: &Path,
+    dest: &Path,
+    now: i64,
+    pages_per_step: i32,
+    between_steps: impl FnMut(rusqlite::backup::Progress),
+) -> Result<(), DbError> {
+    shared::db::backup_file_stepwise(src, dest, pages_per_step, between_steps)?;
     let c = rusqlite::Connection::open(dest)?;
     let has_meta: bool = c.query_row(
         "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'gate_meta'",

@@ -303,8 +303,25 @@ fn spawn_checkpointer(
         })
 }
 
+/// Pages an online backup copies per step (writers get the database between steps).
+pub const BACKUP_PAGES_PER_STEP: i32 = 256;
+
 /// Online backup of the database file at `src` into a new file `dest` (blocking).
 pub fn backup_file(src: &Path, dest: &Path) -> Result<(), DbError> {
+    backup_file_stepwise(src, dest, BACKUP_PAGES_PER_STEP, |_| {})
+}
+
+/// [`backup_file`], copying `pages_per_step` pages per step and calling `between_steps`
+/// with the progress after every step that left pages to copy, before the next one. A
+/// write committed by another connection between two steps makes SQLite start the copy
+/// over, so the backup holds it (tests write there to overlap a backup for certain).
+pub fn backup_file_stepwise(
+    src: &Path,
+    dest: &Path,
+    pages_per_step: i32,
+    mut between_steps: impl FnMut(rusqlite::backup::Progress),
+) -> Result<(), DbError> {
+    use rusqlite::backup::StepResult;
     let src = open_connection(src, true)?;
     if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
@@ -322,7 +339,14 @@ pub fn backup_file(src: &Path, dest: &Path) -> Result<(), DbError> {
     let mut dst = Connection::open(dest)?;
     {
         let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
-        backup.run_to_completion(256, Duration::from_millis(5), None)?;
+        loop {
+            match backup.step(pages_per_step)? {
+                StepResult::Done => break,
+                StepResult::More => between_steps(backup.progress()),
+                _ => {}
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
     let ok: String = dst.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if ok != "ok" {
@@ -400,8 +424,11 @@ fn writer_loop(
                 Some(e) => Err(DbError::Task(format!("commit failed: {e}"))),
             });
         }
+        let wal_len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        #[cfg(test)]
+        tests::after_commit(&wal, wal_len);
         if std::time::Instant::now() >= retry_at
-            && std::fs::metadata(&wal).map_or(0, |m| m.len()) > wal_limit
+            && wal_len > wal_limit
             && matches!(restart_wal(&conn), Restart::Later)
         {
             retry_at = std::time::Instant::now() + Duration::from_secs(1);
@@ -468,6 +495,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    /// Per WAL file: commits seen by the writer and the largest WAL size right after one.
+    static AFTER_COMMIT: Mutex<BTreeMap<PathBuf, (u64, u64)>> = Mutex::new(BTreeMap::new());
+
+    /// Called by the writer after each commit, before its own WAL check: the WAL only
+    /// grows during a commit, so this sees every peak.
+    pub(super) fn after_commit(wal: &Path, len: u64) {
+        let mut seen = AFTER_COMMIT.lock().unwrap();
+        let e = seen.entry(wal.to_owned()).or_default();
+        e.0 += 1;
+        e.1 = e.1.max(len);
+    }
 
     const MIGRATIONS: &[Migration] = &[
         (
@@ -582,18 +622,20 @@ mod tests {
                 }
             }));
         }
-        let mut largest = 0;
-        while writers.iter().any(|w| !w.is_finished()) {
-            largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
         for w in writers {
             w.await.unwrap();
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         reader.await.unwrap();
         assert_eq!(count(&path), 3000);
+        // The writer measured the WAL after every commit (where it peaks), before its
+        // own check: every batch was seen, and none left the WAL far past the limit.
         // Without the RESTART checkpoint the WAL holds every frame: over 12 MiB.
+        let (commits, largest) = AFTER_COMMIT.lock().unwrap()[&wal];
+        assert!(
+            (3000_u64.div_ceil(MAX_BATCH as u64)..=3000).contains(&commits),
+            "{commits} commits"
+        );
         assert!(
             largest < 8 * limit,
             "the WAL grew to {largest} bytes with a limit of {limit}"
@@ -668,5 +710,53 @@ mod tests {
         let dest = dir.path().join("backup/b.db");
         db.backup_to(&dest).await.unwrap();
         assert_eq!(count(&dest), 50);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_committed_between_two_backup_steps_is_in_the_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.db");
+        let db = Db::open(&src, MIGRATIONS).unwrap();
+        for i in 0..50 {
+            db.write(move |c| {
+                c.execute(
+                    "INSERT INTO t (v) VALUES (?1)",
+                    [format!("{i}{}", "x".repeat(2000))],
+                )
+                .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+        }
+        let dest = dir.path().join("b.db");
+        let (runtime, writer) = (tokio::runtime::Handle::current(), db.clone());
+        let copy = dest.clone();
+        let writes_during = blocking(move || {
+            let mut writes_during = Vec::new();
+            backup_file_stepwise(&src, &copy, 1, |progress| {
+                if writes_during.is_empty() {
+                    // One page copied, the rest to go: the write overlaps the backup.
+                    assert!(progress.remaining > 0, "{progress:?}");
+                    runtime
+                        .block_on(writer.write(|c| {
+                            c.execute("INSERT INTO t (v) VALUES ('during')", [])
+                                .map_err(DbError::from)
+                        }))
+                        .unwrap();
+                    writes_during.push(progress.remaining);
+                }
+            })
+            .unwrap();
+            writes_during
+        })
+        .await
+        .unwrap();
+        assert_eq!(writes_during.len(), 1);
+        assert_eq!(
+            count(&dest),
+            51,
+            "the backup holds the write made during it"
+        );
+        db.close();
     }
 }

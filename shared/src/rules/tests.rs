@@ -565,6 +565,18 @@ fn a_profile_from_another_file_changes_the_result() {
 }
 
 #[test]
+fn the_profile_says_in_which_time_zone_arrival_dates_are_counted() {
+    let p = RulesProfile::jp_2026();
+    assert_eq!(p.utc_offset(), time::UtcOffset::from_hms(9, 0, 0).unwrap());
+    let base = include_str!("../../profiles/jp-2026.toml");
+    let west = RulesProfile::from_toml_str(&base.replacen("+09:00", "-03:30", 1)).unwrap();
+    assert_eq!(
+        west.utc_offset(),
+        time::UtcOffset::from_hms(-3, -30, 0).unwrap()
+    );
+}
+
+#[test]
 fn invalid_profiles_are_refused() {
     let base = include_str!("../../profiles/jp-2026.toml");
     assert!(matches!(
@@ -588,6 +600,9 @@ fn invalid_profiles_are_refused() {
             "allowance_ml_per_adult = -1",
         ),
         ("[perfume]", "surprise = 1\n[perfume]"),
+        ("utc_offset = \"+09:00\"", "utc_offset = \"JST\""),
+        ("utc_offset = \"+09:00\"", "utc_offset = \"09:00\""),
+        ("utc_offset = \"+09:00\"\n", ""),
     ] {
         assert!(base.contains(from), "{from}");
         let r = RulesProfile::from_toml_str(&base.replacen(from, to, 1));
@@ -625,8 +640,48 @@ fn twenty_items_within_allowance_take_the_fast_path() {
             )
         })
         .collect();
-    let d = decl(Party::SOLO_ADULT, items);
-    assert_eq!(eval(&d).lane, Lane::Green);
+    let d = decl(Party::SOLO_ADULT, items.clone());
+    let e = eval(&d);
+    assert_eq!(e.lane, Lane::Green);
+    assert!(e.reasons.is_empty(), "{:?}", codes(&e));
+    // The fast path: all ¥190,000 fit the ¥200,000 allowance, so every article of every
+    // line is free within the allowance and the whole counted value is used.
+    assert_eq!(e.duty.lines.len(), 20);
+    for l in &e.duty.lines {
+        assert_eq!(
+            l.treatment,
+            Treatment::Free {
+                why: "within_allowance".into()
+            },
+            "{l:?}"
+        );
+        assert_eq!(
+            (l.quantity_free, l.quantity_dutiable, l.value_dutiable_yen),
+            (l.quantity_total, 0, 0),
+            "{l:?}"
+        );
+    }
+    assert_eq!(e.duty.total_yen, 0);
+    assert!(!e.duty.officer_assessment_needed);
+    assert_eq!(e.duty.allowance_used_yen, 190_000);
+    assert_eq!(e.duty.allowance_total_yen, 200_000);
+
+    // One article of ¥10,500 more (¥200,500 in all) no longer fits: the allowance is
+    // allotted article by article and one article is dutiable.
+    let mut over = items;
+    over.push(goods(Category::ALL[17], "item 0", 1, 10_500));
+    let mut d = decl(Party::SOLO_ADULT, over);
+    d.answers.over_allowance = true;
+    let e = eval(&d);
+    assert_eq!(e.lane, Lane::Red);
+    assert_eq!(
+        codes(&e),
+        ["answer.over_allowance", "allowance.other_goods_exceeded"]
+    );
+    let dutiable: u64 = e.duty.lines.iter().map(|l| l.quantity_dutiable).sum();
+    assert_eq!(dutiable, 1);
+    // The most that fits: the ¥10,500 article and nineteen of ¥9,500.
+    assert_eq!(e.duty.allowance_used_yen, 191_000);
 }
 
 mod props {
