@@ -620,23 +620,45 @@ async fn an_outcome_is_immutable_and_only_a_supervisor_supersedes_it_with_a_reas
             && page.body.contains("bag inspected")
             && page.body.contains("¥12,000")
     );
-    // The database refuses edits and deletions outright.
+    // The database refuses edits and deletions outright, by its append-only triggers.
     let err = app
         .state
         .db
         .write(|c| -> Result<usize, shared::db::DbError> {
             Ok(c.execute("UPDATE outcomes SET kind = 'cleared'", [])?)
         })
-        .await;
-    assert!(err.is_err());
+        .await
+        .expect_err("an outcome cannot be edited");
+    assert!(
+        err.to_string().contains("outcomes are append-only"),
+        "refused by the trigger: {err}"
+    );
     let err = app
         .state
         .db
         .write(|c| -> Result<usize, shared::db::DbError> {
             Ok(c.execute("DELETE FROM audit_log", [])?)
         })
-        .await;
-    assert!(err.is_err());
+        .await
+        .expect_err("the audit log cannot be deleted");
+    assert!(
+        err.to_string().contains("the audit log is append-only"),
+        "refused by the trigger: {err}"
+    );
+    let kinds: Vec<String> = app
+        .state
+        .db
+        .read(|c| -> Result<Vec<String>, shared::db::DbError> {
+            let mut st = c.prepare("SELECT kind FROM outcomes ORDER BY id")?;
+            Ok(st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds,
+        ["duty_assessed", "cleared"],
+        "both outcomes kept as recorded"
+    );
     let actions: Vec<String> = app
         .state
         .db
@@ -821,27 +843,27 @@ async fn the_dashboard_draws_server_side_svg_charts_for_supervisors() {
 async fn officer_accounts_need_a_strong_password_and_a_unique_name() {
     let app = TestApp::new().await;
     let db = &app.state.db;
-    assert!(
-        gate_service::console::create_officer(db, "a", "A", "officer", "short")
-            .await
-            .is_err()
+    fn refused<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>, why: &str) {
+        let err = r.expect_err(why).to_string();
+        assert!(err.contains(why), "expected {why:?}, got {err:?}");
+    }
+    refused(
+        gate_service::console::create_officer(db, "a", "A", "officer", "short").await,
+        "the password must have",
     );
-    assert!(
-        gate_service::console::create_officer(db, "a", "A", "admin", PASSWORD)
-            .await
-            .is_err()
+    refused(
+        gate_service::console::create_officer(db, "a", "A", "admin", PASSWORD).await,
+        "the role must be officer or supervisor",
     );
-    assert!(
-        gate_service::console::create_officer(db, "bad name", "A", "officer", PASSWORD)
-            .await
-            .is_err()
+    refused(
+        gate_service::console::create_officer(db, "bad name", "A", "officer", PASSWORD).await,
+        "the user name must be",
     );
     gate_service::console::create_officer(db, "a", "A", "officer", PASSWORD)
         .await
         .unwrap();
-    assert!(
-        gate_service::console::create_officer(db, "A", "A", "officer", PASSWORD)
-            .await
-            .is_err()
+    refused(
+        gate_service::console::create_officer(db, "A", "A", "officer", PASSWORD).await,
+        "an officer named a already exists",
     );
 }
