@@ -19,7 +19,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const WAIT: Duration = Duration::from_secs(20);
+/// Longest wait for an element: the waits are for a condition (the element shown), this
+/// bound only ends a test whose page never comes, on however slow a machine.
+const WAIT: Duration = Duration::from_secs(120);
 
 /// chromedriver, killed on drop (by its own pid).
 struct Driver {
@@ -42,26 +44,33 @@ fn start_driver() -> Driver {
             "{bin} is missing: the browser tests need it. Install with: apt-get install chromium chromium-driver"
         );
     }
-    // chromedriver binds the port itself; a free port is taken from the OS first.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
+    // chromedriver picks its port itself (`--port=0`) and announces it on stdout: no port
+    // is chosen before it starts, for another process to take in between. The wait is
+    // for the announcement; the deadline only stops a hung start.
+    let mut child = Command::new(CHROMEDRIVER)
+        .arg("--port=0")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("failed to start chromedriver (apt-get install chromium chromium-driver)");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        // Read to the end, so that chromedriver never blocks on a full pipe.
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(port) = line.split("started successfully on port ").nth(1) {
+                let _ = tx.send(port.trim().trim_end_matches('.').parse::<u16>());
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("chromedriver did not announce its port")
+        .expect("chromedriver announced a port that is not a number");
     Driver {
         child,
         port,

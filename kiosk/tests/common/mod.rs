@@ -200,9 +200,32 @@ fn enc(s: &str) -> String {
     out
 }
 
+/// The same day `years` calendar years after `date`; 29 February becomes 28 February in
+/// a common year (never an error, never today instead).
+pub fn years_after(date: time::Date, years: i32) -> time::Date {
+    let year = date.year() + years;
+    let day = date.day().min(date.month().length(year));
+    time::Date::from_calendar_date(year, date.month(), day)
+        .unwrap_or_else(|e| unreachable!("day {day} exists in {year}-{}: {e}", date.month()))
+}
+
+#[test]
+fn the_standard_passport_made_on_29_february_expires_on_28_february_five_years_on() {
+    use time::macros::date;
+    let leap_day = date!(2028 - 02 - 29);
+    assert_eq!(years_after(leap_day, 5), date!(2033 - 02 - 28));
+    assert_eq!(years_after(leap_day, 4), date!(2032 - 02 - 29));
+    let parsed = shared::mrz::parse_td3(&mrz_on(leap_day), leap_day).unwrap();
+    assert_eq!(parsed.expiry_date, date!(2033 - 02 - 28));
+}
+
 /// The MRZ of the standard passenger (valid five more years).
 pub fn mrz() -> String {
-    let today = OffsetDateTime::now_utc().date();
+    mrz_on(OffsetDateTime::now_utc().date())
+}
+
+/// The MRZ of the standard passenger as issued on `today`: it expires five years on.
+pub fn mrz_on(today: time::Date) -> String {
     build_td3(&Td3 {
         document_code: "P".into(),
         issuing_state: "GBR".into(),
@@ -212,7 +235,7 @@ pub fn mrz() -> String {
         nationality: "GBR".into(),
         birth_date: time::macros::date!(1974 - 08 - 12),
         sex: Sex::Female,
-        expiry_date: today.replace_year(today.year() + 5).unwrap_or(today),
+        expiry_date: years_after(today, 5),
         optional_data: String::new(),
     })
 }
