@@ -113,21 +113,19 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// The key directory, issuer id and longest token validity of an issuer.
+/// The key directory, issuer id and how long a retired key stays published, as the
+/// issuer's own configuration answers them.
 fn key_dir(issuer: IssuerName) -> anyhow::Result<(PathBuf, String, i64)> {
     Ok(match issuer {
         IssuerName::MobileApi => {
             let c = mobile_api::Config::from_env()?;
-            let max = (c.token_max_days + 1) * 86_400;
-            (c.service_dir().join("keys"), "mobile-api".to_owned(), max)
+            let publish = c.token_validity.key_publish_secs();
+            (c.key_dir(), c.issuer_id().to_owned(), publish)
         }
         IssuerName::Kiosk => {
             let c = kiosk::Config::from_env()?;
-            (
-                c.data_dir.join("kiosk").join("keys"),
-                format!("kiosk:{}", c.terminal_id),
-                31 * 86_400,
-            )
+            let publish = c.token_validity.key_publish_secs();
+            (c.key_dir(), c.issuer_id(), publish)
         }
     })
 }
@@ -149,9 +147,9 @@ fn databases() -> anyhow::Result<Vec<(&'static str, PathBuf)>> {
     let g = gate_service::Config::from_env()?;
     let k = kiosk::Config::from_env()?;
     Ok(vec![
-        ("mobile-api.db", m.service_dir().join("mobile-api.db")),
+        ("mobile-api.db", m.db_path()),
         ("gate.db", g.db_path()),
-        ("kiosk.db", k.data_dir.join("kiosk").join("kiosk.db")),
+        ("kiosk.db", k.db_path()),
     ])
 }
 

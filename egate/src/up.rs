@@ -26,8 +26,9 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
     // operator configured issuers explicitly.
     if std::env::var_os("EGATE_GATE_ISSUERS").is_none() {
         g_cfg.issuers = gate_service::IssuerConfig::parse_list(&format!(
-            "mobile-api=http://{m_addr},kiosk:{}=http://{k_addr}",
-            k_cfg.terminal_id
+            "{}=http://{m_addr},{}=http://{k_addr}",
+            m_cfg.issuer_id(),
+            k_cfg.issuer_id()
         ))?;
     }
 

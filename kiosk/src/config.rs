@@ -1,6 +1,6 @@
 //! Kiosk configuration: `EGATE_*` environment variables with single-machine defaults.
 
-use anyhow::Context;
+use shared::issuer::{Validity, ValidityError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,16 +27,30 @@ pub struct Config {
     /// `$EGATE_DATA_DIR/gate-api.key` file, created if missing: gates present it when
     /// they report used tokens (`POST /v1/internal/uses`).
     pub gate_api_key: Option<shared::feed::ApiKey>,
+    /// How long tokens live (`EGATE_TOKEN_GRACE_HOURS`, `EGATE_TOKEN_MAX_DAYS`: the same
+    /// variables and defaults as mobile-api's).
+    pub token_validity: Validity,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A variable is malformed or out of range.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The token validity is out of range.
+    #[error(transparent)]
+    Validity(#[from] ValidityError),
 }
 
 impl Config {
     /// Read the configuration from `EGATE_*` variables.
-    pub fn from_env() -> anyhow::Result<Config> {
+    pub fn from_env() -> Result<Config, ConfigError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let addr = var("EGATE_KIOSK_ADDR")
             .unwrap_or_else(|| "127.0.0.1:8082".into())
             .parse()
-            .context("failed to parse EGATE_KIOSK_ADDR")?;
+            .map_err(|_| ConfigError::Invalid("failed to parse EGATE_KIOSK_ADDR"))?;
         let data_dir = PathBuf::from(var("EGATE_DATA_DIR").unwrap_or_else(|| "./data".into()));
         let terminal_id = var("EGATE_KIOSK_TERMINAL_ID").unwrap_or_else(|| "T1".into());
         validate_terminal_id(&terminal_id)?;
@@ -46,15 +60,18 @@ impl Config {
                 .parse::<u64>()
                 .ok()
                 .filter(|n| (10..=3600).contains(n))
-                .context("failed to parse EGATE_KIOSK_IDLE_SECS (10 to 3600 seconds)")?,
+                .ok_or(ConfigError::Invalid(
+                    "failed to parse EGATE_KIOSK_IDLE_SECS (10 to 3600 seconds)",
+                ))?,
             None => DEFAULT_IDLE_SECS,
         };
         let gate_api_key = var("EGATE_GATE_API_KEY").map(shared::feed::ApiKey);
-        if let Some(shared::feed::ApiKey(k)) = &gate_api_key {
-            anyhow::ensure!(
-                k.len() >= shared::feed::MIN_API_KEY_LEN,
-                "EGATE_GATE_API_KEY must be at least 32 characters"
-            );
+        if let Some(shared::feed::ApiKey(k)) = &gate_api_key
+            && k.len() < shared::feed::MIN_API_KEY_LEN
+        {
+            return Err(ConfigError::Invalid(
+                "EGATE_GATE_API_KEY must be at least 32 characters",
+            ));
         }
         Ok(Config {
             addr,
@@ -64,6 +81,7 @@ impl Config {
             rules_profile: var("EGATE_RULES_PROFILE").map(PathBuf::from),
             sweep_every: Duration::from_secs(5),
             gate_api_key,
+            token_validity: Validity::from_env()?,
         })
     }
 
@@ -77,11 +95,12 @@ impl Config {
             rules_profile: None,
             sweep_every: Duration::from_secs(1),
             gate_api_key: None,
+            token_validity: Validity::default(),
         }
     }
 
     /// The issuer id written into tokens: `kiosk:<terminal-id>`.
-    pub fn issuer(&self) -> String {
+    pub fn issuer_id(&self) -> String {
         format!("kiosk:{}", self.terminal_id)
     }
 
@@ -89,19 +108,36 @@ impl Config {
     pub fn kiosk_dir(&self) -> PathBuf {
         self.data_dir.join("kiosk")
     }
+
+    /// The signing keys' directory.
+    pub fn key_dir(&self) -> PathBuf {
+        self.kiosk_dir().join("keys")
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.kiosk_dir().join("kiosk.db")
+    }
+
+    /// The shared passport-binding key file (the gate holds the same key).
+    pub fn binding_key_path(&self) -> PathBuf {
+        self.data_dir.join("binding.key")
+    }
 }
 
 /// A terminal id: 1–32 characters `A–Z a–z 0–9 - _` (it ends up in every token).
-fn validate_terminal_id(id: &str) -> anyhow::Result<()> {
+fn validate_terminal_id(id: &str) -> Result<(), ConfigError> {
     let ok = (1..=32).contains(&id.len())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    anyhow::ensure!(
-        ok,
-        "EGATE_KIOSK_TERMINAL_ID must be 1 to 32 characters A-Z, a-z, 0-9, - or _"
-    );
-    Ok(())
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(
+            "EGATE_KIOSK_TERMINAL_ID must be 1 to 32 characters A-Z, a-z, 0-9, - or _",
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -111,7 +147,7 @@ mod tests {
     #[test]
     fn the_issuer_id_is_kiosk_and_the_terminal_id() {
         let c = Config::for_tests(Path::new("/tmp/x"));
-        assert_eq!(c.issuer(), "kiosk:T1");
+        assert_eq!(c.issuer_id(), "kiosk:T1");
         assert!(validate_terminal_id("T-01").is_ok());
         assert!(validate_terminal_id("T 01").is_err());
         assert!(validate_terminal_id("").is_err());

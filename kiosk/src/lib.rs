@@ -7,13 +7,13 @@
 //! the start page and after inactivity. Every response is `no-store`; HTML pages carry a
 //! CSP with a per-request nonce; every POST checks the session's CSRF token.
 //!
-//! Also: `GET /v1/trust-list` (the kiosk's JWKS), `GET /v1/revocations` (the kiosk never
-//! supersedes a token; its feed holds the tokens gates reported as used),
-//! `POST /v1/internal/uses` (those reports, with the gate API key) and `GET /healthz`.
+//! Also the shared issuer endpoints (`shared::issuer::routes`: the kiosk's JWKS, its
+//! revocation feed, which holds only the tokens gates reported as used since the kiosk
+//! never supersedes a token, and gates' use reports) and `GET /healthz`.
 
-use anyhow::Context;
 use shared::clock::SharedClock;
-use shared::db::Db;
+use shared::db::{Db, DbError};
+use shared::issuer::{Issuer, IssuerEndpoints, TokenPolicy};
 use shared::rules::RulesProfile;
 use shared::token::{BindingKey, KeyRing};
 use std::future::Future;
@@ -22,15 +22,15 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-mod api;
 mod config;
 pub mod html;
-pub mod issuer;
+pub mod issuance;
+mod ops;
 mod routes;
 pub mod session;
 pub mod steps;
 
-pub use config::{Config, DEFAULT_IDLE_SECS};
+pub use config::{Config, ConfigError, DEFAULT_IDLE_SECS};
 pub use routes::build_app;
 
 /// Everything a request handler needs. Cheap to clone.
@@ -42,8 +42,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The active rules profile.
     pub profile: Arc<RulesProfile>,
-    /// Keys and issuance log.
-    pub issuer: issuer::Issuer,
+    /// Keys, token policy and issuance log.
+    pub issuer: issuance::Issuance,
     /// Passenger sessions.
     pub sessions: session::SessionStore,
     /// The secret gates present when they report used tokens.
@@ -63,7 +63,22 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// The database (closed by [`serve`] after the server has stopped).
     pub fn db(&self) -> &Db {
-        self.issuer.db()
+        self.issuer.store().db()
+    }
+
+    /// The token policy (the time zone dates are counted in, among others).
+    pub fn policy(&self) -> &TokenPolicy {
+        self.issuer.issuer().policy()
+    }
+
+    /// What the shared issuer endpoints (trust list, revocations, use reports) need.
+    pub fn issuer_endpoints(&self) -> IssuerEndpoints {
+        IssuerEndpoints {
+            issuer: self.issuer.issuer().clone(),
+            store: self.issuer.store().clone(),
+            clock: self.clock.clone(),
+            gate_api_key: self.gate_api_key.clone(),
+        }
     }
 
     /// Stop the background tasks.
@@ -72,45 +87,52 @@ impl AppState {
     }
 }
 
+/// Why the kiosk cannot start (never rendered: the operator reads it).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The rules profile could not be loaded.
+    #[error(transparent)]
+    Rules(#[from] shared::rules::RulesError),
+    /// The database could not be opened or migrated.
+    #[error("failed to open the kiosk database: {0}")]
+    Db(#[from] DbError),
+    /// The signing keys or the binding key could not be loaded.
+    #[error("failed to load the keys: {0}")]
+    Keys(#[from] shared::token::KeyError),
+    /// The gate API key file could not be read or written.
+    #[error("failed to load the gate API key: {0}")]
+    ApiKey(#[from] std::io::Error),
+}
+
 /// Build the state with the system clock: open the database, load or generate the
 /// keys, start the session sweeper and the key reloader.
-pub async fn build(config: Config) -> anyhow::Result<AppState> {
+pub async fn build(config: Config) -> Result<AppState, StartError> {
     build_with_clock(config, shared::clock::system()).await
 }
 
 /// [`build`] with an injected clock.
-pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
+pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppState, StartError> {
     let profile = match &config.rules_profile {
-        Some(path) => RulesProfile::load(path)
-            .with_context(|| format!("failed to load the rules profile {}", path.display()))?,
+        Some(path) => RulesProfile::load(path)?,
         None => RulesProfile::jp_2026(),
     };
-    let kiosk_dir = config.kiosk_dir();
-    let data_dir = config.data_dir.clone();
-    let issuer_id = config.issuer();
+    let cfg = config.clone();
     let now = clock.unix();
-    let configured_key = config.gate_api_key.clone();
-    let (keys, binding, db, gate_api_key) = shared::db::blocking(move || -> anyhow::Result<_> {
-        std::fs::create_dir_all(&kiosk_dir)
-            .with_context(|| format!("failed to create {}", kiosk_dir.display()))?;
-        let keys = KeyRing::open(&kiosk_dir.join("keys"), &issuer_id, now)
-            .context("failed to open the kiosk key directory")?;
-        let binding = BindingKey::load_or_generate(&data_dir.join("binding.key"))
-            .context("failed to load the binding key")?;
-        let db = Db::open(&kiosk_dir.join("kiosk.db"), issuer::MIGRATIONS)
-            .context("failed to open the kiosk database")?;
-        let gate_api_key = match configured_key {
+    let (keys, binding, db, gate_api_key) = shared::db::blocking(move || {
+        let keys = KeyRing::open(&cfg.key_dir(), &cfg.issuer_id(), now)?;
+        let binding = BindingKey::load_or_generate(&cfg.binding_key_path())?;
+        let db = Db::open(&cfg.db_path(), issuance::MIGRATIONS)?;
+        let gate_api_key = match cfg.gate_api_key {
             Some(k) => k.0,
-            None => shared::feed::load_or_create_api_key(&data_dir.join("gate-api.key"))
-                .context("failed to load the gate API key")?,
+            None => shared::feed::load_or_create_api_key(&cfg.data_dir.join("gate-api.key"))?,
         };
-        Ok((keys, binding, db, gate_api_key))
+        Ok::<_, StartError>((keys, binding, db, gate_api_key))
     })
-    .await
-    .context("failed to run start-up work")??;
+    .await??;
+    let policy = TokenPolicy::for_profile(config.token_validity, &profile);
     let (stop, _) = watch::channel(false);
     let state = AppState {
-        issuer: issuer::Issuer::new(config.issuer(), keys, binding, db),
+        issuer: issuance::Issuance::new(Issuer::new(keys, binding, policy), db),
         sessions: session::SessionStore::new(clock.clone(), config.idle.as_secs()),
         gate_api_key: Arc::from(gate_api_key),
         profile: Arc::new(profile),
@@ -153,15 +175,14 @@ pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> std::io::Result<()> {
     let app = build_app(state.clone());
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
-    .context("failed to serve the kiosk");
+    .await;
     state.stop_background();
     let db = state.db().clone();
     let _ = shared::db::blocking(move || db.close()).await;

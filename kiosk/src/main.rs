@@ -10,5 +10,6 @@ async fn main() -> anyhow::Result<()> {
     let state = build(config.clone()).await?;
     let listener = TcpListener::bind(config.addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "kiosk listening");
-    serve(listener, state, shutdown_signal()).await
+    serve(listener, state, shutdown_signal()).await?;
+    Ok(())
 }

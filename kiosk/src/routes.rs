@@ -1,7 +1,7 @@
 //! Every route of the kiosk, in one place.
 
 use crate::html::{MAX_FORM_BODY, page_headers};
-use crate::{AppState, api, steps};
+use crate::{AppState, ops, steps};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -28,11 +28,9 @@ pub fn build_app(state: AppState) -> Router {
         .route("/result/print", get(steps::result::print))
         .route("/finish", post(steps::result::finish))
         .route("/timeout", get(steps::result::timeout))
-        .route("/static/kiosk.css", get(api::css))
-        .route("/v1/trust-list", get(api::trust_list))
-        .route("/v1/revocations", get(api::revocations))
-        .route("/v1/internal/uses", post(api::uses))
-        .route("/healthz", get(api::healthz))
+        .route("/static/kiosk.css", get(ops::css))
+        .route("/healthz", get(ops::healthz))
+        .merge(shared::issuer::routes::router(state.issuer_endpoints()))
         .fallback(steps::not_found)
         .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
         .layer(axum::middleware::from_fn(page_headers))

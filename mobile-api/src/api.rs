@@ -10,6 +10,11 @@ use shared::i18n::Lang;
 use shared::rules::{Evaluation, Lane};
 use utoipa::ToSchema;
 
+pub use shared::issuer::schemas::{
+    FieldErrorDoc, JwkDoc, JwksDoc, ProblemDoc, RevocationOut, RevocationsOut, UseDoc,
+    UseReportAckDoc, UseReportDoc,
+};
+
 use crate::store::StoredReason;
 
 /// Lane of a declaration.
@@ -199,29 +204,6 @@ impl EstimateOut {
     }
 }
 
-/// One revoked token.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RevocationOut {
-    /// Sequence number; pass the last one seen as `since`.
-    pub seq: i64,
-    /// Token id, standard base64 of the 16 bytes.
-    pub cti: String,
-    /// `superseded` (a newer revision exists), `erased`, or `used` (a gate accepted it
-    /// once and reported the use: refuse it as replayed).
-    pub reason: String,
-    /// When (unix s).
-    pub at: i64,
-}
-
-/// `GET /v1/revocations` answer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RevocationsOut {
-    /// Revocations after `since`, in sequence order.
-    pub revocations: Vec<RevocationOut>,
-    /// The `since` to use next time.
-    pub next_since: i64,
-}
-
 /// `GET /healthz` answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HealthOut {
@@ -231,63 +213,6 @@ pub struct HealthOut {
     pub db: String,
     /// Key ids in the ring (public).
     pub key_ids: Vec<String>,
-}
-
-/// An RFC 9457 problem (`application/problem+json`).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ProblemDoc {
-    /// Stable problem type, `/problems/<code>`.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// Summary.
-    pub title: String,
-    /// HTTP status.
-    pub status: u16,
-    /// What happened and what to do.
-    pub detail: String,
-    /// Bad fields (validation problems).
-    #[schema(required = false)]
-    pub errors: Vec<FieldErrorDoc>,
-}
-
-/// One bad field.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct FieldErrorDoc {
-    /// JSON pointer (RFC 6901) of the field, e.g. `/items/0/quantity`.
-    pub pointer: String,
-    /// Stable code: `invalid`, `required`, `out_of_range`, `unknown_currency`, …
-    pub code: String,
-    /// Why.
-    pub detail: String,
-}
-
-/// A JWK set (RFC 7517) of Ed25519 keys (RFC 8037).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct JwksDoc {
-    /// Keys.
-    pub keys: Vec<JwkDoc>,
-}
-
-/// One public key.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct JwkDoc {
-    /// `OKP`.
-    pub kty: String,
-    /// `Ed25519`.
-    pub crv: String,
-    /// Public key, base64url.
-    pub x: String,
-    /// Key id: standard base64 of SHA-256(public key)[..8].
-    pub kid: String,
-    /// `EdDSA`.
-    pub alg: String,
-    /// `sig`.
-    #[serde(rename = "use")]
-    pub use_: String,
-    /// Issuer id the key signs for (`mobile-api`).
-    pub iss: Option<String>,
-    /// Retirement time (unix s) of a rotated key.
-    pub exp: Option<i64>,
 }
 
 /// Declaration body (`DeclarationInput`). Unknown fields are refused.
@@ -414,35 +339,4 @@ pub struct MoneyInputDoc {
     pub amount: f64,
     /// ISO 4217 code with a rate in the rules profile.
     pub currency: String,
-}
-
-/// `POST /v1/internal/uses` body: tokens a gate accepted once.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[allow(dead_code)]
-pub struct UseReportDoc {
-    /// The reporting gate-service instance (1 to 64 printable characters).
-    pub gate: String,
-    /// At most 1000 uses.
-    pub uses: Vec<UseDoc>,
-}
-
-/// One use in a report.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[allow(dead_code)]
-pub struct UseDoc {
-    /// Token id, standard base64 of the 16 bytes.
-    pub cti: String,
-    /// When the gate accepted it (unix s).
-    pub used_at: i64,
-}
-
-/// `POST /v1/internal/uses` answer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct UseReportAckDoc {
-    /// Uses newly entered in the revocation feed.
-    pub recorded: usize,
-    /// Uses of tokens already in the feed.
-    pub known: usize,
-    /// Uses of tokens this issuer never issued (ignored).
-    pub unknown: usize,
 }

@@ -2,6 +2,7 @@
 //! machine out of the box, and [`Config::for_tests`] for in-process tests.
 
 use shared::clock::SharedClock;
+use shared::issuer::Validity;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,12 +15,10 @@ pub struct Config {
     /// Data directory (`EGATE_DATA_DIR`, default `./data`); this service keeps its files
     /// under `mobile-api/`, and reads the shared `binding.key` and `gate-api.key`.
     pub data_dir: PathBuf,
-    /// Grace after the end of the arrival date (JST) during which a token stays valid
-    /// (`EGATE_TOKEN_GRACE_HOURS`, default 24).
-    pub token_grace_hours: i64,
-    /// Longest token validity from issue (`EGATE_TOKEN_MAX_DAYS`, default 30); also how
-    /// far ahead an arrival date may be.
-    pub token_max_days: i64,
+    /// How long tokens live: the grace after the end of the arrival date
+    /// (`EGATE_TOKEN_GRACE_HOURS`, default 24) and the longest validity from issue, also
+    /// how far ahead an arrival date may be (`EGATE_TOKEN_MAX_DAYS`, default 30).
+    pub token_validity: Validity,
     /// Declaration creations and estimates per client address per minute
     /// (`EGATE_RATE_LIMIT_PER_MINUTE`, default 30).
     pub rate_limit_per_minute: u32,
@@ -44,8 +43,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("addr", &self.addr)
             .field("data_dir", &self.data_dir)
-            .field("token_grace_hours", &self.token_grace_hours)
-            .field("token_max_days", &self.token_max_days)
+            .field("token_validity", &self.token_validity)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("retention_days", &self.retention_days)
             .field("rules_profile", &self.rules_profile)
@@ -54,48 +52,80 @@ impl std::fmt::Debug for Config {
     }
 }
 
-fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A variable does not parse or is out of range.
+    #[error("{name}={value:?} is invalid: {why}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What it held.
+        value: String,
+        /// Why it is refused.
+        why: String,
+    },
+    /// The token validity is out of range.
+    #[error(transparent)]
+    Validity(#[from] shared::issuer::ValidityError),
+}
+
+fn env_parse<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
 where
     T::Err: std::fmt::Display,
 {
     match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse::<T>()
-            .map_err(|e| anyhow::anyhow!("{name}={v:?} is invalid: {e}")),
+        Ok(v) if !v.trim().is_empty() => v.trim().parse::<T>().map_err(|e| ConfigError::Invalid {
+            name,
+            why: e.to_string(),
+            value: v,
+        }),
         _ => Ok(default),
+    }
+}
+
+/// `Ok` when `ok`, else the variable `name` holding `value` is refused because `why`.
+fn ensure(
+    ok: bool,
+    name: &'static str,
+    value: impl ToString,
+    why: &str,
+) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            value: value.to_string(),
+            why: why.to_owned(),
+        })
     }
 }
 
 impl Config {
     /// Read the configuration from the environment.
-    pub fn from_env() -> anyhow::Result<Config> {
+    pub fn from_env() -> Result<Config, ConfigError> {
         let addr = env_parse(
             "EGATE_MOBILE_API_ADDR",
             SocketAddr::from(([127, 0, 0, 1], 8080)),
         )?;
         let data_dir =
             PathBuf::from(std::env::var("EGATE_DATA_DIR").unwrap_or_else(|_| "./data".to_owned()));
-        let token_grace_hours = env_parse("EGATE_TOKEN_GRACE_HOURS", 24i64)?;
-        let token_max_days = env_parse("EGATE_TOKEN_MAX_DAYS", 30i64)?;
+        let token_validity = Validity::from_env()?;
         let rate_limit_per_minute = env_parse("EGATE_RATE_LIMIT_PER_MINUTE", 30u32)?;
         let retention_days = env_parse("EGATE_RETENTION_DAYS", 30i64)?;
-        anyhow::ensure!(
-            (0..=24 * 30).contains(&token_grace_hours),
-            "EGATE_TOKEN_GRACE_HOURS must be 0 to 720"
-        );
-        anyhow::ensure!(
-            (1..=365).contains(&token_max_days),
-            "EGATE_TOKEN_MAX_DAYS must be 1 to 365"
-        );
-        anyhow::ensure!(
+        ensure(
             rate_limit_per_minute >= 1,
-            "EGATE_RATE_LIMIT_PER_MINUTE must be at least 1"
-        );
-        anyhow::ensure!(
+            "EGATE_RATE_LIMIT_PER_MINUTE",
+            rate_limit_per_minute,
+            "must be at least 1",
+        )?;
+        ensure(
             (1..=3650).contains(&retention_days),
-            "EGATE_RETENTION_DAYS must be 1 to 3650"
-        );
+            "EGATE_RETENTION_DAYS",
+            retention_days,
+            "must be 1 to 3650",
+        )?;
         let rules_profile = std::env::var("EGATE_RULES_PROFILE")
             .ok()
             .filter(|s| !s.trim().is_empty())
@@ -104,16 +134,17 @@ impl Config {
             .ok()
             .filter(|s| !s.trim().is_empty());
         if let Some(k) = &gate_api_key {
-            anyhow::ensure!(
-                k.len() >= 32,
-                "EGATE_GATE_API_KEY must be at least 32 characters"
-            );
+            ensure(
+                k.len() >= shared::feed::MIN_API_KEY_LEN,
+                "EGATE_GATE_API_KEY",
+                "<redacted>",
+                "must be at least 32 characters",
+            )?;
         }
         Ok(Config {
             addr,
             data_dir,
-            token_grace_hours,
-            token_max_days,
+            token_validity,
             rate_limit_per_minute,
             retention_days,
             purge_interval: Duration::from_secs(3600),
@@ -130,8 +161,7 @@ impl Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
-            token_grace_hours: 24,
-            token_max_days: 30,
+            token_validity: Validity::default(),
             rate_limit_per_minute: 10_000,
             retention_days: 30,
             purge_interval: Duration::from_secs(3600),
@@ -145,5 +175,25 @@ impl Config {
     /// This service's own directory under the data directory.
     pub fn service_dir(&self) -> PathBuf {
         self.data_dir.join("mobile-api")
+    }
+
+    /// The issuer id written in every token (`iss`) and JWK.
+    pub fn issuer_id(&self) -> &'static str {
+        "mobile-api"
+    }
+
+    /// The signing keys' directory.
+    pub fn key_dir(&self) -> PathBuf {
+        self.service_dir().join("keys")
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.service_dir().join("mobile-api.db")
+    }
+
+    /// The shared passport-binding key file (the gate holds the same key).
+    pub fn binding_key_path(&self) -> PathBuf {
+        self.data_dir.join("binding.key")
     }
 }

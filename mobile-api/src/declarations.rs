@@ -6,7 +6,6 @@ use crate::api::{
     CreatedOut, DeclarationInputDoc, DeclarationOut, LaneOut, ProblemDoc, QrOut, reasons_out,
 };
 use crate::error::{AppError, AppResult};
-use crate::issue::{IssueError, b64};
 use crate::store::{self, Revision, Row, StoredReason, TokenRecord};
 use crate::{AppState, lang_of};
 use axum::extract::{Path, Query, State};
@@ -15,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::domain::{Declaration, DeclarationInput, ValidationErrors, parse_date};
 use shared::feed::bearer;
+use shared::issuer::{IssueError, TokenRequest};
 use shared::rules::evaluate;
 use shared::web::{ApiJson, Problem, ct_eq, random_token, token_hash};
 use time::OffsetDateTime;
@@ -79,9 +79,9 @@ fn validate(state: &AppState, input: &DeclarationInput, now: i64) -> AppResult<D
     }
     let arrival = parse_date(&input.trip.arrival_date);
     if let Some(arrival) = arrival
-        && let Err(IssueError::ArrivalDate(msg)) = state.issuer.expiry(arrival, now)
+        && let Err(e) = state.issuer.policy().expiry(arrival, now)
     {
-        errs.push("/trip/arrival_date", "out_of_range", msg);
+        errs.push("/trip/arrival_date", "out_of_range", e.to_string());
     }
     if let (Some(arrival), Some(expiry)) = (arrival, parse_date(&input.passenger.passport_expiry))
         && expiry < arrival
@@ -111,17 +111,24 @@ async fn make_revision(
     let (id_owned, profile_id) = (id.to_owned(), ev.profile_id.clone());
     let body = DeclarationInput::from(&decl);
     let arrival_date = shared::domain::format_date(decl.trip.arrival_date);
-    let issued =
-        shared::db::blocking(move || issuer.issue(&id_owned, revision, &decl, &profile_id, now))
-            .await?
-            .map_err(|e| match e {
-                IssueError::ArrivalDate(msg) => {
-                    let mut errs = ValidationErrors::default();
-                    errs.push("/trip/arrival_date", "out_of_range", msg);
-                    AppError::Validation(errs)
-                }
-                IssueError::Sign(e) => AppError::Internal(format!("token signing: {e}")),
-            })?;
+    let issued = shared::db::blocking(move || {
+        let req = TokenRequest {
+            declaration_id: &id_owned,
+            revision,
+            declaration: &decl,
+            profile_id: &profile_id,
+        };
+        issuer.sign(&req, now)
+    })
+    .await?
+    .map_err(|e| match e {
+        IssueError::ArrivalDate(e) => {
+            let mut errs = ValidationErrors::default();
+            errs.push("/trip/arrival_date", "out_of_range", e.to_string());
+            AppError::Validation(errs)
+        }
+        IssueError::Sign(e) => AppError::Internal(format!("token signing: {e}")),
+    })?;
     state.counters.tokens_issued.inc();
     Ok(Revision {
         revision,
@@ -132,7 +139,7 @@ async fn make_revision(
         reasons: ev.reasons.iter().map(StoredReason::from).collect(),
         duty: serde_json::to_value(&ev.duty).map_err(|e| AppError::Internal(e.to_string()))?,
         token: TokenRecord {
-            cti: b64(&issued.cti),
+            cti: issued.cti_base64(),
             kid: issued.kid,
             iat: issued.iat,
             exp: issued.exp,

@@ -58,3 +58,23 @@ impl IntoResponse for AppError {
 
 /// Result of a handler.
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Why the service cannot start (never rendered: the operator reads it).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The database could not be opened or migrated.
+    #[error("failed to open the mobile-api database: {0}")]
+    Db(#[from] DbError),
+    /// The signing keys or the binding key could not be loaded.
+    #[error("failed to load the keys: {0}")]
+    Keys(#[from] shared::token::KeyError),
+    /// The rules profile could not be loaded.
+    #[error(transparent)]
+    Rules(#[from] shared::rules::RulesError),
+    /// A key file could not be read or written.
+    #[error("failed to load the gate API key: {0}")]
+    ApiKey(#[from] std::io::Error),
+}

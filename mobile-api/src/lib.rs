@@ -3,15 +3,18 @@
 //! declaration returns a 128-bit edit token, the capability to read, revise and erase it.
 //!
 //! Layout: [`config`] (environment), [`routes`] (every route and the OpenAPI document),
-//! `declarations` and `public` (handlers), [`issue`] (keys and signing), [`store`]
-//! (SQLite), `ratelimit`, `api` (wire shapes), [`error`].
+//! handlers by what they serve: [`declarations`] (the passenger's declaration and its
+//! QR), [`rules`] (profile and estimate), [`internal`] (the officer console's read),
+//! [`ops`] (health, metrics, OpenAPI); [`store`] (declarations in SQLite), `ratelimit`,
+//! `api` (wire shapes), [`error`]. The issuer role (signing, token policy, issued tokens,
+//! revocation feed, trust list, gates' use reports) is `shared::issuer`'s.
 
-use anyhow::Context as _;
 use axum::http::{HeaderMap, header};
 use prometheus_client::metrics::counter::Counter;
 use shared::clock::SharedClock;
 use shared::db::Db;
 use shared::i18n::Lang;
+use shared::issuer::Issuer;
 use shared::metrics::HttpMetrics;
 use shared::rules::RulesProfile;
 use shared::token::{BindingKey, KeyRing};
@@ -26,16 +29,17 @@ pub mod api;
 pub mod config;
 pub mod declarations;
 pub mod error;
-pub mod issue;
-pub mod public;
+pub mod internal;
+pub mod ops;
 pub mod ratelimit;
 pub mod routes;
+pub mod rules;
 pub mod store;
 
 pub use config::Config;
-use error::AppError;
-use issue::Issuer;
+use error::{AppError, StartError};
 use ratelimit::Limiter;
+use shared::issuer::{IssuerEndpoints, IssuerStore, TokenPolicy};
 
 /// Counters specific to this service (the HTTP ones are in [`HttpMetrics`]).
 #[derive(Clone, Debug)]
@@ -80,6 +84,16 @@ struct Tasks {
 }
 
 impl AppState {
+    /// What the shared issuer endpoints (trust list, revocations, use reports) need.
+    pub fn issuer_endpoints(&self) -> IssuerEndpoints {
+        IssuerEndpoints {
+            issuer: self.issuer.clone(),
+            store: IssuerStore::new(self.db.clone()),
+            clock: self.clock.clone(),
+            gate_api_key: self.gate_api_key.clone(),
+        }
+    }
+
     /// Stop the background tasks and wait for them.
     pub async fn stop_background(&self) {
         let _ = self.tasks.stop.send(true);
@@ -104,36 +118,26 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
 }
 
 /// Open the store, load or generate the keys, load the rules, start background tasks.
-pub async fn build(config: Config) -> anyhow::Result<AppState> {
+pub async fn build(config: Config) -> Result<AppState, StartError> {
     let cfg = config.clone();
     let now = config.clock.unix();
     let (db, ring, binding, profile, api_key) = shared::db::blocking(move || {
-        let dir = cfg.service_dir();
-        let db = Db::open(&dir.join("mobile-api.db"), store::MIGRATIONS)
-            .context("failed to open the mobile-api database")?;
-        let ring = KeyRing::open(&dir.join("keys"), issue::ISSUER, now)
-            .context("failed to open the signing keys")?;
-        let binding = BindingKey::load_or_generate(&cfg.data_dir.join("binding.key"))
-            .context("failed to load the binding key")?;
+        let db = Db::open(&cfg.db_path(), store::MIGRATIONS)?;
+        let ring = KeyRing::open(&cfg.key_dir(), cfg.issuer_id(), now)?;
+        let binding = BindingKey::load_or_generate(&cfg.binding_key_path())?;
         let profile = match &cfg.rules_profile {
-            Some(p) => RulesProfile::load(p)
-                .with_context(|| format!("failed to load the rules profile {}", p.display()))?,
+            Some(p) => RulesProfile::load(p)?,
             None => RulesProfile::jp_2026(),
         };
         let api_key = match &cfg.gate_api_key {
             Some(k) => k.clone(),
-            None => shared::feed::load_or_create_api_key(&cfg.data_dir.join("gate-api.key"))
-                .context("failed to load the gate API key")?,
+            None => shared::feed::load_or_create_api_key(&cfg.data_dir.join("gate-api.key"))?,
         };
-        anyhow::Ok((db, ring, binding, profile, api_key))
+        Ok::<_, StartError>((db, ring, binding, profile, api_key))
     })
     .await??;
-    let issuer = Issuer::new(
-        ring,
-        binding,
-        config.token_grace_hours,
-        config.token_max_days,
-    );
+    let policy = TokenPolicy::for_profile(config.token_validity, &profile);
+    let issuer = Issuer::new(ring, binding, policy);
     let mut metrics = HttpMetrics::new("mobile_api");
     let counters = Counters {
         declarations_created: metrics.counter("declarations_created", "Declarations created"),
@@ -210,9 +214,10 @@ fn start_background(state: &AppState) {
 }
 
 /// Erase the personal data of declarations whose arrival date is more than
-/// `retention_days` before `now` (JST). Returns how many; logs the count.
+/// `retention_days` before `now` (dates in the rules profile's time zone). Returns how
+/// many; logs the count.
 pub async fn purge_expired(state: &AppState, now: time::OffsetDateTime) -> Result<usize, AppError> {
-    let today = issue::today_jst(now.unix_timestamp());
+    let today = state.issuer.policy().today(now.unix_timestamp());
     let cutoff = today
         .checked_sub(time::Duration::days(state.config.retention_days))
         .unwrap_or(time::Date::MIN);
@@ -242,7 +247,7 @@ pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> std::io::Result<()> {
     let app = build_app(state.clone());
     tracing::info!(addr = ?listener.local_addr().ok(), "mobile-api listening");
     let result = axum::serve(
@@ -250,8 +255,7 @@ pub async fn serve(
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
-    .context("failed to serve mobile-api");
+    .await;
     state.stop_background().await;
     state.db.close();
     result

@@ -9,5 +9,6 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let state = build(config.clone()).await?;
     let listener = TcpListener::bind(config.addr).await?;
-    serve(listener, state, shutdown_signal()).await
+    serve(listener, state, shutdown_signal()).await?;
+    Ok(())
 }

@@ -1,10 +1,11 @@
 //! Every route of the service in one place, and the OpenAPI document generated from the
 //! handlers' annotations.
 
-use crate::{AppState, api, declarations, public, ratelimit};
+use crate::{AppState, api, declarations, internal, ops, ratelimit, rules};
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::routing::{get, post};
+use shared::issuer::routes as issuer;
 use tower_http::trace::TraceLayer;
 use utoipa::Modify;
 use utoipa::OpenApi;
@@ -25,15 +26,15 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         declarations::delete,
         declarations::qr_png,
         declarations::qr_svg,
-        public::estimate,
-        public::rules,
-        public::revocations,
-        public::trust_list,
-        public::healthz,
-        public::metrics,
-        public::openapi,
-        public::internal_declaration,
-        public::internal_uses,
+        rules::estimate,
+        rules::rules,
+        issuer::revocations,
+        issuer::trust_list,
+        ops::healthz,
+        ops::metrics,
+        ops::openapi,
+        internal::internal_declaration,
+        issuer::internal_uses,
     ),
     components(schemas(
         api::CreatedOut, api::DeclarationOut, api::InternalDeclarationOut, api::EstimateIn,
@@ -88,7 +89,7 @@ impl Modify for SecuritySchemes {
 pub fn router(state: AppState) -> Router {
     let limited = Router::new()
         .route("/v1/declarations", post(declarations::create))
-        .route("/v1/estimate", post(public::estimate))
+        .route("/v1/estimate", post(rules::estimate))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit,
@@ -103,17 +104,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/declarations/{id}/qr.png", get(declarations::qr_png))
         .route("/v1/declarations/{id}/qr.svg", get(declarations::qr_svg))
-        .route("/v1/rules", get(public::rules))
-        .route("/v1/revocations", get(public::revocations))
-        .route("/v1/trust-list", get(public::trust_list))
+        .route("/v1/rules", get(rules::rules))
         .route(
             "/v1/internal/declarations/{id}",
-            get(public::internal_declaration),
+            get(internal::internal_declaration),
         )
-        .route("/v1/internal/uses", post(public::internal_uses))
-        .route("/healthz", get(public::healthz))
-        .route("/metrics", get(public::metrics))
-        .route("/openapi.json", get(public::openapi))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .merge(issuer::router(state.issuer_endpoints()))
         .fallback(|| async { shared::web::Problem::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),

@@ -1,6 +1,7 @@
-//! The declaration store (SQLite through `shared::db`): declarations, every token
-//! issued, and the revocation feed. Each operation is one `db.write`, so a failure half
-//! way leaves nothing behind.
+//! The declaration store (SQLite through `shared::db`): declarations, with every token
+//! issued and the revocation feed kept by `shared::issuer::store` in the same database
+//! and the same transaction. Each operation is one `db.write`, so a failure half way
+//! leaves nothing behind.
 //!
 //! Personal data lives only in `declarations.body` (the validated input as JSON),
 //! `declarations.qr_text` (the token carries the passport binding) and
@@ -12,12 +13,12 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 use serde::{Deserialize, Serialize};
 use shared::db::Migration;
 use shared::domain::DeclarationInput;
-/// One entry of the revocation feed.
-pub use shared::feed::Revocation;
+use shared::issuer::store::{RevokeReason, TokenRow, insert_token, revoke};
 use shared::rules::Reason;
 use std::collections::BTreeMap;
 
-/// Embedded migrations, in order.
+/// Embedded migrations, in order. The `tokens` and `revocations` tables they make are
+/// the issuer tables of `shared::issuer::store` (the same columns as its `TABLES`).
 pub const MIGRATIONS: &[Migration] = &[
     (
         "declarations, tokens, revocations",
@@ -177,10 +178,18 @@ fn json_err(e: serde_json::Error) -> AppError {
     AppError::Internal(format!("stored JSON: {e}"))
 }
 
-fn insert_token(c: &Connection, id: &str, rev: &Revision) -> Result<(), AppError> {
-    c.execute(
-        "INSERT INTO tokens (cti, declaration_id, revision, kid, iat, exp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![rev.token.cti, id, rev.revision, rev.token.kid, rev.token.iat, rev.token.exp],
+fn insert_token_of(c: &Connection, id: &str, rev: &Revision) -> Result<(), AppError> {
+    let t = &rev.token;
+    insert_token(
+        c,
+        &TokenRow {
+            cti: t.cti.clone(),
+            declaration_id: id.to_owned(),
+            revision: rev.revision,
+            kid: t.kid.clone(),
+            iat: t.iat,
+            exp: t.exp,
+        },
     )?;
     Ok(())
 }
@@ -227,7 +236,7 @@ pub fn insert(
             now
         ],
     )?;
-    insert_token(c, id, rev)
+    insert_token_of(c, id, rev)
 }
 
 /// Replace the current revision `rev.revision - 1` by `rev`: the previous token is
@@ -267,71 +276,9 @@ pub fn replace(c: &Connection, id: &str, rev: &Revision, now: i64) -> Result<boo
             now
         ],
     )?;
-    revoke(c, &prev_cti, "superseded", now)?;
-    insert_token(c, id, rev)?;
+    revoke(c, &prev_cti, RevokeReason::Superseded, now)?;
+    insert_token_of(c, id, rev)?;
     Ok(true)
-}
-
-fn revoke(c: &Connection, cti: &str, reason: &str, now: i64) -> Result<(), AppError> {
-    c.execute(
-        "UPDATE tokens SET superseded_at = ?2 WHERE cti = ?1 AND superseded_at IS NULL",
-        params![cti, now],
-    )?;
-    c.execute(
-        "INSERT INTO revocations (cti, reason, at) VALUES (?1, ?2, ?3)",
-        params![cti, reason, now],
-    )?;
-    Ok(())
-}
-
-/// What [`record_uses`] did with a gate's report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UsesRecorded {
-    /// Tokens newly entered in the feed as `used`.
-    pub recorded: usize,
-    /// Tokens already in the feed (reported before, superseded or erased).
-    pub known: usize,
-    /// Token ids this issuer never issued.
-    pub unknown: usize,
-}
-
-/// Enter the tokens a gate reports as used in the revocation feed (reason `used`), once
-/// each, and note the first use on the token. Token ids this service never issued are
-/// counted and ignored.
-pub fn record_uses(
-    c: &Connection,
-    uses: &[([u8; 16], i64)],
-    now: i64,
-) -> Result<UsesRecorded, AppError> {
-    let mut out = UsesRecorded::default();
-    for (cti, used_at) in uses {
-        let cti = shared::feed::cti_base64(cti);
-        let issued = c
-            .prepare_cached("UPDATE tokens SET used_at = ?2 WHERE cti = ?1 AND used_at IS NULL")?
-            .execute(params![cti, used_at])?;
-        if issued == 0 {
-            let exists: Option<i64> = c
-                .prepare_cached("SELECT 1 FROM tokens WHERE cti = ?1")?
-                .query_row([&cti], |r| r.get(0))
-                .optional()?;
-            if exists.is_none() {
-                out.unknown += 1;
-                continue;
-            }
-        }
-        let n = c
-            .prepare_cached(
-                "INSERT INTO revocations (cti, reason, at)
-                 SELECT ?1, 'used', ?2 WHERE NOT EXISTS (SELECT 1 FROM revocations WHERE cti = ?1)",
-            )?
-            .execute(params![cti, now])?;
-        if n == 1 {
-            out.recorded += 1;
-        } else {
-            out.known += 1;
-        }
-    }
-    Ok(out)
 }
 
 const ERASE_SET: &str = "edit_token_hash = NULL, body = NULL, qr_text = NULL, duty = NULL";
@@ -355,7 +302,7 @@ pub fn erase(c: &Connection, id: &str, now: i64) -> Result<bool, AppError> {
         ),
         params![id, now],
     )?;
-    revoke(c, &cti, "erased", now)?;
+    revoke(c, &cti, RevokeReason::Erased, now)?;
     Ok(true)
 }
 
@@ -435,13 +382,4 @@ pub fn get(c: &Connection, id: &str) -> Result<Option<Row>, AppError> {
         exp,
         erased_at,
     }))
-}
-
-/// Revocations with `seq > since`, in order, at most `limit`.
-pub fn revocations_since(
-    c: &Connection,
-    since: i64,
-    limit: u32,
-) -> Result<Vec<Revocation>, AppError> {
-    Ok(shared::feed::revocations_since(c, since, limit)?)
 }

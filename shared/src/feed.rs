@@ -38,8 +38,8 @@ pub struct Use {
     pub used_at: i64,
 }
 
-/// One entry of an issuer's revocation feed (`GET /v1/revocations`), as stored in its
-/// `revocations` table (the same columns at every issuer).
+/// One entry of an issuer's revocation feed (`GET /v1/revocations`; stored by
+/// [`crate::issuer::store`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
     /// Sequence number (increasing; pass the last one seen as `since`).
@@ -50,26 +50,6 @@ pub struct Revocation {
     pub reason: String,
     /// When the issuer recorded it, unix seconds.
     pub at: i64,
-}
-
-/// The entries of a `revocations` table with `seq > since`, in order, at most `limit`.
-pub fn revocations_since(
-    c: &rusqlite::Connection,
-    since: i64,
-    limit: u32,
-) -> rusqlite::Result<Vec<Revocation>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT seq, cti, reason, at FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map((since, limit), |r| {
-        Ok(Revocation {
-            seq: r.get(0)?,
-            cti: r.get(1)?,
-            reason: r.get(2)?,
-            at: r.get(3)?,
-        })
-    })?;
-    rows.collect()
 }
 
 /// Answer of `POST /v1/internal/uses`.

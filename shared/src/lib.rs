@@ -7,7 +7,9 @@
 //!   passport binding;
 //! - [`qr`]: QR rendering (PNG, SVG) and decoding (camera images);
 //! - [`mrz`]: ICAO Doc 9303 TD3 machine-readable zone;
-//! - [`feed`]: use reports from gates to issuers, the gate API key;
+//! - [`issuer`]: the issuer role of mobile-api and the kiosk: token policy, claims,
+//!   signing, issued tokens and revocation feed, the issuer endpoints;
+//! - [`feed`]: what gates and issuers exchange: use reports, feed entries, the gate API key;
 //! - [`db`]: SQLite with the design's pragmas, embedded migrations, off-runtime access;
 //! - [`i18n`]: Fluent messages in ja, en, zh-Hans, zh-Hant, ko;
 //! - [`telemetry`]: tracing set-up;
@@ -19,6 +21,7 @@ pub mod db;
 pub mod domain;
 pub mod feed;
 pub mod i18n;
+pub mod issuer;
 pub mod metrics;
 pub mod mrz;
 pub mod qr;

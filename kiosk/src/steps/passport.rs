@@ -5,7 +5,6 @@
 use super::{field_message, page, post as step_post, ta};
 use crate::AppState;
 use crate::html::{Layout, Nonce, see_other};
-use crate::issuer::today_in_japan;
 use crate::session::Session;
 use askama::Template;
 use axum::extract::{Extension, Form, State};
@@ -104,7 +103,7 @@ pub async fn post(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let today = today_in_japan(st.clock.now());
+    let today = st.policy().today(st.clock.unix());
     step_post(&st, &headers, form, |s, f| {
         let typed = normalise(f.get("mrz"));
         let action = f.get("action");

@@ -7,13 +7,13 @@ use crate::AppState;
 use crate::html::{
     AppError, CLEAR_SITE_DATA, Fields, Layout, Nonce, expired_cookie, render, see_other,
 };
-use crate::issuer::jst;
 use crate::session::{Issued, cookie_value};
 use askama::Template;
 use axum::extract::{Extension, Form, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use shared::i18n::{self, Lang};
+use shared::issuer::TokenPolicy;
 use shared::rules::{Lane, Measure, Treatment, group_thousands};
 
 /// One duty-estimate line as shown.
@@ -50,7 +50,7 @@ pub struct Outcome {
     pub arrival_date: String,
 }
 
-fn outcome(i: &Issued, lang: Lang) -> Outcome {
+fn outcome(i: &Issued, lang: Lang, policy: &TokenPolicy) -> Outcome {
     let e = &i.evaluation;
     let lines = e
         .duty
@@ -82,17 +82,15 @@ fn outcome(i: &Issued, lang: Lang) -> Outcome {
             DutyView { label, detail }
         })
         .collect();
-    let valid_until = time::OffsetDateTime::from_unix_timestamp(i.exp)
-        .map(|t| {
-            let t = t.to_offset(jst());
-            format!(
-                "{} {:02}:{:02}",
-                shared::domain::format_date(t.date()),
-                t.hour(),
-                t.minute()
-            )
-        })
-        .unwrap_or_default();
+    let valid_until = {
+        let t = policy.local(i.exp);
+        format!(
+            "{} {:02}:{:02}",
+            shared::domain::format_date(t.date()),
+            t.hour(),
+            t.minute()
+        )
+    };
     Outcome {
         green: e.lane == Lane::Green,
         reasons: e.reasons.iter().map(|r| r.message(lang)).collect(),
@@ -153,7 +151,7 @@ pub async fn get(
 ) -> Response {
     let idle = st.config.idle.as_secs();
     page(&st, &headers, |s| {
-        let o = outcome(s.issued.as_ref()?, s.lang);
+        let o = outcome(s.issued.as_ref()?, s.lang, st.policy());
         Some(ResultPage {
             l: Layout::of(s, &nonce, idle, 7, "kiosk-result-title"),
             errors: Vec::new(),
@@ -170,7 +168,7 @@ pub async fn print(
 ) -> Response {
     let idle = st.config.idle.as_secs();
     page(&st, &headers, |s| {
-        let o = outcome(s.issued.as_ref()?, s.lang);
+        let o = outcome(s.issued.as_ref()?, s.lang, st.policy());
         Some(PrintPage {
             l: Layout::of(s, &nonce, idle, 0, "kiosk-print-title"),
             o,

@@ -5,7 +5,6 @@
 use super::{items, page, party, questions, step_path, trip};
 use crate::AppState;
 use crate::html::{AppError, Fields, Layout, Nonce, see_other};
-use crate::issuer::today_in_japan;
 use crate::session::{Draft, Issued, cookie_value};
 use askama::Template;
 use axum::extract::{Extension, Form, State};
@@ -215,7 +214,7 @@ pub async fn post(
     let Some(cookie) = cookie_value(&headers) else {
         return see_other("/");
     };
-    let today = today_in_japan(st.clock.now());
+    let today = st.policy().today(st.clock.unix());
     let profile = st.profile.clone();
     // The early answer is boxed: a `Response` is large and this is the rare path.
     let checked = st

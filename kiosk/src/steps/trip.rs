@@ -5,7 +5,6 @@
 use super::{field_message, page, post as step_post};
 use crate::AppState;
 use crate::html::{Layout, Nonce, see_other};
-use crate::issuer::today_in_japan;
 use askama::Template;
 use axum::extract::{Extension, Form, State};
 use axum::http::HeaderMap;
@@ -74,7 +73,7 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Response {
     let idle = st.config.idle.as_secs();
-    let today = format_date(today_in_japan(st.clock.now()));
+    let today = format_date(st.policy().today(st.clock.unix()));
     page(&st, &headers, |s| {
         if s.draft.trip.arrival_date.is_empty() {
             s.draft.trip.arrival_date = today.clone();
@@ -109,7 +108,7 @@ pub async fn post(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let today = today_in_japan(st.clock.now());
+    let today = st.policy().today(st.clock.unix());
     step_post(&st, &headers, form, |s, f| {
         let t = TripInput {
             flight: f.get("flight").trim().to_owned(),

@@ -4,6 +4,7 @@ use crate::domain::{Category, CategoryGroup, Currency, Declared, Money, Validati
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
+use time::UtcOffset;
 
 /// The embedded default profile source.
 const JP_2026_TOML: &str = include_str!("../../profiles/jp-2026.toml");
@@ -124,6 +125,9 @@ pub struct RulesProfile {
     pub source: String,
     /// Date the figures were checked, `YYYY-MM-DD`.
     pub as_of: String,
+    /// Fixed UTC offset of the country's time zone, `+HH:MM` (Japan: `+09:00`): an
+    /// arrival date begins and ends there (see [`RulesProfile::utc_offset`]).
+    pub utc_offset: String,
     /// Alcohol.
     pub alcohol: AlcoholRules,
     /// Tobacco.
@@ -171,9 +175,19 @@ impl RulesProfile {
         Self::from_toml_str(&s)
     }
 
+    /// The time zone in which arrival dates are counted. A fixed offset, not a zone
+    /// name: the profiles are for countries without daylight saving (Japan), and a
+    /// fixed offset needs no time-zone database.
+    pub fn utc_offset(&self) -> UtcOffset {
+        parse_utc_offset(&self.utc_offset).unwrap_or(UtcOffset::UTC)
+    }
+
     fn validate(&self) -> Result<(), RulesError> {
         if self.id.trim().is_empty() || self.id.len() > 32 {
             return Err(invalid("id must be 1 to 32 characters"));
+        }
+        if parse_utc_offset(&self.utc_offset).is_none() {
+            return Err(invalid("utc_offset must be +HH:MM or -HH:MM, e.g. +09:00"));
         }
         for (field, date) in [
             ("as_of", &self.as_of),
@@ -376,6 +390,12 @@ impl RulesProfile {
         let bp = (self.other_goods.rate_percent * 100.0).round() as u128;
         u64::try_from(u128::from(self.customs_value(retail_yen)) * bp / 10_000).unwrap_or(u64::MAX)
     }
+}
+
+/// `+HH:MM` / `-HH:MM` (the sign is required) to an offset.
+fn parse_utc_offset(s: &str) -> Option<UtcOffset> {
+    let format = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
+    UtcOffset::parse(s, &format).ok()
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {

@@ -1,0 +1,199 @@
+//! One router for the issuer endpoints every issuer serves, with their OpenAPI docs:
+//! - `GET /v1/trust-list`: the JWKS of the issuer's keys (`application/jwk-set+json`);
+//! - `GET /v1/revocations?since=N`: the revocation feed, a page of at most
+//!   [`REVOCATIONS_PAGE`] entries in sequence order, with the `next_since` to pass;
+//! - `POST /v1/internal/uses`: a gate's use report (gate API key; 401 without it).
+//!
+//! A service mounts it with `Router::merge`; its own middleware (metrics, headers,
+//! tracing) then wraps these routes as it wraps its own.
+
+use super::schemas::{
+    JwksDoc, ProblemDoc, RevocationOut, RevocationsOut, UseReportAckDoc, UseReportDoc,
+};
+use super::signing::Issuer;
+use super::store::IssuerStore;
+use crate::clock::SharedClock;
+use crate::db::DbError;
+use crate::domain::{FieldError, ValidationErrors};
+use crate::feed::{UseReport, api_key_required, has_api_key};
+use crate::web::{ApiJson, Problem};
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Most revocations in one answer.
+pub const REVOCATIONS_PAGE: u32 = 1000;
+
+/// Why an issuer endpoint failed, rendered as a problem document.
+#[derive(Debug, thiserror::Error)]
+pub enum IssuerError {
+    /// A client error, already shaped as a problem.
+    #[error("{}", .0.detail)]
+    Problem(Box<Problem>),
+    /// Storage failed (500; the cause is logged here).
+    #[error("storage: {0}")]
+    Db(#[from] DbError),
+}
+
+impl From<Problem> for IssuerError {
+    fn from(p: Problem) -> Self {
+        IssuerError::Problem(Box::new(p))
+    }
+}
+
+impl IntoResponse for IssuerError {
+    fn into_response(self) -> Response {
+        match self {
+            IssuerError::Problem(p) => p.into_response(),
+            IssuerError::Db(e) => {
+                tracing::error!(error = %e, "issuer storage failure");
+                Problem::internal().into_response()
+            }
+        }
+    }
+}
+
+/// What the issuer endpoints need. Cheap to clone.
+#[derive(Clone)]
+pub struct IssuerEndpoints {
+    /// The keys.
+    pub issuer: Issuer,
+    /// Tokens and feed.
+    pub store: IssuerStore,
+    /// Time (the trust list depends on it: retired keys drop out).
+    pub clock: SharedClock,
+    /// The key gates present with their use reports.
+    pub gate_api_key: Arc<str>,
+}
+
+/// The issuer endpoints, ready to merge into a service's router.
+pub fn router<S>(endpoints: IssuerEndpoints) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
+        .route("/v1/trust-list", get(trust_list))
+        .route("/v1/revocations", get(revocations))
+        .route("/v1/internal/uses", post(internal_uses))
+        .with_state(endpoints)
+}
+
+/// The JWKS of this issuer's public keys.
+#[utoipa::path(
+    get, path = "/v1/trust-list", tag = "public",
+    responses((status = 200, description = "JWK set (RFC 7517/8037), each key with `iss`", body = JwksDoc, content_type = "application/jwk-set+json"))
+)]
+pub async fn trust_list(State(ep): State<IssuerEndpoints>) -> Response {
+    let jwks = ep.issuer.jwks(ep.clock.unix());
+    let mut resp = axum::Json(jwks).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jwk-set+json"),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
+}
+
+/// Revocation feed query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SinceQuery {
+    /// Last sequence number seen (default 0: from the start).
+    pub since: Option<i64>,
+}
+
+/// Superseded, erased and used token ids after `since`.
+#[utoipa::path(
+    get, path = "/v1/revocations", tag = "public",
+    params(SinceQuery),
+    responses(
+        (status = 200, description = "Revoked token ids in sequence order (at most 1000; page with next_since)", body = RevocationsOut),
+        (status = 400, description = "Bad `since`", body = ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revocations(
+    State(ep): State<IssuerEndpoints>,
+    query: Result<Query<SinceQuery>, QueryRejection>,
+) -> Result<Response, IssuerError> {
+    let since = match query {
+        Ok(Query(q)) if q.since.is_none_or(|s| s >= 0) => q.since.unwrap_or(0),
+        _ => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-parameter",
+                "Invalid query parameter",
+                "`since` must be a whole number zero or greater.",
+            )
+            .into());
+        }
+    };
+    let list = ep.store.revocations_since(since, REVOCATIONS_PAGE).await?;
+    let next_since = list.last().map_or(since, |r| r.seq);
+    let out = RevocationsOut {
+        revocations: list
+            .into_iter()
+            .map(|r| RevocationOut {
+                seq: r.seq,
+                cti: r.cti,
+                reason: r.reason,
+                at: r.at,
+            })
+            .collect(),
+        next_since,
+    };
+    Ok(axum::Json(out).into_response())
+}
+
+/// Tokens a gate accepted once: each enters the revocation feed as `used`, so that a
+/// gate restored from a backup (or another gate) refuses it on its next pull.
+#[utoipa::path(
+    post, path = "/v1/internal/uses", tag = "internal",
+    request_body(content = UseReportDoc, content_type = "application/json"),
+    security(("gate_api_key" = [])),
+    responses(
+        (status = 200, description = "What the report changed", body = UseReportAckDoc),
+        (status = 400, description = "Malformed JSON or unknown field", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = ProblemDoc, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 413, description = "Body over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field (more than 1000 uses, a bad cti)", body = ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+pub async fn internal_uses(
+    State(ep): State<IssuerEndpoints>,
+    headers: HeaderMap,
+    body: Result<ApiJson<UseReport>, Problem>,
+) -> Result<Response, IssuerError> {
+    // Without the key, the answer says only that the key is needed, whatever the body.
+    if !has_api_key(&headers, &ep.gate_api_key) {
+        return Ok(api_key_required());
+    }
+    let ApiJson(report) = body?;
+    let uses = report.validate().map_err(|e| {
+        Problem::validation(ValidationErrors(vec![FieldError {
+            pointer: e.pointer(),
+            code: "invalid",
+            detail: e.to_string(),
+        }]))
+    })?;
+    let n = uses.len();
+    let ack = ep.store.record_uses(uses, ep.clock.unix()).await?;
+    tracing::info!(
+        issuer = %ep.issuer.id(),
+        gate = %report.gate,
+        uses = n,
+        uses.recorded = ack.recorded,
+        uses.known = ack.known,
+        uses.unknown = ack.unknown,
+        "use report from a gate"
+    );
+    Ok(axum::Json(ack).into_response())
+}

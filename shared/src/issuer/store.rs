@@ -1,0 +1,257 @@
+//! [`IssuerStore`]: the tokens an issuer signed and its revocation feed, in the issuer's
+//! SQLite database.
+//!
+//! Two tables, the same at every issuer (created by [`TABLES`] in a new database; the
+//! services' older databases reach the same columns through their own migrations):
+//! - `tokens`: one row per signed token: `cti`, `declaration_id`, `revision`, `kid`,
+//!   `iat`, `exp`, `superseded_at`, `used_at`;
+//! - `revocations`: the feed gates pull: `seq` (AUTOINCREMENT, so a number is never
+//!   reused, even after a restore of a newer row), `cti`, `reason`
+//!   (`superseded` | `erased` | `used`), `at`. A token enters it once.
+//!
+//! Decisions: the row-level functions take a connection, so that a service writes its
+//! own declaration rows and the token rows in one transaction (`Db::write`); the async
+//! methods of [`IssuerStore`] are what the issuer endpoints need, and the seam where a
+//! PostgreSQL store would slot in. Ids are standard base64 text in both tables.
+
+use crate::db::{Db, DbError, Migration};
+use crate::feed::{REASON_USED, Revocation, UseReportAck, cti_base64};
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+/// The issuer tables of a new database, as one migration.
+pub const TABLES: Migration = (
+    "issuer tables: signed tokens and the revocation feed",
+    "CREATE TABLE tokens (
+        cti TEXT PRIMARY KEY NOT NULL,
+        declaration_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        kid TEXT NOT NULL,
+        iat INTEGER NOT NULL,
+        exp INTEGER NOT NULL,
+        superseded_at INTEGER,
+        used_at INTEGER
+    ) STRICT;
+    CREATE TABLE revocations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        cti TEXT NOT NULL,
+        reason TEXT NOT NULL CHECK (reason IN ('superseded', 'erased', 'used')),
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX revocations_cti ON revocations (cti);",
+);
+
+/// Why a token leaves circulation before its expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeReason {
+    /// A newer revision of the declaration replaced it.
+    Superseded,
+    /// The passenger erased the declaration.
+    Erased,
+}
+
+impl RevokeReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            RevokeReason::Superseded => "superseded",
+            RevokeReason::Erased => "erased",
+        }
+    }
+}
+
+/// One signed token, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// Token id, standard base64.
+    pub cti: String,
+    /// The service's declaration id.
+    pub declaration_id: String,
+    /// Revision of the declaration.
+    pub revision: u32,
+    /// Key id, standard base64.
+    pub kid: String,
+    /// Issued at, unix seconds.
+    pub iat: i64,
+    /// Expiry, unix seconds.
+    pub exp: i64,
+}
+
+/// Record a signed token.
+pub fn insert_token(c: &Connection, t: &TokenRow) -> Result<(), DbError> {
+    c.prepare_cached(
+        "INSERT INTO tokens (cti, declaration_id, revision, kid, iat, exp)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        t.cti,
+        t.declaration_id,
+        t.revision,
+        t.kid,
+        t.iat,
+        t.exp
+    ])?;
+    Ok(())
+}
+
+/// Take token `cti` out of circulation for `reason`: marked on the token, entered in
+/// the feed.
+pub fn revoke(c: &Connection, cti: &str, reason: RevokeReason, now: i64) -> Result<(), DbError> {
+    c.prepare_cached(
+        "UPDATE tokens SET superseded_at = ?2 WHERE cti = ?1 AND superseded_at IS NULL",
+    )?
+    .execute(params![cti, now])?;
+    c.prepare_cached("INSERT INTO revocations (cti, reason, at) VALUES (?1, ?2, ?3)")?
+        .execute(params![cti, reason.as_str(), now])?;
+    Ok(())
+}
+
+/// Enter the tokens a gate reports as used in the feed (reason `used`), once each, and
+/// note the first use on the token. Token ids this issuer never signed are counted as
+/// unknown and ignored; tokens already in the feed (reported before, superseded,
+/// erased) are counted as known.
+pub fn record_uses(
+    c: &Connection,
+    uses: &[([u8; 16], i64)],
+    now: i64,
+) -> Result<UseReportAck, DbError> {
+    let mut ack = UseReportAck {
+        recorded: 0,
+        known: 0,
+        unknown: 0,
+    };
+    for (cti, used_at) in uses {
+        let cti = cti_base64(cti);
+        let first_use = c
+            .prepare_cached("UPDATE tokens SET used_at = ?2 WHERE cti = ?1 AND used_at IS NULL")?
+            .execute(params![cti, used_at])?;
+        if first_use == 0 {
+            let issued: Option<i64> = c
+                .prepare_cached("SELECT 1 FROM tokens WHERE cti = ?1")?
+                .query_row([&cti], |r| r.get(0))
+                .optional()?;
+            if issued.is_none() {
+                ack.unknown += 1;
+                continue;
+            }
+        }
+        let n = c
+            .prepare_cached(
+                "INSERT INTO revocations (cti, reason, at)
+                 SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM revocations WHERE cti = ?1)",
+            )?
+            .execute(params![cti, REASON_USED, now])?;
+        if n == 1 {
+            ack.recorded += 1;
+        } else {
+            ack.known += 1;
+        }
+    }
+    Ok(ack)
+}
+
+/// The feed entries with `seq > since`, in order, at most `limit`.
+pub fn revocations_since(
+    c: &Connection,
+    since: i64,
+    limit: u32,
+) -> Result<Vec<Revocation>, DbError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, cti, reason, at FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map((since, limit), |r| {
+        Ok(Revocation {
+            seq: r.get(0)?,
+            cti: r.get(1)?,
+            reason: r.get(2)?,
+            at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many tokens this issuer has signed.
+pub fn token_count(c: &Connection) -> Result<u64, DbError> {
+    let n: i64 = c.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The issuer's tokens and feed in its database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct IssuerStore {
+    db: Db,
+}
+
+impl IssuerStore {
+    /// The store in `db` (whose migrations created the issuer tables).
+    pub fn new(db: Db) -> IssuerStore {
+        IssuerStore { db }
+    }
+
+    /// The database (the service's own rows live there too).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Record a signed token on its own (services that keep no declaration rows).
+    pub async fn insert_token(&self, t: TokenRow) -> Result<(), DbError> {
+        self.db.write(move |c| insert_token(c, &t)).await
+    }
+
+    /// See [`record_uses`].
+    pub async fn record_uses(
+        &self,
+        uses: Vec<([u8; 16], i64)>,
+        now: i64,
+    ) -> Result<UseReportAck, DbError> {
+        self.db.write(move |c| record_uses(c, &uses, now)).await
+    }
+
+    /// See [`revocations_since`].
+    pub async fn revocations_since(
+        &self,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<Revocation>, DbError> {
+        self.db
+            .read(move |c| revocations_since(c, since, limit))
+            .await
+    }
+
+    /// See [`token_count`].
+    pub async fn token_count(&self) -> Result<u64, DbError> {
+        self.db.read(token_count).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(cti: [u8; 16]) -> TokenRow {
+        TokenRow {
+            cti: cti_base64(&cti),
+            declaration_id: "d1".into(),
+            revision: 1,
+            kid: "k".into(),
+            iat: 1,
+            exp: 2,
+        }
+    }
+
+    #[test]
+    fn uses_enter_the_feed_once_and_unknown_tokens_are_ignored() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(TABLES.1).unwrap();
+        insert_token(&c, &token([1; 16])).unwrap();
+        insert_token(&c, &token([2; 16])).unwrap();
+        revoke(&c, &cti_base64(&[2; 16]), RevokeReason::Superseded, 5).unwrap();
+        let ack = record_uses(&c, &[([1; 16], 7), ([2; 16], 7), ([3; 16], 7)], 9).unwrap();
+        assert_eq!((ack.recorded, ack.known, ack.unknown), (1, 1, 1));
+        let again = record_uses(&c, &[([1; 16], 8)], 10).unwrap();
+        assert_eq!((again.recorded, again.known), (0, 1));
+        let feed = revocations_since(&c, 0, 10).unwrap();
+        let reasons: Vec<&str> = feed.iter().map(|r| r.reason.as_str()).collect();
+        assert_eq!(reasons, ["superseded", "used"]);
+        assert_eq!(revocations_since(&c, feed[0].seq, 10).unwrap().len(), 1);
+        assert_eq!(token_count(&c).unwrap(), 2);
+    }
+}
