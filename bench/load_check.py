@@ -152,6 +152,25 @@ def mobile_5xx(mobile):
     return fivexx, uses_ok
 
 
+def replay_kinds(rows):
+    """(replays of a token scanned before, replays of a token never scanned before, tokens
+    accepted twice) over (cti, reasons JSON) scan rows in the order the gate stored them."""
+    scanned, accepted = set(), set()
+    self_replays = false_replays = accepted_twice = 0
+    for cti, reasons in rows:
+        if "token.replayed" in json.loads(reasons):
+            if cti in scanned:
+                self_replays += 1
+            else:
+                false_replays += 1
+        else:
+            if cti in accepted:
+                accepted_twice += 1
+            accepted.add(cti)
+        scanned.add(cti)
+    return self_replays, false_replays, accepted_twice
+
+
 def cmd_report(gate, mobile, data, baseline, watch):
     fails = []
     base = json.load(open(baseline))
@@ -171,20 +190,8 @@ def cmd_report(gate, mobile, data, baseline, watch):
     # replayed on its first scan: a product failure). And tokens accepted twice (a
     # one-time-use breach). bench/load_scan.lua never sends a body twice, so the first
     # kind should not occur either; it is counted, not failed.
-    rows = db.execute("SELECT cti, reasons, rowid FROM scans WHERE cti IS NOT NULL ORDER BY rowid").fetchall()
-    seen, self_replays, false_replays, accepted_twice = {}, 0, 0, 0
-    for cti, reasons, _ in rows:
-        replayed = "token.replayed" in json.loads(reasons)
-        if replayed:
-            if seen.get(cti):
-                self_replays += 1
-            else:
-                false_replays += 1
-        else:
-            if seen.get(cti, 0) and seen.get(("ok", cti)):
-                accepted_twice += 1
-            seen[("ok", cti)] = True
-        seen[cti] = seen.get(cti, 0) + 1
+    self_replays, false_replays, accepted_twice = replay_kinds(
+        db.execute("SELECT cti, reasons FROM scans WHERE cti IS NOT NULL ORDER BY rowid"))
     accepted = db.execute("SELECT count(*) FROM used_tokens WHERE issuer = 'mobile-api'").fetchone()[0]
     w = json.load(open(watch)) if os.path.exists(watch) else {"peak_pending": None}
     if "start" in w and "at" in base:

@@ -7,7 +7,8 @@
 -- itself, not something the gate did wrong. When a thread's slice runs out it stops
 -- (wrk.thread:stop()) and sends nothing more; the run is then judged on the scans that were
 -- sent (`done` prints how many, and whether and when the pool ran out). A faster machine
--- therefore runs out sooner instead of failing.
+-- therefore runs out sooner instead of failing. (wrk calls request() once before the
+-- run to check the script: thread 0's first body is taken but never sent.)
 local counter = 0
 local threads = {}
 

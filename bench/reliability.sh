@@ -85,10 +85,18 @@ done
 # The debug binary (built by `cargo test --workspace` in CI when egate has tests;
 # otherwise this links it from the already-built libraries); only the schemathesis and
 # crash sections use it.
-if { want schemathesis || want crash; } && { [[ ! -x target/debug/egate ]] || ((!CI_MODE)); }; then
+# EGATE_BIN_DIR=<dir> takes egate and gate-service from there instead (no build).
+# The binaries are copied into the scratch directory first: other builds sharing target/
+# may relink them while this runs (the crash cycles start egate again and again).
+BIN_DIR=${EGATE_BIN_DIR:-}
+if [[ -z "$BIN_DIR" ]] && { want schemathesis || want crash; } && { [[ ! -x target/debug/egate ]] || ((!CI_MODE)); }; then
   cargo build -q -p egate || { echo "cannot build egate"; exit 1; }
 fi
-EGATE=$ROOT/target/debug/egate
+mkdir -p "$WORK/bin"
+if { want schemathesis || want crash; }; then
+  cp "${BIN_DIR:-target/debug}/egate" "$WORK/bin/egate" || { echo "no egate binary"; exit 1; }
+fi
+EGATE=$WORK/bin/egate
 
 # ---------------------------------------------------------------- item 10: schemathesis
 # The verdict comes from schemathesis' own JSON and NDJSON reports (bench/st_verdict.py):
@@ -214,18 +222,21 @@ section_load() {
     # The debug binaries `cargo test --workspace` built; the figures of RELIABILITY.md
     # come from the full form (release).
     echo "   (--ci: debug binaries; this checks 0 5xx, 0 BUSY and every report delivered, not speed)"
-    [[ -x $LOAD_BIN/egate && -x $LOAD_BIN/gate-service ]] \
+    [[ -n "$BIN_DIR" ]] || [[ -x $LOAD_BIN/egate && -x $LOAD_BIN/gate-service ]] \
       || cargo build -q -p egate -p gate-service --bins || { FAILED+=(load); return; }
-  else
+  elif [[ -z "$BIN_DIR" ]]; then
     cargo build --release -q -p egate -p gate-service --bins || { FAILED+=(load); return; }
   fi
+  local bin=$WORK/loadbin
+  mkdir -p "$bin" && cp "${BIN_DIR:-$LOAD_BIN}"/{egate,gate-service} "$bin/" \
+    || { echo "RELIABILITY item7: FAILED: no binaries"; FAILED+=(load); return; }
   local data=$WORK/load gport mport murl gurl
   mkdir -p "$data"
   gport=$(free_port); mport=$(free_port)
   murl=http://127.0.0.1:$mport; gurl=http://127.0.0.1:$gport
   # 1. mobile-api first (it creates binding.key and gate-api.key in the shared directory).
   EGATE_DATA_DIR=$data EGATE_MOBILE_API_ADDR=127.0.0.1:$mport EGATE_RATE_LIMIT_PER_MINUTE=100000000 \
-    EGATE_LOG=warn $LOAD_BIN/egate run mobile-api >"$WORK/mobile.log" 2>&1 &
+    EGATE_LOG=warn "$bin/egate" run mobile-api >"$WORK/mobile.log" 2>&1 &
   PIDS+=($!)
   wait_up "$murl" || { echo "mobile-api did not start"; FAILED+=(load); return; }
   # 2. The tokens, through its HTTP API (3 more for the sample scans).
@@ -233,10 +244,15 @@ section_load() {
     || { FAILED+=(load-issue); return; }
   head -n 3 "$WORK/issued.txt" >"$WORK/samples.txt"
   tail -n +4 "$WORK/issued.txt" >"$WORK/bodies.txt"
+  # LOAD_EXTRA_BODIES=<file>: scan bodies put first in the pool, to show that the checks
+  # fail on them (a body the gate refuses: non-2xx; a forged token: unexpected RED).
+  if [[ -n "${LOAD_EXTRA_BODIES:-}" ]]; then
+    cat "$LOAD_EXTRA_BODIES" "$WORK/bodies.txt" >"$WORK/bodies.tmp" && mv "$WORK/bodies.tmp" "$WORK/bodies.txt"
+  fi
   # 3. The gate on the same directory, trusting mobile-api by URL (keys, revocation feed,
   # use reports with the gate API key from $data/gate-api.key).
   EGATE_DATA_DIR=$data EGATE_GATE_ADDR=127.0.0.1:$gport EGATE_GATE_ISSUERS="mobile-api=$murl" \
-    EGATE_LOG=warn $LOAD_BIN/gate-service serve >"$WORK/gate.log" 2>&1 &
+    EGATE_LOG=warn "$bin/gate-service" serve >"$WORK/gate.log" 2>&1 &
   PIDS+=($!)
   wait_up "$gurl" || { echo "gate-service did not start"; FAILED+=(load); return; }
   python3 bench/load_check.py sample "$gurl" "$WORK/samples.txt" \
@@ -281,7 +297,7 @@ PY
       sent=$(grep -oE 'scans_sent=[0-9]+' "$WORK/$f.txt" | cut -d= -f2)
       pool=$(grep -oE '^pool=[0-9]+' "$WORK/$f.txt" | cut -d= -f2)
       ex=$(grep -oE 'pool_exhausted_after_s=[0-9]+' "$WORK/$f.txt" | cut -d= -f2)
-      extra=", ${sent:-?} of ${pool:-?} tokens sent (each once)"
+      extra=", ${sent:-?} of ${pool:-?} pool bodies taken, each once (wrk spends the first on its own check)"
       if [[ -n "$ex" ]]; then
         extra+="; the pool ran out after about ${ex} s of ${LOAD_SECS} s: judged on the scans sent (req/s is over the whole ${LOAD_SECS} s)"
       fi
