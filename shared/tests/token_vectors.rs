@@ -5,9 +5,10 @@
 //!
 //! The vectors are generated deterministically (fixed seeds; Ed25519 signatures are
 //! deterministic) by this file. `EGATE_WRITE_VECTORS=1 cargo test -p shared
-//! --test token_vectors` rewrites them; the normal run checks that the committed files
-//! are exactly what the generator makes and that the verifier gives each expected
-//! result. A third-party COSE library can replay the same files.
+//! --test token_vectors` rewrites them and then fails on purpose (a run that wrote the
+//! files has compared nothing); the normal run, without the variable, checks that the
+//! committed files are exactly what the generator makes and that the verifier gives each
+//! expected result. A third-party COSE library can replay the same files.
 
 use coset::{
     CborSerializable, CoseSign1Builder, HeaderBuilder, RegisteredLabelWithPrivate,
@@ -332,12 +333,24 @@ fn variant_name(e: &TokenError) -> String {
 #[test]
 fn confusion_vectors_are_committed_and_give_the_expected_result_at_each_step() {
     let generated = generate();
-    if std::env::var("EGATE_WRITE_VECTORS").is_ok() {
+    if std::env::var_os("EGATE_WRITE_VECTORS").is_some() {
         std::fs::create_dir_all(dir()).unwrap();
+        for old in std::fs::read_dir(dir()).unwrap() {
+            let old = old.unwrap().path();
+            if old.extension().is_some_and(|e| e == "json") {
+                std::fs::remove_file(old).unwrap();
+            }
+        }
         for (name, v) in &generated {
             let text = serde_json::to_string_pretty(v).unwrap() + "\n";
             std::fs::write(dir().join(format!("{name}.json")), text).unwrap();
         }
+        panic!(
+            "EGATE_WRITE_VECTORS: wrote {} vectors to {}; nothing was checked. Review the \
+             change (git diff), then run again without EGATE_WRITE_VECTORS to check them.",
+            generated.len(),
+            dir().display()
+        );
     }
     let mut files: Vec<_> = std::fs::read_dir(dir())
         .expect("vectors missing: run with EGATE_WRITE_VECTORS=1")

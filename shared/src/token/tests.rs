@@ -635,45 +635,95 @@ fn every_reason_code_is_listed() {
     }
 }
 
+/// One row of BENCHMARKS.md's "QR versions" table, found by words of its first cell:
+/// (fewest, most) text characters and the QR version it states.
+fn benchmarks_qr_row(label: &str) -> (usize, usize, i16) {
+    let doc = include_str!("../../../BENCHMARKS.md");
+    let table = doc
+        .split("## QR versions")
+        .nth(1)
+        .expect("BENCHMARKS.md has a \"QR versions\" section");
+    let row = table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .find(|l| l.split('|').nth(1).is_some_and(|c| c.contains(label)))
+        .unwrap_or_else(|| panic!("BENCHMARKS.md's QR table has no row for {label:?}"));
+    let cells: Vec<String> = row
+        .split('|')
+        .map(|c| c.trim().replace("**", ""))
+        .collect();
+    let chars = cells[2].trim_end_matches(" chars");
+    let (few, most) = chars.split_once('–').unwrap_or((chars, chars));
+    let number = |n: &str| -> usize {
+        n.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{row}: text {n:?}"))
+    };
+    let version = cells[3]
+        .parse()
+        .unwrap_or_else(|_| panic!("{row}: version {:?}", cells[3]));
+    (number(few), number(most), version)
+}
+
+/// Prints the sizes `bench/run_all.sh` reports, and checks them against what
+/// BENCHMARKS.md's QR table states (text length and version at level Q).
 #[test]
 fn report_token_sizes() {
     let key = SigningKey::generate().unwrap();
     let trust = open_trust(&key);
-    for (name, claims) in [
-        ("green, no items, 1 adult", green_claims()),
-        ("party of 4, 5 items", family_claims()),
-    ] {
-        let text = encode(&key, &claims).unwrap();
-        let cose = cose_bytes(&text);
-        let raw = text_from_cose(&cose).len();
-        let zipped = text_of(&cose, Some(true)).len();
-        let v = decode_and_verify(&text, &trust, opts()).unwrap();
-        let version = qrcode::QrCode::with_error_correction_level(&text, qrcode::EcLevel::Q)
-            .map(|q| format!("{:?}", q.version()))
-            .unwrap_or_default();
-        println!(
-            "token size [{name}]: text {} chars (COSE {} bytes), zlib used: {} (plain {raw} chars, zlib {zipped} chars), QR at Q: {version}",
-            text.len(),
-            cose.len(),
-            v.compressed
-        );
-        assert!(text.len() <= MAX_TEXT_LEN);
-    }
-    // The declaration id is the issuer's choice; each character costs 1.5 QR characters.
-    for id_len in [8, 16, 17, 18, 22, 26, 36] {
+    let version_of = |text: &str| {
+        qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::Q)
+            .map(|q| q.version())
+            .unwrap()
+    };
+    let with_id = |id_len: usize| {
         let mut c = green_claims();
         c.summary.declaration_id = "7YP3KQ2VX9MN4RT8WB6CJ1HZDFGSA05E"
             .chars()
             .cycle()
             .take(id_len)
             .collect();
-        let text = encode(&key, &c).unwrap();
-        let version = qrcode::QrCode::with_error_correction_level(&text, qrcode::EcLevel::Q)
-            .map(|q| format!("{:?}", q.version()))
-            .unwrap_or_default();
+        c
+    };
+    for (name, claims, row) in [
+        ("green, 12-char id", with_id(12), "12-char declaration id"),
+        ("green, 24-char id", with_id(24), "24-char id"),
+        ("party of 4, 5 items", family_claims(), "party of 4, 5 items"),
+    ] {
+        let text = encode(&key, &claims).unwrap();
+        let cose = cose_bytes(&text);
+        let raw = text_from_cose(&cose).len();
+        let zipped = text_of(&cose, Some(true)).len();
+        let v = decode_and_verify(&text, &trust, opts()).unwrap();
+        let version = version_of(&text);
         println!(
-            "token size [green, id of {id_len} chars]: text {} chars, QR at Q: {version}",
+            "token size [{name}]: text {} chars (COSE {} bytes), zlib used: {} (plain {raw} chars, zlib {zipped} chars), QR at Q: {version:?}",
+            text.len(),
+            cose.len(),
+            v.compressed
+        );
+        assert!(text.len() <= MAX_TEXT_LEN);
+        assert!(!v.compressed, "{name}: zlib never helps these tokens");
+        let (few, most, stated) = benchmarks_qr_row(row);
+        assert!(
+            (few..=most).contains(&text.len()),
+            "{name}: {} chars, BENCHMARKS.md says {few}–{most}",
             text.len()
+        );
+        assert_eq!(
+            version,
+            qrcode::Version::Normal(stated),
+            "{name}: BENCHMARKS.md says version {stated}"
+        );
+    }
+    // The declaration id is the issuer's choice; each character costs 1.5 QR characters.
+    for id_len in [8, 16, 17, 18, 22, 26, 36] {
+        let text = encode(&key, &with_id(id_len)).unwrap();
+        println!(
+            "token size [green, id of {id_len} chars]: text {} chars, QR at Q: {:?}",
+            text.len(),
+            version_of(&text)
         );
     }
 }
