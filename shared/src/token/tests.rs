@@ -649,10 +649,7 @@ fn benchmarks_qr_row(label: &str) -> (usize, usize, i16) {
         .take_while(|l| l.starts_with('|'))
         .find(|l| l.split('|').nth(1).is_some_and(|c| c.contains(label)))
         .unwrap_or_else(|| panic!("BENCHMARKS.md's QR table has no row for {label:?}"));
-    let cells: Vec<String> = row
-        .split('|')
-        .map(|c| c.trim().replace("**", ""))
-        .collect();
+    let cells: Vec<String> = row.split('|').map(|c| c.trim().replace("**", "")).collect();
     let chars = cells[2].trim_end_matches(" chars");
     let (few, most) = chars.split_once('–').unwrap_or((chars, chars));
     let number = |n: &str| -> usize {
@@ -689,7 +686,11 @@ fn report_token_sizes() {
     for (name, claims, row) in [
         ("green, 12-char id", with_id(12), "12-char declaration id"),
         ("green, 24-char id", with_id(24), "24-char id"),
-        ("party of 4, 5 items", family_claims(), "party of 4, 5 items"),
+        (
+            "party of 4, 5 items",
+            family_claims(),
+            "party of 4, 5 items",
+        ),
     ] {
         let text = encode(&key, &claims).unwrap();
         let cose = cose_bytes(&text);
