@@ -280,7 +280,7 @@ async fn run_one(service: Service) -> anyhow::Result<()> {
             let listener = bind(config.addr).await?;
             println!("mobile-api on http://{}", listener.local_addr()?);
             let state = mobile_api::build(config).await?;
-            mobile_api::serve(listener, state, shutdown_signal()).await
+            Ok(mobile_api::serve(listener, state, shutdown_signal()).await?)
         }
         Service::Gate => {
             let config = gate_service::Config::from_env()?;
@@ -294,7 +294,7 @@ async fn run_one(service: Service) -> anyhow::Result<()> {
             let listener = bind(config.addr).await?;
             println!("kiosk on http://{}", listener.local_addr()?);
             let state = kiosk::build(config).await?;
-            kiosk::serve(listener, state, shutdown_signal()).await
+            Ok(kiosk::serve(listener, state, shutdown_signal()).await?)
         }
     }
 }

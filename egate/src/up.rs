@@ -35,8 +35,14 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
     let (stop_tx, stop_rx) = watch::channel(false);
     let m_state = mobile_api::build(m_cfg).await?;
     let k_state = kiosk::build(k_cfg).await?;
-    let m_task = tokio::spawn(mobile_api::serve(m_listener, m_state, fan_out(&stop_rx)));
-    let k_task = tokio::spawn(kiosk::serve(k_listener, k_state, fan_out(&stop_rx)));
+    let m_stop = fan_out(&stop_rx);
+    let k_stop = fan_out(&stop_rx);
+    let m_task = tokio::spawn(async move {
+        Ok::<_, anyhow::Error>(mobile_api::serve(m_listener, m_state, m_stop).await?)
+    });
+    let k_task = tokio::spawn(async move {
+        Ok::<_, anyhow::Error>(kiosk::serve(k_listener, k_state, k_stop).await?)
+    });
 
     let g_state = gate_service::build(g_cfg.clone()).await?;
     let first_password = ensure_supervisor(&g_state).await?;

@@ -4,7 +4,8 @@
 //! officer console of the red-lane counter under `/console` (docs/flows.md).
 //!
 //! - [`config`]: `EGATE_*` configuration;
-//! - [`scan`]: the decision pipeline and its single write;
+//! - [`scan`]: the decision pipeline and its single write; [`case_record`]: what a RED
+//!   scan keeps for the officer, typed;
 //! - [`trust`]: issuer keys and revocations, refreshed in the background;
 //! - [`selection`]: random draw and watch rules;
 //! - [`routes`]: the HTTP API;
@@ -13,6 +14,7 @@
 //! - [`db`]: the schema and the backup; [`tasks`]: background refresh, reports and
 //!   retention purge.
 
+pub mod case_record;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -5,8 +5,9 @@
 //! - [`auth`]: officer accounts (argon2id), sessions (only the SHA-256 of the cookie
 //!   value is stored; idle and absolute expiry enforced on the server), login throttling
 //!   per account and per client address;
-//! - [`page`]: per-request page context (language, CSP nonce), security headers, CSRF,
-//!   the HTML error pages;
+//! - [`page`]: per-request page context (language, CSP nonce), security headers, the
+//!   HTML page of an error; [`forms`]: posted forms and their CSRF check; [`cookies`];
+//!   [`format`]: times and amounts;
 //! - `queue`, `cases`, `outcomes`, `search`, `dashboard`: the pages;
 //! - [`cli`]: `gate-service officer add|list|disable|reset-password`.
 //!
@@ -22,7 +23,10 @@ use std::sync::Arc;
 pub mod auth;
 mod cases;
 pub mod cli;
+pub mod cookies;
 mod dashboard;
+pub mod format;
+pub mod forms;
 mod outcomes;
 pub mod page;
 mod queue;
@@ -218,6 +222,9 @@ impl ConsoleConfig {
     }
 }
 
+/// The console settings of this router, as handlers extract them.
+pub type Cfg = axum::Extension<Arc<ConsoleConfig>>;
+
 /// The console's routes with settings from the environment.
 pub fn router() -> Router<AppState> {
     router_with(ConsoleConfig::from_env())
@@ -229,8 +236,11 @@ pub fn router_with(cfg: ConsoleConfig) -> Router<AppState> {
     Router::new()
         .route("/", get(page::to_queue))
         .route("/static/console.css", get(page::stylesheet))
-        .route("/login", get(auth::login_form).post(auth::login))
-        .route("/logout", post(auth::logout))
+        .route(
+            "/login",
+            get(auth::login::login_form).post(auth::login::login),
+        )
+        .route("/logout", post(auth::login::logout))
         .route("/queue", get(queue::queue))
         .route("/search", get(search::search))
         .route("/dashboard", get(dashboard::dashboard))
