@@ -1,17 +1,93 @@
-//! The service's one error type: a problem+json response for every failure, with the
-//! cause of a 5xx logged once here and a generic message to the client.
+//! The service's one error type. A handler returns [`AppError`] wherever it runs; how
+//! the error is shown depends on where it was raised:
+//!
+//! - under the scan API (and any path outside the console) it is a problem+json
+//!   response (RFC 9457), written by [`IntoResponse`];
+//! - under `/console/` the console's middleware finds the error in the response
+//!   extensions (where [`IntoResponse`] also leaves it) and replaces the body with an
+//!   HTML page in the officer's language.
+//!
+//! The cause of a 5xx is logged once, where the error is made; the client sees a
+//! generic message.
 
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shared::db::DbError;
 use shared::web::Problem;
 
-/// A request that could not be answered with a decision.
-#[derive(Debug)]
+/// A request that could not be answered as asked.
+#[derive(Debug, Clone)]
 pub enum AppError {
-    /// A client mistake (4xx), safe to show.
+    /// A client mistake of the scan API, with its problem document.
     Problem(Problem),
-    /// Our failure (5xx): logged, never shown.
-    Internal(anyhow::Error),
+    /// Not signed in (console GET: redirect to the sign-in page; otherwise 403).
+    LoginRequired,
+    /// Signed in, but the role does not allow this.
+    Forbidden,
+    /// A form post without the right CSRF token.
+    Csrf,
+    /// No such path or record.
+    NotFound,
+    /// A request that cannot be applied now; the message key says why.
+    Conflict(&'static str),
+    /// A form not filled in correctly: message keys (`console-…`) or texts.
+    Invalid(Vec<String>),
+    /// Our failure (5xx): the cause was logged when the error was made.
+    Internal,
+}
+
+impl AppError {
+    /// A 500 whose cause is logged once, here.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        AppError::Internal
+    }
+
+    /// The HTTP status of the error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Problem(p) => {
+                StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+            AppError::LoginRequired | AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The error as a problem document (messages in English, keys as they are).
+    fn problem(&self) -> Problem {
+        let status = self.status();
+        match self {
+            AppError::Problem(p) => p.clone(),
+            AppError::NotFound => Problem::not_found(),
+            AppError::Internal => Problem::internal(),
+            AppError::LoginRequired => Problem::new(
+                status,
+                "login-required",
+                "Sign-in required",
+                "Sign in to the officer console first.",
+            ),
+            AppError::Forbidden => Problem::new(
+                status,
+                "forbidden",
+                "Forbidden",
+                "Your role does not allow this.",
+            ),
+            AppError::Csrf => Problem::new(
+                status,
+                "csrf",
+                "Form expired",
+                "The form is missing its CSRF token or the token is wrong.",
+            ),
+            AppError::Conflict(key) => Problem::new(status, "conflict", "Conflict", *key),
+            AppError::Invalid(msgs) => {
+                Problem::new(status, "invalid-form", "Invalid form", msgs.join("; "))
+            }
+        }
+    }
 }
 
 impl From<Problem> for AppError {
@@ -22,24 +98,26 @@ impl From<Problem> for AppError {
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
-        AppError::Internal(e.into())
+        AppError::internal(e)
     }
 }
 
-impl From<anyhow::Error> for AppError {
-    fn from(e: anyhow::Error) -> Self {
-        AppError::Internal(e)
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        AppError::internal(e)
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        match self {
-            AppError::Problem(p) => p.into_response(),
-            AppError::Internal(e) => {
-                tracing::error!(error = %format!("{e:#}"), "request failed");
-                Problem::internal().into_response()
-            }
-        }
+        let mut resp = self.problem().into_response();
+        // The console's middleware re-renders the error as an HTML page.
+        resp.extensions_mut().insert(self);
+        resp
     }
+}
+
+/// Unknown paths outside the console: a 404 problem document.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
 }

@@ -34,6 +34,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .nest("/console", crate::console::router())
+        // Unknown paths: a 404 problem document (the console answers its own with a page).
+        .fallback(crate::error::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(shared::web::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

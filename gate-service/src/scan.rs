@@ -8,13 +8,15 @@
 //! identity for the officer until the retention purge.
 
 use crate::AppState;
+use crate::case_record::{
+    Audience, CaseEvaluation, CaseIdentity, CaseReason, CaseSummary, to_json,
+};
 use crate::error::AppError;
 use base64::Engine as _;
 use rusqlite::OptionalExtension as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 use shared::i18n::{self, Lang};
-use shared::mrz::Td3;
 use shared::rules::{self, Lane};
 use shared::token::{self, Verified, VerifyOptions};
 use std::time::Instant;
@@ -156,53 +158,18 @@ impl CaseDetail {
             CaseDetail::Ready(s, e) => (s, e),
             CaseDetail::Deferred(b) => {
                 let (v, eval) = *b;
-                (Some(summary_json(&v)), serde_json::to_string(&eval).ok())
+                (Some(summary_json(&v)), Some(evaluation_json(&eval)))
             }
         }
     }
 }
 
-fn identity_json(td3: &Td3) -> String {
-    json!({
-        "surname": td3.surname,
-        "given_names": td3.given_names,
-        "nationality": td3.nationality,
-        "birth_date": shared::domain::format_date(td3.birth_date),
-        "sex": td3.sex.code(),
-        "document_number": td3.document_number,
-        "expiry_date": shared::domain::format_date(td3.expiry_date),
-        "issuing_state": td3.issuing_state,
-    })
-    .to_string()
-}
-
 fn summary_json(v: &Verified) -> String {
-    let s = &v.claims.summary;
-    let items: Vec<Value> = s.declared.items.iter().map(item_json).collect();
-    json!({
-        "declaration_id": s.declaration_id,
-        "revision": s.revision,
-        "profile_id": s.profile_id,
-        "arrival_date": shared::domain::format_date(s.arrival_date),
-        "flight": s.flight,
-        "party": s.declared.party,
-        "answers": s.declared.answers,
-        "items": items,
-    })
-    .to_string()
+    to_json(&CaseSummary::from_token(&v.claims.summary))
 }
 
-/// An item in the wire shape of `shared::domain::ItemInput` (no description: the token
-/// carries none).
-fn item_json(it: &shared::domain::Item) -> Value {
-    json!({
-        "category": it.category.code(),
-        "quantity": it.quantity,
-        "volume_ml": it.volume_ml,
-        "weight_g": it.weight_g,
-        "value": { "amount": it.value.as_decimal(), "currency": it.value.currency.as_str() },
-        "for_child": it.for_child,
-    })
+fn evaluation_json(eval: &rules::Evaluation) -> String {
+    to_json(&CaseEvaluation::from(eval))
 }
 
 fn rules_reasons(eval: &rules::Evaluation) -> Value {
@@ -237,7 +204,7 @@ fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
             return p;
         }
     };
-    p.identity_json = Some(identity_json(&td3));
+    p.identity_json = Some(to_json(&CaseIdentity::from_mrz(&td3)));
     // 2. The token, verified (signature, issuer, expiry with skew, key expiry).
     let text = match input.qr {
         QrInput::Text(t) => t,
@@ -316,10 +283,7 @@ fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
             .select(&verified.claims.cti, &binding, &summary.flight),
     );
     p.case_detail = if p.reasons.iter().any(|r| r.red) {
-        CaseDetail::Ready(
-            Some(summary_json(&verified)),
-            serde_json::to_string(&eval).ok(),
-        )
+        CaseDetail::Ready(Some(summary_json(&verified)), Some(evaluation_json(&eval)))
     } else {
         CaseDetail::Deferred(Box::new((verified, eval)))
     };
@@ -405,20 +369,22 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
     }
     let mut case_id = None;
     if red {
-        let reasons: Vec<Value> = p
+        let reasons: Vec<CaseReason> = p
             .reasons
             .iter()
-            .map(|r| {
-                json!({
-                    "code": r.code,
-                    "audience": if r.passenger { "passenger" } else { "officer" },
-                    "message_en": r.message(Lang::En),
-                    "rule": r.rule,
-                    "detail": r.detail,
-                })
+            .map(|r| CaseReason {
+                code: r.code.clone(),
+                audience: if r.passenger {
+                    Audience::Passenger
+                } else {
+                    Audience::Officer
+                },
+                message_en: r.message(Lang::En),
+                rule: r.rule.clone(),
+                detail: r.detail.clone(),
             })
             .collect();
-        let reasons_json = Value::Array(reasons).to_string();
+        let reasons_json = to_json(&reasons);
         let (summary_json, evaluation_json) =
             std::mem::replace(&mut p.case_detail, CaseDetail::None).into_json();
         conn.prepare_cached(

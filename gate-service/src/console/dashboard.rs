@@ -2,10 +2,12 @@
 //! selection reasons, and the average handling time (case opened → first outcome),
 //! drawn as SVG bar charts on the server (no script, no CDN).
 
+use super::Cfg;
 use super::auth::Supervisor;
-use super::page::{self, Cfg, PageCtx, PageResult};
+use super::page::{self, PageCtx, PageResult};
 use super::store;
 use crate::AppState;
+use crate::error::AppError;
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
@@ -109,7 +111,7 @@ pub async fn dashboard(
     type Data = (Vec<(i64, String, String)>, Vec<(i64, i64)>);
     let (scans, handled): Data = state
         .db
-        .read(move |c| -> Result<Data, page::ConsoleError> {
+        .read(move |c| -> Result<Data, AppError> {
             let mut st =
                 c.prepare("SELECT scanned_at, decision, reasons FROM scans WHERE scanned_at > ?1")?;
             let scans = st

@@ -1,12 +1,16 @@
 //! Outcomes (append-only, superseded only by a supervisor with a reason), payment
 //! records and the printable receipt.
 
-use super::ConsoleConfig;
+use super::Cfg;
 use super::auth::{Officer, Supervisor};
-use super::cases;
-use super::page::{self, Cfg, ConsoleError, FormData, PageCtx, PageResult, fmt_time, yen};
-use super::store::{self, EvalView, OutcomeRow, SummaryView};
+use super::cases::duty::estimate_in_force;
+use super::cases::page::record_of;
+use super::format::{fmt_time, yen};
+use super::forms::FormData;
+use super::page::{self, PageCtx, PageResult};
+use super::store;
 use crate::AppState;
+use crate::error::AppError;
 use askama::Template;
 use axum::Extension;
 use axum::body::Bytes;
@@ -18,38 +22,6 @@ const KINDS: [&str; 4] = ["cleared", "duty_assessed", "goods_retained", "referre
 const METHODS: [&str; 3] = ["cash", "card", "qr_payment"];
 /// Largest amount accepted, yen.
 const MAX_YEN: i64 = 10_000_000_000;
-
-/// An outcome for the history list.
-pub fn outcome_view(
-    ctx: &PageCtx,
-    cfg: &ConsoleConfig,
-    o: &OutcomeRow,
-    current: bool,
-) -> cases::OutcomeView {
-    let amount = match (o.amount_yen, o.amount_source.as_deref()) {
-        (Some(a), Some(src)) => {
-            let how = ctx.t(&format!("console-amount-source-{src}"));
-            match &o.amount_reason {
-                Some(r) if !r.is_empty() => format!("{} ({how}: {r})", yen(a)),
-                _ => format!("{} ({how})", yen(a)),
-            }
-        }
-        (Some(a), None) => yen(a),
-        _ => String::new(),
-    };
-    cases::OutcomeView {
-        id: o.id,
-        kind: ctx.t(&format!("console-outcome-{}", o.kind.replace('_', "-"))),
-        amount,
-        note: o.note.clone(),
-        officer: o.officer_name.clone(),
-        at: fmt_time(cfg, o.recorded_at),
-        supersedes: o
-            .supersedes_id
-            .map(|s| (s, o.supersede_reason.clone().unwrap_or_default())),
-        current,
-    }
-}
 
 /// What an outcome form asks to record.
 struct NewOutcome {
@@ -79,11 +51,7 @@ fn limited(s: String, max: usize, errors: &mut Vec<String>, key: &str) -> String
 }
 
 /// Validate an outcome form; the "estimate" amount is recomputed on the server.
-async fn read_outcome(
-    state: &AppState,
-    id: i64,
-    form: &FormData,
-) -> Result<NewOutcome, ConsoleError> {
+async fn read_outcome(state: &AppState, id: i64, form: &FormData) -> Result<NewOutcome, AppError> {
     let mut errors = Vec::new();
     let kind = form.get("kind");
     if !KINDS.contains(&kind.as_str()) {
@@ -112,23 +80,25 @@ async fn read_outcome(
             amount_source = Some("estimate");
             let case = state
                 .db
-                .read(move |c| -> Result<_, ConsoleError> {
+                .read(move |c| -> Result<_, AppError> {
                     Ok((store::load_case(c, id)?, store::latest_adjustment(c, id)?))
                 })
                 .await?;
             let (Some(case), adj) = case else {
-                return Err(ConsoleError::NotFound);
+                return Err(AppError::NotFound);
             };
-            let summary: SummaryView =
-                store::parse_or_default(case.summary_json.as_deref(), "summary");
-            let eval: EvalView =
-                store::parse_or_default(case.evaluation_json.as_deref(), "evaluation");
-            let total = cases::estimate_in_force(state, &summary, &eval, adj.as_ref());
+            let record = record_of(&case)?;
+            let total = estimate_in_force(
+                state,
+                record.summary.as_ref(),
+                record.evaluation.as_ref(),
+                adj.as_ref(),
+            );
             amount_yen = Some(i64::try_from(total).unwrap_or(MAX_YEN));
         }
     }
     if !errors.is_empty() {
-        return Err(ConsoleError::Invalid(errors));
+        return Err(AppError::Invalid(errors));
     }
     Ok(NewOutcome {
         kind,
@@ -180,18 +150,18 @@ pub async fn record(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> PageResult {
-    let form = page::verified_form(&officer, &body)?;
+    let form = officer.verified_form(&body)?;
     let new = read_outcome(&state, id, &form).await?;
     let now = state.clock.unix();
     let oid = officer.id;
     state
         .db
-        .write(move |c| -> Result<(), ConsoleError> {
+        .write(move |c| -> Result<(), AppError> {
             if store::load_case(c, id)?.is_none() {
-                return Err(ConsoleError::NotFound);
+                return Err(AppError::NotFound);
             }
             if store::current_outcome_id(c, id)?.is_some() {
-                return Err(ConsoleError::Conflict("console-outcome-exists"));
+                return Err(AppError::Conflict("console-outcome-exists"));
             }
             let oc = insert_outcome(c, id, &new, oid, now, None)?;
             store::audit(
@@ -216,10 +186,10 @@ pub async fn supersede(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> PageResult {
-    let form = page::verified_form(&officer, &body)?;
+    let form = officer.verified_form(&body)?;
     let reason = form.get("supersede_reason");
     if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ConsoleError::Invalid(vec![
+        return Err(AppError::Invalid(vec![
             "console-supersede-reason-required".into(),
         ]));
     }
@@ -228,9 +198,9 @@ pub async fn supersede(
     let oid = officer.id;
     state
         .db
-        .write(move |c| -> Result<(), ConsoleError> {
+        .write(move |c| -> Result<(), AppError> {
             let Some((old, _)) = store::current_outcome_id(c, id)? else {
-                return Err(ConsoleError::Conflict("console-outcome-none"));
+                return Err(AppError::Conflict("console-outcome-none"));
             };
             let oc = insert_outcome(c, id, &new, oid, now, Some((old, &reason)))?;
             store::audit(
@@ -255,7 +225,7 @@ pub async fn payment(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> PageResult {
-    let form = page::verified_form(&officer, &body)?;
+    let form = officer.verified_form(&body)?;
     let mut errors = Vec::new();
     let method = form.get("method");
     if !METHODS.contains(&method.as_str()) {
@@ -272,14 +242,14 @@ pub async fn payment(
         errors.push("console-amount-invalid".to_owned());
     }
     if !errors.is_empty() {
-        return Err(ConsoleError::Invalid(errors));
+        return Err(AppError::Invalid(errors));
     }
     let amount = amount.unwrap_or_default();
     let now = state.clock.unix();
     let oid = officer.id;
     let pid = state
         .db
-        .write(move |c| -> Result<i64, ConsoleError> {
+        .write(move |c| -> Result<i64, AppError> {
             match store::current_outcome_id(c, id)? {
                 Some((outcome, kind)) if kind == "duty_assessed" => {
                     c.execute(
@@ -291,7 +261,7 @@ pub async fn payment(
                     store::audit(c, now, Some(oid), "payment.recorded", Some(id), &format!("payment {pid}: {amount} yen by {method}"))?;
                     Ok(pid)
                 }
-                _ => Err(ConsoleError::Conflict("console-payment-no-duty")),
+                _ => Err(AppError::Conflict("console-payment-no-duty")),
             }
         })
         .await?;
@@ -324,19 +294,16 @@ pub async fn receipt(
 ) -> PageResult {
     let (p, case) = state
         .db
-        .read(move |c| -> Result<_, ConsoleError> {
+        .read(move |c| -> Result<_, AppError> {
             let Some((p, case_id)) = store::payment(c, id)? else {
-                return Err(ConsoleError::NotFound);
+                return Err(AppError::NotFound);
             };
-            let case = store::load_case(c, case_id)?.ok_or(ConsoleError::NotFound)?;
+            let case = store::load_case(c, case_id)?.ok_or(AppError::NotFound)?;
             Ok((p, case))
         })
         .await?;
     let ctx = ctx.with_officer(&officer);
-    let identity: Option<store::IdentityView> = case
-        .identity_json
-        .as_deref()
-        .map(|j| store::parse_or_default(Some(j), "identity"));
+    let identity = record_of(&case)?.identity;
     let mut lines = vec![
         (ctx.t("console-receipt-date"), fmt_time(&cfg, p.recorded_at)),
         (ctx.t("console-case-number"), case.id.to_string()),

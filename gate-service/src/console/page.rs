@@ -1,16 +1,15 @@
 //! What every console page shares: the per-request context (language, CSP nonce, the
-//! signed-in officer for the navigation bar), the security headers, CSRF checks on form
-//! posts, cookies, and the HTML error pages (the console's `AppError`).
+//! signed-in officer for the navigation bar), the security headers, and the HTML page
+//! an [`AppError`] raised under `/console/` becomes.
 
-use super::ConsoleConfig;
+use super::cookies;
+use crate::error::AppError;
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use shared::i18n::{self, FluentArg, Lang};
-use std::sync::Arc;
 
 /// Cookie holding the chosen console language.
 const LANG_COOKIE: &str = "egate_console_lang";
@@ -76,78 +75,14 @@ impl PageCtx {
     }
 
     /// The context with the signed-in officer set.
-    pub fn with_officer(mut self, o: &super::auth::Officer) -> Self {
-        self.officer = Some(NavOfficer {
-            name: o.display_name.clone(),
-            role: o.role.clone(),
-            csrf: o.csrf.clone(),
-        });
+    pub fn with_officer(mut self, o: impl Into<NavOfficer>) -> Self {
+        self.officer = Some(o.into());
         self
     }
 }
 
-/// The console's error: rendered as an HTML page by [`console_layer`] (which knows the
-/// language and the nonce); the same kinds the JSON API renders as problem+json.
-#[derive(Debug, Clone)]
-pub enum ConsoleError {
-    /// Not signed in (GET: redirect to the sign-in page; other methods: 403).
-    LoginRequired,
-    /// Signed in, but the role does not allow this.
-    Forbidden,
-    /// A form post without the right CSRF token.
-    Csrf,
-    /// No such page or record.
-    NotFound,
-    /// A request that cannot be applied now; the message key says why.
-    Conflict(&'static str),
-    /// The form was not filled in correctly; message keys or texts.
-    Invalid(Vec<String>),
-    /// Something failed on our side (the cause is logged once here).
-    Internal,
-}
-
-impl ConsoleError {
-    /// A 500 whose cause is logged once.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "console request failed");
-        ConsoleError::Internal
-    }
-
-    fn status(&self) -> StatusCode {
-        match self {
-            ConsoleError::LoginRequired | ConsoleError::Forbidden | ConsoleError::Csrf => {
-                StatusCode::FORBIDDEN
-            }
-            ConsoleError::NotFound => StatusCode::NOT_FOUND,
-            ConsoleError::Conflict(_) => StatusCode::CONFLICT,
-            ConsoleError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ConsoleError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-impl From<shared::db::DbError> for ConsoleError {
-    fn from(e: shared::db::DbError) -> Self {
-        ConsoleError::internal(e)
-    }
-}
-
-impl From<rusqlite::Error> for ConsoleError {
-    fn from(e: rusqlite::Error) -> Self {
-        ConsoleError::internal(e)
-    }
-}
-
-impl IntoResponse for ConsoleError {
-    fn into_response(self) -> Response {
-        let mut resp = self.status().into_response();
-        resp.extensions_mut().insert(self);
-        resp
-    }
-}
-
 /// The result of a console handler.
-pub type PageResult = Result<Response, ConsoleError>;
+pub type PageResult = Result<Response, AppError>;
 
 /// The error page.
 #[derive(Template)]
@@ -172,30 +107,30 @@ pub fn html(status: StatusCode, t: &impl Template) -> PageResult {
             body,
         )
             .into_response()),
-        Err(e) => Err(ConsoleError::internal(e)),
+        Err(e) => Err(AppError::internal(e)),
     }
 }
 
-fn error_page(ctx: PageCtx, err: &ConsoleError) -> Response {
+fn error_page(ctx: PageCtx, err: &AppError) -> Response {
     let (title, details): (String, Vec<String>) = match err {
-        ConsoleError::LoginRequired => (
+        AppError::LoginRequired => (
             ctx.t("console-error-login-title"),
             vec![ctx.t("console-error-login-detail")],
         ),
-        ConsoleError::Forbidden => (
+        AppError::Forbidden => (
             ctx.t("console-error-forbidden-title"),
             vec![ctx.t("console-error-forbidden-detail")],
         ),
-        ConsoleError::Csrf => (
+        AppError::Csrf => (
             ctx.t("console-error-csrf-title"),
             vec![ctx.t("console-error-csrf-detail")],
         ),
-        ConsoleError::NotFound => (
+        AppError::NotFound => (
             ctx.t("console-error-not-found-title"),
             vec![ctx.t("console-error-not-found-detail")],
         ),
-        ConsoleError::Conflict(key) => (ctx.t("console-error-conflict-title"), vec![ctx.t(key)]),
-        ConsoleError::Invalid(msgs) => (
+        AppError::Conflict(key) => (ctx.t("console-error-conflict-title"), vec![ctx.t(key)]),
+        AppError::Invalid(msgs) => (
             ctx.t("console-error-invalid-title"),
             msgs.iter()
                 .map(|m| {
@@ -207,10 +142,12 @@ fn error_page(ctx: PageCtx, err: &ConsoleError) -> Response {
                 })
                 .collect(),
         ),
-        ConsoleError::Internal => (
+        AppError::Internal => (
             ctx.t("console-error-internal-title"),
             vec![ctx.t("console-error-internal-detail")],
         ),
+        // The scan API's problems are not raised under the console; shown as they are.
+        AppError::Problem(p) => (p.title.clone(), vec![p.detail.clone()]),
     };
     let status = err.status();
     let page = ErrorPage {
@@ -234,7 +171,7 @@ fn error_page(ctx: PageCtx, err: &ConsoleError) -> Response {
 }
 
 /// Middleware on every console route: picks the language, makes the CSP nonce, renders
-/// [`ConsoleError`]s as HTML pages, and sets the security headers.
+/// [`AppError`]s as HTML pages, and sets the security headers.
 pub async fn console_layer(mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let (lang, remember) = pick_lang(&method, req.uri().query(), req.headers());
@@ -251,9 +188,9 @@ pub async fn console_layer(mut req: Request, next: Next) -> Response {
     };
     req.extensions_mut().insert(ctx.clone());
     let mut resp = next.run(req).await;
-    if let Some(err) = resp.extensions_mut().remove::<ConsoleError>() {
+    if let Some(err) = resp.extensions_mut().remove::<AppError>() {
         resp = match err {
-            ConsoleError::LoginRequired if method == Method::GET || method == Method::HEAD => {
+            AppError::LoginRequired if method == Method::GET || method == Method::HEAD => {
                 Redirect::to("/console/login").into_response()
             }
             other => error_page(ctx, &other),
@@ -304,7 +241,7 @@ fn pick_lang(method: &Method, query: Option<&str>, headers: &HeaderMap) -> (Lang
             return (l, true);
         }
     }
-    if let Some(l) = cookie(headers, LANG_COOKIE).and_then(|v| Lang::from_code(&v)) {
+    if let Some(l) = cookies::get(headers, LANG_COOKIE).and_then(|v| Lang::from_code(&v)) {
         return (l, false);
     }
     let accept = headers
@@ -312,79 +249,6 @@ fn pick_lang(method: &Method, query: Option<&str>, headers: &HeaderMap) -> (Lang
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     (Lang::from_accept_language(accept), false)
-}
-
-/// The value of cookie `name` in the request, if any.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_owned())
-}
-
-/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, Secure when `secure`.
-pub fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> String {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
-    if secure {
-        c.push_str("; Secure");
-    }
-    if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={age}"));
-    }
-    c
-}
-
-/// A posted `application/x-www-form-urlencoded` body, as name/value pairs in order.
-#[derive(Debug, Clone, Default)]
-pub struct FormData(pub Vec<(String, String)>);
-
-impl FormData {
-    /// Parse a form body (a malformed body is a 400-class error, not a 500).
-    pub fn parse(body: &Bytes) -> Result<FormData, ConsoleError> {
-        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-            .map(FormData)
-            .map_err(|_| ConsoleError::Invalid(vec!["console-error-form-malformed".into()]))
-    }
-
-    /// The first value of field `name`, trimmed (empty when absent).
-    pub fn get(&self, name: &str) -> String {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
-    }
-
-    /// Whether the field is present (checkboxes).
-    pub fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == name)
-    }
-
-    /// Check the `csrf` field against the expected token in constant time.
-    pub fn check_csrf(&self, expected: &str) -> Result<(), ConsoleError> {
-        let given = self.get("csrf");
-        if !given.is_empty() && shared::web::ct_eq(given.as_bytes(), expected.as_bytes()) {
-            Ok(())
-        } else {
-            tracing::warn!("console form post refused: missing or wrong CSRF token");
-            Err(ConsoleError::Csrf)
-        }
-    }
-}
-
-/// Parse a form and check its CSRF token against the officer's session.
-pub fn verified_form(
-    officer: &super::auth::Officer,
-    body: &Bytes,
-) -> Result<FormData, ConsoleError> {
-    // A body that does not parse has no valid token either: refuse it as CSRF first.
-    let form = FormData::parse(body).map_err(|_| ConsoleError::Csrf)?;
-    form.check_csrf(&officer.csrf)?;
-    Ok(form)
 }
 
 /// A 303 redirect after a successful post.
@@ -398,8 +262,8 @@ pub async fn to_queue() -> Response {
 }
 
 /// Unknown console paths: the HTML 404 page.
-pub async fn not_found() -> ConsoleError {
-    ConsoleError::NotFound
+pub async fn not_found() -> AppError {
+    AppError::NotFound
 }
 
 /// The stylesheet, served from the binary.
@@ -413,35 +277,3 @@ pub async fn stylesheet() -> Response {
     )
         .into_response()
 }
-
-/// Unix seconds as local `YYYY-MM-DD HH:MM` (offset from the console settings).
-pub fn fmt_time(cfg: &ConsoleConfig, unix: i64) -> String {
-    let offset = time::UtcOffset::from_whole_seconds(cfg.utc_offset_minutes * 60)
-        .unwrap_or(time::UtcOffset::UTC);
-    match time::OffsetDateTime::from_unix_timestamp(unix) {
-        Ok(t) => {
-            let t = t.to_offset(offset);
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute()
-            )
-        }
-        Err(_) => "-".into(),
-    }
-}
-
-/// `¥1,234`.
-pub fn yen(n: i64) -> String {
-    let sign = if n < 0 { "-" } else { "" };
-    format!(
-        "{sign}¥{}",
-        shared::rules::group_thousands(n.unsigned_abs())
-    )
-}
-
-/// The console settings of this router.
-pub type Cfg = axum::Extension<Arc<ConsoleConfig>>;

@@ -2,10 +2,13 @@
 //! time; filters by flight and status in the query string; a meta refresh that keeps
 //! the query string, so the officer's filter stays.
 
+use super::Cfg;
 use super::auth::Officer;
-use super::page::{self, Cfg, PageCtx, PageResult, fmt_time};
+use super::format::fmt_time;
+use super::page::{self, PageCtx, PageResult};
 use super::store;
 use crate::AppState;
+use crate::error::AppError;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
@@ -97,7 +100,7 @@ pub async fn queue(
     let (f2, s2) = (flight.clone(), status.clone());
     let rows = state
         .db
-        .read(move |c| -> Result<Vec<QueueDbRow>, page::ConsoleError> {
+        .read(move |c| -> Result<Vec<QueueDbRow>, AppError> {
             let mut st = c.prepare(
                 "SELECT c.id, c.opened_at, c.status, c.flight, s.reasons
                  FROM cases c JOIN scans s ON s.id = c.scan_id

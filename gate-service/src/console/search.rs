@@ -2,11 +2,14 @@
 //! declaration id and decision — never by passport data; GET, so results can be
 //! bookmarked without any personal data in the URL.
 
+use super::Cfg;
 use super::auth::Officer;
-use super::page::{self, Cfg, PageCtx, PageResult, fmt_time};
+use super::format::fmt_time;
+use super::page::{self, PageCtx, PageResult};
 use super::queue::norm_flight;
 use super::store;
 use crate::AppState;
+use crate::error::AppError;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
@@ -110,7 +113,7 @@ pub async fn search(
     let (f2, d2, dec2) = (flight.clone(), decl.clone(), decision.clone());
     let rows: Vec<Row> = state
         .db
-        .read(move |c| -> Result<Vec<Row>, page::ConsoleError> {
+        .read(move |c| -> Result<Vec<Row>, AppError> {
             let mut st = c.prepare(
                 "SELECT s.scanned_at, s.gate_id, s.decision, s.flight, s.declaration_id, s.reasons, c.id
                  FROM scans s LEFT JOIN cases c ON c.scan_id = s.id

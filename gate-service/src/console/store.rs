@@ -1,9 +1,7 @@
-//! The console's reads and writes over the gate's `scans`/`cases` and its own tables,
-//! and the JSON views of what the gate stored (summary, evaluation, reasons, identity).
+//! The console's reads and writes over the gate's `scans`/`cases` and its own tables.
+//! The case record's JSON columns are parsed by `crate::case_record`.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Deserialize;
-use shared::domain::{Answers, ItemInput, Party};
 
 /// Append a line to the audit log (append-only: triggers refuse UPDATE and DELETE).
 pub fn audit(
@@ -179,7 +177,7 @@ pub fn payment(c: &Connection, id: i64) -> rusqlite::Result<Option<(PaymentRow, 
 pub fn latest_adjustment(
     c: &Connection,
     case_id: i64,
-) -> rusqlite::Result<Option<(i64, String, String)>> {
+) -> rusqlite::Result<Option<super::cases::duty::Adjustment>> {
     c.query_row(
         "SELECT a.at, f.display_name, a.items_json FROM case_adjustments a
          JOIN officers f ON f.id = a.officer_id WHERE a.case_id = ?1 ORDER BY a.id DESC LIMIT 1",
@@ -187,125 +185,6 @@ pub fn latest_adjustment(
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
     .optional()
-}
-
-/// The declaration summary the gate stored (from the QR).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct SummaryView {
-    #[serde(default)]
-    pub revision: Option<i64>,
-    #[serde(default)]
-    pub profile_id: Option<String>,
-    #[serde(default)]
-    pub arrival_date: Option<String>,
-    #[serde(default)]
-    pub flight: Option<String>,
-    #[serde(default)]
-    pub party: Option<Party>,
-    #[serde(default)]
-    pub answers: Option<Answers>,
-    #[serde(default)]
-    pub items: Vec<ItemInput>,
-}
-
-/// An evaluation as stored (the JSON of `shared::rules::Evaluation`).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct EvalView {
-    #[serde(default)]
-    pub duty: DutyView,
-}
-
-/// The duty estimate.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct DutyView {
-    #[serde(default)]
-    pub lines: Vec<LineView>,
-    #[serde(default)]
-    pub total_yen: u64,
-    #[serde(default)]
-    pub officer_assessment_needed: bool,
-    #[serde(default)]
-    pub allowance_used_yen: u64,
-    #[serde(default)]
-    pub allowance_total_yen: u64,
-}
-
-/// One duty line.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct LineView {
-    #[serde(default)]
-    pub item: usize,
-    #[serde(default)]
-    pub category: String,
-    #[serde(default)]
-    pub quantity_total: u64,
-    #[serde(default)]
-    pub value_yen: u64,
-    #[serde(default)]
-    pub treatment: TreatmentView,
-}
-
-/// A line's treatment.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct TreatmentView {
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub why: Option<String>,
-    #[serde(default)]
-    pub rate: Option<String>,
-    #[serde(default)]
-    pub base: Option<String>,
-    #[serde(default)]
-    pub duty_yen: Option<u64>,
-}
-
-/// A reason the gate recorded for the case.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct CaseReason {
-    #[serde(default)]
-    pub code: String,
-    #[serde(default)]
-    pub audience: String,
-    #[serde(default)]
-    pub message_en: String,
-    #[serde(default)]
-    pub detail: serde_json::Value,
-}
-
-/// The MRZ identity read at the gate.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct IdentityView {
-    #[serde(default)]
-    pub surname: String,
-    #[serde(default)]
-    pub given_names: String,
-    #[serde(default)]
-    pub nationality: String,
-    #[serde(default)]
-    pub birth_date: String,
-    #[serde(default)]
-    pub sex: String,
-    #[serde(default)]
-    pub document_number: String,
-    #[serde(default)]
-    pub expiry_date: String,
-    #[serde(default)]
-    pub issuing_state: String,
-}
-
-/// Parse stored JSON, or the default when absent or not what we expect (logged).
-pub fn parse_or_default<T: serde::de::DeserializeOwned + Default>(
-    json: Option<&str>,
-    what: &str,
-) -> T {
-    match json {
-        None => T::default(),
-        Some(s) => serde_json::from_str(s).unwrap_or_else(|e| {
-            tracing::warn!(json.what = what, error = %e, "stored JSON does not parse");
-            T::default()
-        }),
-    }
 }
 
 /// Reason codes of a scan (`scans.reasons`, a JSON array of codes).
