@@ -84,10 +84,12 @@ impl System {
 
         let m_state = mobile_api::build(m_cfg).await.unwrap();
         let (m_stop, m_sig) = stopper();
-        let m_task = tokio::spawn(mobile_api::serve(m_l, m_state.clone(), m_sig));
+        let m_serve = mobile_api::serve(m_l, m_state.clone(), m_sig);
+        let m_task = tokio::spawn(async move { Ok(m_serve.await?) });
         let k_state = kiosk::build(k_cfg).await.unwrap();
         let (k_stop, k_sig) = stopper();
-        let k_task = tokio::spawn(kiosk::serve(k_l, k_state.clone(), k_sig));
+        let k_serve = kiosk::serve(k_l, k_state.clone(), k_sig);
+        let k_task = tokio::spawn(async move { Ok(k_serve.await?) });
         let g_state = gate_service::build(g_cfg).await.unwrap();
         let (g_stop, g_sig) = stopper();
         let g_task = tokio::spawn(gate_service::serve(g_l, g_state.clone(), g_sig));
