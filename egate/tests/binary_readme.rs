@@ -214,7 +214,7 @@ fn crc32(bytes: &[u8]) -> u32 {
     !c
 }
 
-/// A PNG that declares `w`×`h` pixels (signature, IHDR and IEND only).
+/// A small PNG that declares `w`×`h` pixels (its image data is empty).
 fn png_header(w: u32, h: u32) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     for (kind, data) in [
@@ -222,6 +222,7 @@ fn png_header(w: u32, h: u32) -> Vec<u8> {
             *b"IHDR",
             [&w.to_be_bytes()[..], &h.to_be_bytes(), &[8, 0, 0, 0, 0]].concat(),
         ),
+        (*b"IDAT", vec![0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),
         (*b"IEND", Vec::new()),
     ] {
         out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
