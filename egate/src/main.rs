@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+mod officer;
 mod up;
 
 /// The E-Gate declaration system, operator's command.
@@ -37,13 +38,9 @@ enum Cmd {
         /// Which issuer.
         issuer: IssuerName,
     },
-    /// Manage officer accounts (`officer add <username> --role officer|supervisor`,
-    /// `officer list`, `officer disable <username>`, `officer reset-password <username>`).
-    Officer {
-        /// Arguments passed to the officer command.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    /// Manage the officer accounts of the console (add, list, disable, reset-password).
+    #[command(subcommand)]
+    Officer(officer::OfficerCmd),
     /// Print an issuer's trust list (JWKS) as the gate would load it.
     TrustList {
         /// Which issuer.
@@ -93,10 +90,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Up => up::run(shutdown_signal()).await,
         Cmd::Run { service } => run_one(service).await,
         Cmd::RotateKey { issuer } => rotate_key(issuer),
-        Cmd::Officer { args } => {
-            let config = gate_service::Config::from_env()?;
-            gate_service::console::cli::run(config, &args).await
-        }
+        Cmd::Officer(cmd) => officer::run(cmd).await,
         Cmd::TrustList { issuer } => {
             let (dir, id, max) = key_dir(issuer)?;
             let ring = shared::token::KeyRing::open(&dir, &id, now())?;

@@ -1,99 +1,32 @@
-//! The gate's SQLite schema: scans, one-time use, red-lane cases, revoked tokens.
-//!
-//! The console's own tables come after these (`console::MIGRATIONS`).
+//! The gate's SQLite database: one ordered list of migrations (`gate-service/migrations/`,
+//! the gate's and the console's tables), and its backup.
 
 use shared::db::{DbError, Migration};
 use std::path::Path;
 
-/// The gate's migrations, in order (never edit a released one; append).
+/// The gate database's migrations (the gate's and the console's tables), in the order
+/// they run. `PRAGMA user_version` counts how many a database has applied, so a released
+/// entry is never edited, removed or moved: a change is a new file appended at the end.
+/// `tests/migrations.rs` pins the released ones and upgrades a database made at every
+/// earlier version.
 pub const MIGRATIONS: &[Migration] = &[
     (
-        "gate 1: scans, used tokens, cases",
-        r#"
-CREATE TABLE scans (
-    id TEXT PRIMARY KEY,
-    gate_id TEXT NOT NULL,
-    scanned_at INTEGER NOT NULL,          -- unix seconds
-    decision TEXT NOT NULL CHECK (decision IN ('green','red')),
-    reasons TEXT NOT NULL,                -- JSON array of reason codes
-    declaration_id TEXT,
-    revision INTEGER,
-    issuer TEXT,
-    kid TEXT,                             -- standard base64
-    cti BLOB,
-    flight TEXT,
-    arrival_date TEXT,
-    profile_id TEXT,
-    duration_us INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX scans_scanned_at ON scans(scanned_at DESC);
-CREATE TABLE used_tokens (
-    cti BLOB PRIMARY KEY,
-    scan_id TEXT NOT NULL REFERENCES scans(id),
-    used_at INTEGER NOT NULL,
-    exp INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX used_tokens_exp ON used_tokens(exp);
-CREATE TABLE cases (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    scan_id TEXT NOT NULL UNIQUE REFERENCES scans(id),
-    opened_at INTEGER NOT NULL,
-    status TEXT NOT NULL DEFAULT 'waiting' CHECK (status IN ('waiting','in_progress','closed')),
-    flight TEXT,
-    declaration_id TEXT,
-    issuer TEXT,
-    summary_json TEXT,
-    evaluation_json TEXT,
-    reasons_json TEXT NOT NULL,
-    identity_json TEXT,                   -- PII, officer only, NULL after the retention purge
-    purged_at INTEGER
-);
-CREATE INDEX cases_status_opened ON cases(status, opened_at DESC);
-CREATE INDEX cases_opened ON cases(opened_at) WHERE identity_json IS NOT NULL;
-"#,
+        "0001 scans, used tokens, cases",
+        include_str!("../migrations/0001_scans_used_tokens_cases.sql"),
     ),
     (
-        "gate 2: revoked tokens and per-issuer revocation marks",
-        r#"
-CREATE TABLE revoked_tokens (
-    cti BLOB PRIMARY KEY,
-    issuer TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    reason TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE revocation_marks (
-    issuer TEXT PRIMARY KEY,
-    next_since INTEGER NOT NULL
-);
-"#,
+        "0002 revoked tokens, revocation marks",
+        include_str!("../migrations/0002_revocations.sql"),
+    ),
+    (
+        "0003 console: officers, sessions, outcomes, payments, audit",
+        include_str!("../migrations/0003_console.sql"),
+    ),
+    (
+        "0004 use reports, gate_meta",
+        include_str!("../migrations/0004_use_reports_gate_meta.sql"),
     ),
 ];
-
-/// The gate's migrations added after the console's (the order of a released list never
-/// changes: these come last).
-pub const LATER_MIGRATIONS: &[Migration] = &[(
-    "gate 3: use reports to issuers, backup and restore marks",
-    r#"
-ALTER TABLE used_tokens ADD COLUMN issuer TEXT;
-ALTER TABLE used_tokens ADD COLUMN reported_at INTEGER;
-UPDATE used_tokens SET issuer = (SELECT s.issuer FROM scans s WHERE s.id = used_tokens.scan_id);
-CREATE INDEX used_tokens_unreported ON used_tokens(issuer, used_at) WHERE reported_at IS NULL;
-CREATE TABLE gate_meta (
-    key TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-) WITHOUT ROWID;
-"#,
-)];
-
-/// The gate's migrations, then the console's, then the gate's later ones.
-pub fn all_migrations() -> Vec<Migration> {
-    MIGRATIONS
-        .iter()
-        .chain(crate::console::MIGRATIONS.iter())
-        .chain(LATER_MIGRATIONS.iter())
-        .copied()
-        .collect()
-}
 
 /// `gate_meta` key: when the backup this database was made from was taken (set only in
 /// a backup copy, by [`backup`]).

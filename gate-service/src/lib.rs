@@ -97,7 +97,7 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
         shared::db::blocking(move || -> anyhow::Result<_> {
             std::fs::create_dir_all(cfg.gate_dir())
                 .context("failed to create the gate data directory")?;
-            let db = Db::open(&cfg.db_path(), &db::all_migrations())
+            let db = Db::open(&cfg.db_path(), db::MIGRATIONS)
                 .context("failed to open the gate database")?;
             let binding_key = BindingKey::load_or_generate(&cfg.binding_key_path())
                 .context("failed to load the binding key")?;

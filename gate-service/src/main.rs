@@ -1,6 +1,6 @@
 //! The gate-service binary: `gate-service [serve]` runs the service;
 //! `gate-service binding <nationality> <passport no> <birth date>` prints the passport
-//! binding for a watch rule; `gate-service officer …` manages officer accounts.
+//! binding for a watch rule. Officer accounts are managed with `egate officer …`.
 
 use gate_service::{Config, build, serve, shutdown_signal};
 
@@ -16,7 +16,7 @@ async fn main() -> anyhow::Result<()> {
             serve(listener, state, shutdown_signal()).await
         }
         Some("binding") => gate_service::cli::binding(&config, &args[1..]),
-        Some("officer") => gate_service::console::cli::run(config, &args).await,
+        Some("officer") => anyhow::bail!("officer accounts are managed with `egate officer …`"),
         Some(other) => anyhow::bail!("unknown command `{other}`; use serve or binding"),
     }
 }

@@ -1,0 +1,338 @@
+//! The gate database's migrations: a database made by every earlier schema version (the
+//! first k migrations, with rows of that time) opens with the current code, reaches the
+//! latest version with its data kept and the same schema as a new database; its backup
+//! does too, with the backup mark once `gate_meta` exists. And the released migrations
+//! never change.
+
+use gate_service::db::MIGRATIONS;
+use gate_service::{Config, IssuerConfig};
+use rusqlite::Connection;
+use shared::clock::FixedClock;
+use std::path::Path;
+use std::sync::Arc;
+use time::macros::datetime;
+
+/// The released migrations, in order: name and SHA-256 of the SQL. A released migration
+/// has run on databases that exist; changing or moving one would leave them with another
+/// schema than a new database. Change the schema by appending a migration (and a line
+/// here, and its rows in `seed`).
+const RELEASED: &[(&str, &str)] = &[
+    (
+        "0001 scans, used tokens, cases",
+        "8bd173c85df56e481744c3866e543e74c15301f4275deb2082e14fb72519620f",
+    ),
+    (
+        "0002 revoked tokens, revocation marks",
+        "1c1babaf748d6f9dfc8899f3ca36becdd93beb07bf354154a9e3a0ac1ebf313f",
+    ),
+    (
+        "0003 console: officers, sessions, outcomes, payments, audit",
+        "24a532329e29b9a0894896826d25272724c3782704dddc455dfc3a4c8dd194cf",
+    ),
+    (
+        "0004 use reports, gate_meta",
+        "b90e08672257a17df87ff71573c6a8f3e3d61305ec5771e6e10b53f940949c95",
+    ),
+];
+
+const CTI_1: [u8; 16] = [1; 16];
+const CTI_2: [u8; 16] = [2; 16];
+const CTI_REVOKED: [u8; 16] = [3; 16];
+const BACKUP_AT: i64 = 1_700_000_000;
+
+#[test]
+fn released_migrations_are_never_edited_or_moved() {
+    assert!(
+        MIGRATIONS.len() >= RELEASED.len(),
+        "a released migration was removed"
+    );
+    for (i, ((name, sql), (released_name, digest))) in MIGRATIONS.iter().zip(RELEASED).enumerate() {
+        assert_eq!(
+            name,
+            released_name,
+            "migration {} was renamed or moved",
+            i + 1
+        );
+        let got = hex::encode(ring::digest::digest(&ring::digest::SHA256, sql.as_bytes()));
+        assert_eq!(
+            &got, digest,
+            "the released migration {name:?} was edited: append a new migration instead"
+        );
+        assert!(
+            name.starts_with(&format!("{:04} ", i + 1)),
+            "{name:?} is not numbered by its place"
+        );
+    }
+    assert_eq!(
+        MIGRATIONS.len(),
+        RELEASED.len(),
+        "a new migration: add it to RELEASED and give it rows in `seed`"
+    );
+}
+
+/// Rows for the tables migration `index` (0-based) made, as the gate wrote them when
+/// `applied` migrations had run. Column lists are explicit, so they fit any later schema.
+fn seed(c: &Connection, index: usize, applied: usize) {
+    match index {
+        0 => {
+            c.execute(
+                "INSERT INTO scans (id, gate_id, scanned_at, decision, reasons, declaration_id,
+                   revision, issuer, kid, cti, flight, arrival_date, profile_id, duration_us)
+                 VALUES ('scan-1', 'G-01', 1000, 'red', '[\"rules.over_allowance\"]', 'decl-1',
+                   1, 'mobile-api', 'a2lk', ?1, 'NH212', '2026-11-01', 'jp-2026', 900)",
+                [&CTI_1[..]],
+            )
+            .unwrap();
+            // From migration 4 on, the gate writes a use with its issuer.
+            let sql = if applied >= 4 {
+                "INSERT INTO used_tokens (cti, scan_id, used_at, exp, issuer)
+                 VALUES (?1, 'scan-1', 1000, 4000000000, 'mobile-api')"
+            } else {
+                "INSERT INTO used_tokens (cti, scan_id, used_at, exp)
+                 VALUES (?1, 'scan-1', 1000, 4000000000)"
+            };
+            c.execute(sql, [&CTI_1[..]]).unwrap();
+            c.execute(
+                "INSERT INTO cases (scan_id, opened_at, flight, declaration_id, issuer,
+                   summary_json, evaluation_json, reasons_json, identity_json)
+                 VALUES ('scan-1', 1000, 'NH212', 'decl-1', 'mobile-api', '{}', '{}',
+                   '[\"rules.over_allowance\"]', '{\"surname\":\"TANAKA\"}')",
+                [],
+            )
+            .unwrap();
+        }
+        1 => {
+            c.execute(
+                "INSERT INTO revoked_tokens (cti, issuer, seq, reason)
+                 VALUES (?1, 'mobile-api', 7, 'superseded')",
+                [&CTI_REVOKED[..]],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO revocation_marks (issuer, next_since) VALUES ('mobile-api', 8)",
+                [],
+            )
+            .unwrap();
+        }
+        2 => c
+            .execute_batch(
+                "INSERT INTO officers (username, display_name, role, password_hash, created_at)
+                   VALUES ('tanaka', 'Tanaka', 'supervisor', '$argon2id$v=19$m=19456,t=2,p=1$x$y', 1000);
+                 INSERT INTO sessions (id_hash, officer_id, csrf_token, created_at, last_seen_at, expires_at)
+                   VALUES ('00ff', 1, 'csrf', 1000, 1000, 4000000000);
+                 INSERT INTO login_attempts (username, client_ip, at, success)
+                   VALUES ('tanaka', '127.0.0.1', 1000, 1);
+                 UPDATE cases SET status = 'closed' WHERE id = 1;
+                 INSERT INTO outcomes (case_id, kind, amount_yen, amount_source, officer_id, recorded_at)
+                   VALUES (1, 'duty_assessed', 5000, 'estimate', 1, 1100);
+                 INSERT INTO payments (outcome_id, method, amount_yen, officer_id, recorded_at)
+                   VALUES (1, 'cash', 5000, 1, 1200);
+                 INSERT INTO case_adjustments (case_id, officer_id, at, items_json)
+                   VALUES (1, 1, 1050, '[]');
+                 INSERT INTO audit_log (at, officer_id, action, case_id)
+                   VALUES (1100, 1, 'outcome.recorded', 1);",
+            )
+            .unwrap(),
+        3 => {
+            c.execute(
+                "INSERT INTO scans (id, gate_id, scanned_at, decision, reasons, issuer, cti)
+                 VALUES ('scan-2', 'G-02', 2000, 'green', '[]', 'kiosk:T1', ?1)",
+                [&CTI_2[..]],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO used_tokens (cti, scan_id, used_at, exp, issuer, reported_at)
+                 VALUES (?1, 'scan-2', 2000, 4000000000, 'kiosk:T1', 2100)",
+                [&CTI_2[..]],
+            )
+            .unwrap();
+        }
+        _ => panic!("migration {} has no rows in `seed`", index + 1),
+    }
+}
+
+/// A gate database at schema version `applied`, with the rows of each migration
+/// (version 0: an empty file).
+fn database_at(path: &Path, applied: usize) {
+    if applied > 0 {
+        shared::db::Db::open(path, &MIGRATIONS[..applied])
+            .unwrap()
+            .close();
+    }
+    let c = Connection::open(path).unwrap();
+    for index in 0..applied {
+        seed(&c, index, applied);
+    }
+}
+
+/// Open the gate on `data_dir` with the current code (its whole start-up), as a gate
+/// whose issuers cannot be reached (use reports stay pending, a restore stays held).
+async fn start_gate(data_dir: &Path) -> gate_service::AppState {
+    let mut config = Config::for_tests(data_dir);
+    config.issuers = ["mobile-api", "kiosk:T1"]
+        .iter()
+        .map(|id| IssuerConfig {
+            id: (*id).into(),
+            base_url: Some("http://127.0.0.1:1".into()),
+            jwks_file: None,
+        })
+        .collect();
+    let clock = FixedClock::at(datetime!(2026-11-01 09:00 UTC));
+    gate_service::build_with_clock(config, Arc::new(clock))
+        .await
+        .unwrap()
+}
+
+async fn stop_gate(state: gate_service::AppState) {
+    let db = state.db.clone();
+    shared::db::blocking(move || db.close()).await.unwrap();
+}
+
+fn schema(c: &Connection) -> Vec<(String, String, Option<String>)> {
+    c.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn count(c: &Connection, table: &str) -> i64 {
+    c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+/// What a database made at version `applied` holds after the upgrade.
+fn check_upgraded(c: &Connection, applied: usize, latest: &[(String, String, Option<String>)]) {
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        usize::try_from(version).unwrap(),
+        MIGRATIONS.len(),
+        "from version {applied}"
+    );
+    assert_eq!(&schema(c), latest, "from version {applied}: another schema");
+    let fk: i64 = c
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(fk, 0, "from version {applied}: foreign keys");
+    if applied == 0 {
+        assert_eq!(count(c, "scans"), 0);
+        return;
+    }
+    // Version 1's rows; the use report columns filled from the scan by migration 4.
+    let (issuer, reported_at): (Option<String>, Option<i64>) = c
+        .query_row(
+            "SELECT issuer, reported_at FROM used_tokens WHERE cti = ?1",
+            [&CTI_1[..]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        issuer.as_deref(),
+        Some("mobile-api"),
+        "from version {applied}"
+    );
+    assert_eq!(
+        reported_at, None,
+        "from version {applied}: the use is still to report"
+    );
+    let (identity, status): (String, String) = c
+        .query_row(
+            "SELECT identity_json, status FROM cases WHERE scan_id = 'scan-1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(identity, r#"{"surname":"TANAKA"}"#);
+    assert_eq!(status, if applied >= 3 { "closed" } else { "waiting" });
+    if applied >= 2 {
+        let seq: i64 = c
+            .query_row(
+                "SELECT seq FROM revoked_tokens WHERE cti = ?1",
+                [&CTI_REVOKED[..]],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(seq, 7);
+        let next: i64 = c
+            .query_row(
+                "SELECT next_since FROM revocation_marks WHERE issuer = 'mobile-api'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(next, 8);
+    }
+    if applied >= 3 {
+        for table in [
+            "officers",
+            "sessions",
+            "login_attempts",
+            "outcomes",
+            "payments",
+            "case_adjustments",
+            "audit_log",
+        ] {
+            assert_eq!(count(c, table), 1, "from version {applied}: {table}");
+        }
+        assert!(
+            c.execute("UPDATE outcomes SET amount_yen = 1", []).is_err(),
+            "outcomes stay append-only"
+        );
+    }
+    if applied >= 4 {
+        let reported: i64 = c
+            .query_row(
+                "SELECT reported_at FROM used_tokens WHERE cti = ?1",
+                [&CTI_2[..]],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(reported, 2100);
+    }
+}
+
+#[tokio::test]
+async fn a_database_of_every_earlier_version_upgrades_with_its_data() {
+    let fresh = tempfile::tempdir().unwrap();
+    stop_gate(start_gate(fresh.path()).await).await;
+    let latest = schema(&Connection::open(fresh.path().join("gate/gate.db")).unwrap());
+    assert!(latest.iter().any(|(_, name, _)| name == "gate_meta"));
+
+    for applied in 0..=MIGRATIONS.len() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = Config::for_tests(dir.path()).db_path();
+        std::fs::create_dir_all(db_path.parent().unwrap()).unwrap();
+        database_at(&db_path, applied);
+
+        // A backup of the old database, restored on another gate.
+        let restored = tempfile::tempdir().unwrap();
+        let restored_path = Config::for_tests(restored.path()).db_path();
+        std::fs::create_dir_all(restored_path.parent().unwrap()).unwrap();
+        gate_service::db::backup(&db_path, &restored_path, BACKUP_AT).unwrap();
+
+        let state = start_gate(dir.path()).await;
+        assert_eq!(state.restore.backup_taken_at, None);
+        let pending = gate_service::reports::pending(&state).await.unwrap();
+        assert_eq!(pending, i64::from(applied > 0), "from version {applied}");
+        stop_gate(state).await;
+        check_upgraded(&Connection::open(&db_path).unwrap(), applied, &latest);
+
+        let state = start_gate(restored.path()).await;
+        // Only a database that had `gate_meta` (migration 4) carries the backup mark; an
+        // older one is migrated without it (nothing to compare with).
+        let marked = applied >= 4;
+        assert_eq!(
+            state.restore.backup_taken_at,
+            marked.then_some(BACKUP_AT),
+            "backup from version {applied}"
+        );
+        assert_eq!(state.restore.pending(), marked);
+        stop_gate(state).await;
+        check_upgraded(&Connection::open(&restored_path).unwrap(), applied, &latest);
+    }
+}
