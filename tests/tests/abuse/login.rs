@@ -2,8 +2,8 @@
 //!
 //! A gate-service of its own (a fresh data directory, `gate_service::build_with_clock`
 //! with a [`FixedClock`] the test moves, served on port 0 on a thread of its own whose
-//! tracing output is captured) and officer accounts created as `gate-service officer
-//! add` creates them. Every attempt goes through the real form: `GET /console/login`
+//! tracing output is captured) and officer accounts created as `egate officer add`
+//! creates them. Every attempt goes through the real form: `GET /console/login`
 //! for the CSRF cookie and field, then `POST /console/login`. The client's TCP address
 //! is chosen by binding the client socket to another loopback address (127.0.0.2, …),
 //! so "one address" and "another address" are real peers, and every attacker request
