@@ -194,6 +194,18 @@ impl Traveller {
         birth: time::Date,
     ) -> Self {
         let today = time::OffsetDateTime::now_utc().date();
+        Self::on(today, surname, given, nationality, number, birth)
+    }
+
+    /// [`Traveller::new`] as built on `today`: the passport expires five years on.
+    pub fn on(
+        today: time::Date,
+        surname: &str,
+        given: &str,
+        nationality: &str,
+        number: &str,
+        birth: time::Date,
+    ) -> Self {
         Traveller {
             td3: Td3 {
                 document_code: "P".into(),
@@ -204,7 +216,7 @@ impl Traveller {
                 nationality: nationality.into(),
                 birth_date: birth,
                 sex: Sex::Female,
-                expiry_date: today.replace_year(today.year() + 5).unwrap(),
+                expiry_date: years_after(today, 5),
                 optional_data: String::new(),
             },
         }
@@ -258,6 +270,15 @@ impl Traveller {
             "items": items
         })
     }
+}
+
+/// The same day `years` calendar years after `date`; 29 February becomes 28 February in
+/// a common year (never an error, whatever the day the tests run).
+pub fn years_after(date: time::Date, years: i32) -> time::Date {
+    let year = date.year() + years;
+    let day = date.day().min(date.month().length(year));
+    time::Date::from_calendar_date(year, date.month(), day)
+        .unwrap_or_else(|e| unreachable!("day {day} exists in {year}-{}: {e}", date.month()))
 }
 
 /// Reason codes of a scan decision (passenger and officer parts together).
@@ -326,4 +347,30 @@ pub fn inline_svg(html: &str) -> String {
     let start = html.find("<svg").expect("page has no inline svg");
     let end = html[start..].find("</svg>").expect("unterminated svg") + start + 6;
     html[start..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn a_passport_made_on_29_february_expires_on_28_february_five_years_on() {
+        assert_eq!(years_after(date!(2028 - 02 - 29), 5), date!(2033 - 02 - 28));
+        assert_eq!(years_after(date!(2028 - 02 - 29), 4), date!(2032 - 02 - 29));
+        assert_eq!(years_after(date!(2026 - 11 - 27), 5), date!(2031 - 11 - 27));
+        // A traveller built that day has a readable MRZ with that expiry.
+        let leap_day = date!(2028 - 02 - 29);
+        let t = Traveller::on(
+            leap_day,
+            "TANAKA",
+            "HANAKO",
+            "JPN",
+            "TK1234567",
+            date!(1985 - 04 - 12),
+        );
+        let parsed = shared::mrz::parse_td3(&t.mrz(), leap_day).unwrap();
+        assert_eq!(parsed.expiry_date, date!(2033 - 02 - 28));
+        assert!(!parsed.is_expired(leap_day));
+    }
 }

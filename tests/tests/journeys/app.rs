@@ -162,5 +162,30 @@ async fn the_gate_keeps_deciding_offline_while_mobile_api_is_stopped() {
         .json()
         .await
         .unwrap();
-    assert!(health.to_string().contains("mobile-api"), "{health}");
+    // /healthz names the dead issuer's failure and still counts its last good keys; the
+    // live issuer (the kiosk) reports no error.
+    let issuer = |id: &str| {
+        health["issuers"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no issuers list: {health}"))
+            .iter()
+            .find(|i| i["id"] == id)
+            .unwrap_or_else(|| panic!("issuer {id} missing: {health}"))
+            .clone()
+    };
+    let mobile = issuer("mobile-api");
+    let error = mobile["last_error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the dead issuer's error is not reported: {health}"));
+    assert!(
+        error.starts_with("keys: "),
+        "the failure is the key load: {health}"
+    );
+    assert!(
+        mobile["keys"].as_u64().unwrap_or(0) > 0,
+        "last good keys kept: {health}"
+    );
+    let kiosk = issuer(&format!("kiosk:{}", sys.kiosk.state.config.terminal_id));
+    assert!(kiosk["last_error"].is_null(), "{health}");
+    assert_eq!(health["status"], "ok", "{health}");
 }

@@ -8,6 +8,27 @@ use serde_json::json;
 async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_outcome_and_payment()
 {
     let sys = System::spawn().await;
+    // A watch rule on the flight: the scan then carries an officer-only reason too.
+    let watchlist = &sys.gate.state.config.watchlist_file;
+    std::fs::write(
+        watchlist,
+        "[[rule]]\nname = \"flight-nh212-check\"\nkind = \"flight\"\nvalue = \"NH212\"\n\
+         reason = \"Targeted check of this flight, order 2026-041\"\n",
+    )
+    .unwrap();
+    // A later modification time than the one loaded at start, however coarse the clock.
+    std::fs::File::options()
+        .write(true)
+        .open(watchlist)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    sys.gate_refresh().await;
+    assert_eq!(
+        sys.gate.state.selection.rules().len(),
+        1,
+        "watch rule loaded"
+    );
     let hanako = Traveller::hanako();
     let (status, created) = sys
         .declare(&hanako.declaration(json!([
@@ -26,8 +47,33 @@ async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_ou
         "{d}"
     );
     let case_id = d["officer"]["case_id"].as_i64().expect("a case id");
-    // The passenger-facing part names no officer-only reason.
-    assert!(d["passenger_message"].is_string());
+    // The officer sees the watch-rule hit; the passenger-facing part names no
+    // officer-only reason: only the passenger reason, the generic counter message, and
+    // nothing of the rule (code, name, why) anywhere outside `officer`.
+    assert!(
+        codes(&d).contains(&"selection.watch_flight".to_owned()),
+        "{d}"
+    );
+    let passenger_codes: Vec<&str> = d["reasons"]
+        .as_array()
+        .expect("passenger reasons")
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(passenger_codes, ["declaration.items_to_declare"], "{d}");
+    assert_eq!(
+        d["passenger_message"], "Please go to the customs counter.",
+        "{d}"
+    );
+    let mut passenger_part = d.clone();
+    passenger_part.as_object_mut().unwrap().remove("officer");
+    let passenger_part = passenger_part.to_string();
+    for officer_only in ["selection", "flight-nh212-check", "order 2026-041", "watch"] {
+        assert!(
+            !passenger_part.contains(officer_only),
+            "{officer_only:?} shown to the passenger: {passenger_part}"
+        );
+    }
 
     gate_service::console::create_officer(
         &sys.gate.state.db,
