@@ -238,6 +238,68 @@ async fn an_officer_signs_in_opens_a_red_case_and_records_an_outcome_in_a_real_b
         std::fs::write(shots.join("case-page.png"), client.screenshot().await?).unwrap();
         std::fs::write(shots.join("case-declaration.png"), decl.screenshot().await?).unwrap();
 
+        // The declaration reads as the form: passenger, trip, party, the answers as
+        // sentences, an items table with header cells, the raw record disclosed only.
+        let decl = client.find(Locator::Css("#declaration")).await?;
+        let passenger = decl
+            .find(Locator::Css("#decl-passenger"))
+            .await?
+            .text()
+            .await?;
+        assert!(
+            passenger.contains("ERIKSSON") && passenger.contains("L898902C3"),
+            "{passenger}"
+        );
+        let trip = decl.find(Locator::Css("#decl-trip")).await?.text().await?;
+        assert!(
+            trip.contains("LHR") && trip.contains("Hotel Sakura"),
+            "{trip}"
+        );
+        let answers = decl
+            .find(Locator::Css("#decl-answers"))
+            .await?
+            .text()
+            .await?;
+        assert!(
+            answers.contains("Are you bringing goods over the duty-free allowance?"),
+            "{answers}"
+        );
+        let items = decl.find(Locator::Css("table#decl-items")).await?;
+        assert!(
+            !items
+                .find(Locator::Css("caption"))
+                .await?
+                .text()
+                .await?
+                .is_empty()
+        );
+        let mut headers = Vec::new();
+        for th in items.find_all(Locator::Css("thead th[scope=col]")).await? {
+            headers.push(th.text().await?);
+        }
+        for h in ["Category", "Quantity", "Value", "Currency"] {
+            assert!(headers.iter().any(|t| t.contains(h)), "{headers:?}");
+        }
+        let first = items.find(Locator::Css("tbody tr")).await?.text().await?;
+        assert!(
+            first.contains("Whisky")
+                && first.contains("Single malt, 70 cl")
+                && first.contains("700 ml")
+                && first.contains("25,000")
+                && first.contains("JPY"),
+            "{first}"
+        );
+        let raw = decl.find(Locator::Css("details#decl-raw")).await?;
+        assert_eq!(raw.attr("open").await?, None, "the raw record stays closed");
+        assert!(
+            decl.text().await?.find("items[1]").is_none(),
+            "no flattened keys on the page"
+        );
+        let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        std::fs::write(shots.join("case-page.png"), client.screenshot().await?).unwrap();
+        std::fs::write(shots.join("case-declaration.png"), decl.screenshot().await?).unwrap();
+
         // Record an outcome: duty assessed at the estimate.
         client
             .find(Locator::Css("input[name=kind][value=duty_assessed]"))
@@ -313,6 +375,85 @@ async fn an_officer_signs_in_opens_a_red_case_and_records_an_outcome_in_a_real_b
     served
         .expect("the gate server task panicked")
         .expect("the gate server failed");
+}
+
+/// An issuer on a real port serving what the gate reads from it: its keys
+/// (`/v1/trust-list`, from the JWKS file the test app writes) and the full declaration
+/// (`/v1/internal/declarations/{id}`). Other paths answer 404 (revocations: none yet).
+struct MockIssuer {
+    base: String,
+    jwks_file: std::sync::Arc<std::sync::OnceLock<PathBuf>>,
+}
+
+impl MockIssuer {
+    async fn start() -> MockIssuer {
+        use axum::routing::get;
+        let jwks_file = std::sync::Arc::new(std::sync::OnceLock::<PathBuf>::new());
+        let file = jwks_file.clone();
+        let router = axum::Router::new()
+            .route(
+                "/v1/trust-list",
+                get(move || {
+                    let file = file.clone();
+                    async move {
+                        let path = file
+                            .get()
+                            .expect("the JWKS file is known before the gate starts");
+                        let jwks: Value =
+                            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+                        axum::Json(jwks)
+                    }
+                }),
+            )
+            .route(
+                "/v1/internal/declarations/{id}",
+                get(
+                    |axum::extract::Path(id): axum::extract::Path<String>| async move {
+                        axum::Json(full_declaration(&id))
+                    },
+                ),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        MockIssuer { base, jwks_file }
+    }
+
+    /// Point the gate's issuer at this server (its keys come from the app's JWKS file).
+    fn serve_for(&self, c: &mut gate_service::Config) {
+        let issuer = &mut c.issuers[0];
+        if let Some(path) = issuer.jwks_file.take() {
+            let _ = self.jwks_file.set(path);
+        }
+        issuer.base_url = Some(self.base.clone());
+    }
+}
+
+/// The issuer's record of ANNA's declaration (the shape of its internal endpoint).
+fn full_declaration(id: &str) -> Value {
+    json!({
+        "id": id, "revision": 1, "erased_at": null, "profile_id": "jp-2026",
+        "arrival_date": "2026-11-01", "kid": "k", "cti": "c", "issued_at": 0, "exp": 0,
+        "lane": "red", "reasons": [], "duty_estimate": null,
+        "declaration": {
+            "passenger": {"surname": "ERIKSSON", "given_names": "ANNA MARIA", "nationality": "UTO",
+                          "birth_date": "1974-08-12", "sex": "F", "passport_number": "L898902C3",
+                          "passport_expiry": "2031-04-15"},
+            "trip": {"flight": "NH212", "origin": "LHR", "arrival_date": "2026-11-01",
+                     "address_in_japan": "Hotel Sakura, Ginza, Tokyo", "phone": "+81 90 1234 5678",
+                     "occupation": "Engineer"},
+            "party": {"aged_20_plus": 1, "aged_6_to_19": 0, "under_6": 0},
+            "answers": {"prohibited": false, "over_allowance": true, "commercial": false,
+                        "for_others": false, "means_of_payment_over_limit": false,
+                        "precious_metal_over_1kg": false, "unaccompanied_packages": 0},
+            "items": [
+                {"category": "whisky", "description": "Single malt, 70 cl", "quantity": 5,
+                 "volume_ml": 700, "value": {"amount": 25000, "currency": "JPY"}},
+                {"category": "bags_accessories", "description": "Leather handbag", "quantity": 1,
+                 "value": {"amount": 250000, "currency": "JPY"}}
+            ]
+        }
+    })
 }
 
 /// An issuer on a real port serving what the gate reads from it: its keys
