@@ -5,19 +5,20 @@
 # each (bench/image_frames.py). Prints the figures and the ratio scan rate / verify rate
 # (target >= 25 %, p99 < 10 ms; image p50 < 20 ms).
 #
-#   bench/gate_scan.sh   # N=60000 scan tokens, IMG_FRAMES=2000, DUR=10s, CONNS=32, THREADS=2
+#   bench/gate_scan.sh   # N=120000 scan tokens (12,000/s for 10 s: ~2.8x the rate measured
+#                        # here), IMG_FRAMES=2000, DUR=10s, CONNS=32, THREADS=2
 #
 # A run that failed prints no figure and exits 1: any 5xx or other non-200 answer, any
 # socket error other than a timeout, any scan refused as `token.replayed` (every token is
 # sent once, so a replay is the gate's error), an image scan that is not a decision on a
 # first use (GREEN, or RED for random selection only: an unreadable QR fails it), or a
-# token pool or frame set that ran out before the end (the req/s would be wrong: raise N
-# or IMG_FRAMES).
+# scan token pool that ran out before the end (the req/s would be wrong: raise N). Frames
+# running out only ends the image run early: its figures are latencies of the frames sent.
 # Needs wrk (apt-get install -y wrk), curl and python3 (segno and Pillow, pinned, are
 # installed into target/tools/bench-venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${N:-60000}
+N=${N:-120000}
 IMG_FRAMES=${IMG_FRAMES:-2000}
 DUR=${DUR:-10s}
 CONNS=${CONNS:-32}
@@ -30,15 +31,22 @@ if ! "$VENV/bin/python" -c 'import segno, PIL' 2>/dev/null; then
   "$VENV/bin/pip" install -q segno==1.6.6 pillow==13.0.0
 fi
 
-cargo build --release -q -p gate-service --bins --examples
+# BENCH_PROFILE=debug: the debug build, to check the script itself (not for figures).
+PROFILE=${BENCH_PROFILE:-release}
+if [[ $PROFILE == release ]]; then
+  cargo build --release -q -p gate-service --bins --examples
+else
+  cargo build -q -p gate-service --bins --examples
+fi
+BIN=target/$PROFILE
 DATA=$(mktemp -d)
-target/release/examples/bench_tokens "$DATA" "$((N + IMG_FRAMES))" >/dev/null
+"$BIN/examples/bench_tokens" "$DATA" "$((N + IMG_FRAMES))" >/dev/null
 head -n "$N" "$DATA/bench/bodies.txt" >"$DATA/scan-bodies.txt"
 tail -n "$IMG_FRAMES" "$DATA/bench/bodies.txt" >"$DATA/image-bodies.txt"
 "$VENV/bin/python" bench/image_frames.py "$DATA/image-bodies.txt" "$DATA/frames"
 EGATE_DATA_DIR=$DATA EGATE_GATE_ADDR=127.0.0.1:$PORT \
   EGATE_GATE_ISSUERS="bench=$DATA/bench/issuer.jwks.json" EGATE_LOG=warn \
-  target/release/gate-service serve &
+  "$BIN/gate-service" serve &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do
@@ -46,7 +54,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-VERIFY=$(target/release/examples/verify_rate 3)
+VERIFY=$("$BIN/examples/verify_rate" 3)
 echo "raw Ed25519 verify, one core: $VERIFY /s"
 
 echo "== POST /v1/scans, $CONNS connections, $DUR"
@@ -70,7 +78,6 @@ for f in scan image; do
   [[ "${sock:-0}" == 0 ]] || bad+=("$f: $sock socket errors (connect/read/write)")
 done
 [[ -z "$(val pool_exhausted_after_s "$DATA/scan.txt")" ]] || bad+=("scan: the $N tokens ran out before $DUR ended (raise N)")
-[[ -z "$(val frames_exhausted_after_s "$DATA/image.txt")" ]] || bad+=("image: the $IMG_FRAMES frames ran out before 10 s ended (raise IMG_FRAMES)")
 [[ "$(val replayed "$DATA/image.txt")" == 0 ]] || bad+=("image: scans answered token.replayed")
 [[ "$(val other_red "$DATA/image.txt")" == 0 ]] || bad+=("image: RED for a reason other than random selection (an unreadable frame?)")
 [[ "$(val answered_200 "$DATA/image.txt")" -gt 0 ]] || bad+=("image: no answer")
