@@ -867,3 +867,59 @@ async fn officer_accounts_need_a_strong_password_and_a_unique_name() {
         "an officer named a already exists",
     );
 }
+
+#[tokio::test]
+async fn unknown_paths_answer_404_with_a_body_problem_json_for_the_api_a_page_for_the_console() {
+    let app = TestApp::new().await;
+    app.officer("tanaka", "officer").await;
+    let mut jar = app.session("tanaka").await;
+    let r = app.get("/v1/no-such-endpoint", &mut jar).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.headers[header::CONTENT_TYPE],
+        "application/problem+json",
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("/problems/not-found"), "{}", r.body);
+    for path in ["/console/no-such-page", "/console/cases/9999"] {
+        let r = app.get(path, &mut jar).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            r.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        assert!(r.body.contains("id=\"error\""), "{path}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn a_stored_case_record_with_a_renamed_field_is_an_error_not_an_empty_cell() {
+    let app = TestApp::new().await;
+    app.officer("tanaka", "officer").await;
+    let case = app.red_scan("NH212", "D-RENAMED").await;
+    let mut jar = app.session("tanaka").await;
+    assert_eq!(
+        app.get(&format!("/console/cases/{case}"), &mut jar)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    app.state
+        .db
+        .write(move |c| -> Result<usize, shared::db::DbError> {
+            Ok(c.execute(
+                "UPDATE cases SET identity_json = replace(identity_json, '\"surname\"', '\"family_name\"')
+                 WHERE id = ?1",
+                [case],
+            )?)
+        })
+        .await
+        .unwrap();
+    let r = app.get(&format!("/console/cases/{case}"), &mut jar).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(r.body.contains("id=\"error\"") && !r.body.contains("ERIKSSON"));
+}
