@@ -523,7 +523,7 @@ fn auth_log_lines(log: &str) -> Vec<(String, String, &'static str, Option<i64>)>
 }
 
 fn user_tag(gate: &Gate, user: &str) -> String {
-    gate_service::console::auth::unknown_user_key(&gate.state, user)[1..].to_owned()
+    gate_service::console::auth::throttle::unknown_user_key(&gate.state, user)[1..].to_owned()
 }
 
 /// Every file under `dir`, recursively.
@@ -655,7 +655,7 @@ async fn login_abuse_is_throttled_per_account_and_address_whatever_the_forwarded
         if officers.contains(u) {
             u.to_owned()
         } else {
-            gate_service::console::auth::unknown_user_key(&run.gate.state, u)
+            gate_service::console::auth::throttle::unknown_user_key(&run.gate.state, u)
         }
     };
     assert!(
