@@ -70,6 +70,9 @@ pub enum IssueError {
     /// The issuance could not be recorded.
     #[error("issuance log: {0}")]
     Db(#[from] DbError),
+    /// The operating system's random generator failed: no id is made up of zeros.
+    #[error(transparent)]
+    Rng(#[from] shared::web::RngError),
 }
 
 /// The kiosk's issuer and its issuance log. Cheap to clone.
@@ -121,7 +124,7 @@ impl Issuance {
         eval: &Evaluation,
         now: i64,
     ) -> Result<Token, IssueError> {
-        let declaration_id = new_declaration_id();
+        let declaration_id = new_declaration_id()?;
         let issuer = self.issuer.clone();
         let (id, d, profile_id) = (
             declaration_id.clone(),
@@ -175,14 +178,11 @@ impl Issuance {
     }
 }
 
-/// A 12-character random URL-safe declaration id (72 bits).
-pub fn new_declaration_id() -> String {
+/// A 12-character random URL-safe declaration id (72 bits), or the RNG's failure.
+pub fn new_declaration_id() -> Result<String, shared::web::RngError> {
     use base64::Engine;
-    let mut b = [0u8; 9];
-    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).is_err() {
-        tracing::error!("operating system random number generator failed");
-    }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    let b = shared::web::random_bytes::<9>()?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
 }
 
 #[cfg(test)]
@@ -191,13 +191,13 @@ mod tests {
 
     #[test]
     fn declaration_ids_are_12_url_safe_characters() {
-        let id = new_declaration_id();
+        let id = new_declaration_id().unwrap();
         assert_eq!(id.len(), 12);
         assert!(
             id.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
-        assert_ne!(id, new_declaration_id());
+        assert_ne!(id, new_declaration_id().unwrap());
     }
 
     #[test]

@@ -22,6 +22,12 @@ pub struct Config {
     /// Declaration creations and estimates per client address per minute
     /// (`EGATE_RATE_LIMIT_PER_MINUTE`, default 30).
     pub rate_limit_per_minute: u32,
+    /// Revisions and erasures (PUT, DELETE) per client address per minute
+    /// (`EGATE_EDIT_RATE_LIMIT_PER_MINUTE`, default 60).
+    pub edit_rate_limit_per_minute: u32,
+    /// Revisions and erasures of one declaration per minute
+    /// (`EGATE_EDIT_RATE_LIMIT_PER_DECLARATION_PER_MINUTE`, default 10).
+    pub edit_rate_limit_per_declaration_per_minute: u32,
     /// Days after the arrival date at which personal data is erased
     /// (`EGATE_RETENTION_DAYS`, default 30).
     pub retention_days: i64,
@@ -45,6 +51,14 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("token_validity", &self.token_validity)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field(
+                "edit_rate_limit_per_minute",
+                &self.edit_rate_limit_per_minute,
+            )
+            .field(
+                "edit_rate_limit_per_declaration_per_minute",
+                &self.edit_rate_limit_per_declaration_per_minute,
+            )
             .field("retention_days", &self.retention_days)
             .field("rules_profile", &self.rules_profile)
             .field("gate_api_key", &self.gate_api_key.as_ref().map(|_| "<set>"))
@@ -114,6 +128,21 @@ impl Config {
         let token_validity = Validity::from_env()?;
         let rate_limit_per_minute = env_parse("EGATE_RATE_LIMIT_PER_MINUTE", 30u32)?;
         let retention_days = env_parse("EGATE_RETENTION_DAYS", 30i64)?;
+        let edit_rate_limit_per_minute = env_parse("EGATE_EDIT_RATE_LIMIT_PER_MINUTE", 60u32)?;
+        ensure(
+            edit_rate_limit_per_minute >= 1,
+            "EGATE_EDIT_RATE_LIMIT_PER_MINUTE",
+            edit_rate_limit_per_minute,
+            "must be at least 1",
+        )?;
+        let edit_rate_limit_per_declaration_per_minute =
+            env_parse("EGATE_EDIT_RATE_LIMIT_PER_DECLARATION_PER_MINUTE", 10u32)?;
+        ensure(
+            edit_rate_limit_per_declaration_per_minute >= 1,
+            "EGATE_EDIT_RATE_LIMIT_PER_DECLARATION_PER_MINUTE",
+            edit_rate_limit_per_declaration_per_minute,
+            "must be at least 1",
+        )?;
         ensure(
             rate_limit_per_minute >= 1,
             "EGATE_RATE_LIMIT_PER_MINUTE",
@@ -146,6 +175,8 @@ impl Config {
             data_dir,
             token_validity,
             rate_limit_per_minute,
+            edit_rate_limit_per_minute,
+            edit_rate_limit_per_declaration_per_minute,
             retention_days,
             purge_interval: Duration::from_secs(3600),
             key_reload_interval: Duration::from_secs(60),
@@ -163,6 +194,8 @@ impl Config {
             data_dir: data_dir.to_owned(),
             token_validity: Validity::default(),
             rate_limit_per_minute: 10_000,
+            edit_rate_limit_per_minute: 10_000,
+            edit_rate_limit_per_declaration_per_minute: 10_000,
             retention_days: 30,
             purge_interval: Duration::from_secs(3600),
             key_reload_interval: Duration::from_secs(60),

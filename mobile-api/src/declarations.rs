@@ -16,21 +16,18 @@ use shared::domain::{Declaration, DeclarationInput, ValidationErrors, parse_date
 use shared::feed::bearer;
 use shared::issuer::{IssueError, TokenRequest};
 use shared::rules::evaluate;
-use shared::web::{ApiJson, Problem, ct_eq, random_token, token_hash};
+use shared::web::{ApiJson, Problem, ct_eq, token_hash, try_random_token};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// Length of a declaration id: 12 URL-safe base64 characters = 72 random bits.
 pub const ID_LEN: usize = 12;
 
-/// A fresh declaration id.
-fn new_id() -> String {
+/// A fresh declaration id, or 503 when the system RNG fails (never an id of zeros).
+fn new_id() -> Result<String, Problem> {
     use base64::Engine as _;
-    let mut b = [0u8; 9];
-    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).is_err() {
-        tracing::error!("operating system random number generator failed");
-    }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    let b = shared::web::random_bytes::<9>()?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
 }
 
 fn plausible_id(id: &str) -> bool {
@@ -203,8 +200,8 @@ pub async fn create(
 ) -> AppResult<Response> {
     let now = state.clock.unix();
     let decl = validate(&state, &input, now)?;
-    let id = new_id();
-    let edit_token = random_token();
+    let id = new_id()?;
+    let edit_token = try_random_token().map_err(Problem::from)?;
     let rev = make_revision(&state, &id, 1, decl, now).await?;
     let hash = token_hash(&edit_token);
     let (id2, rev2) = (id.clone(), rev.clone());

@@ -69,6 +69,8 @@ pub struct AppState {
     pub issuer: Issuer,
     /// Per-address limiter.
     pub limiter: Arc<Limiter>,
+    /// Per-address and per-declaration limiter of PUT and DELETE.
+    pub edit_limiter: Arc<ratelimit::EditLimiter>,
     /// Metric registry.
     pub metrics: Arc<HttpMetrics>,
     /// Service counters.
@@ -157,6 +159,10 @@ pub async fn build(config: Config) -> Result<AppState, StartError> {
     let (stop, _) = watch::channel(false);
     let state = AppState {
         limiter: Arc::new(Limiter::new(config.rate_limit_per_minute)),
+        edit_limiter: Arc::new(ratelimit::EditLimiter::new(
+            config.edit_rate_limit_per_minute,
+            config.edit_rate_limit_per_declaration_per_minute,
+        )),
         clock: config.clock.clone(),
         config: Arc::new(config),
         db,
@@ -210,6 +216,7 @@ fn start_background(state: &AppState) {
     });
     every(state, std::time::Duration::from_secs(60), |st| async move {
         st.limiter.housekeeping();
+        st.edit_limiter.housekeeping();
     });
 }
 

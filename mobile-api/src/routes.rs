@@ -4,7 +4,7 @@
 use crate::{AppState, api, declarations, internal, ops, ratelimit, rules};
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use shared::issuer::routes as issuer;
 use tower_http::trace::TraceLayer;
 use utoipa::Modify;
@@ -98,9 +98,14 @@ pub fn router(state: AppState) -> Router {
         .merge(limited)
         .route(
             "/v1/declarations/{id}",
-            get(declarations::get)
-                .put(declarations::put)
-                .delete(declarations::delete),
+            get(declarations::get).merge(
+                put(declarations::put)
+                    .delete(declarations::delete)
+                    .route_layer(axum::middleware::from_fn_with_state(
+                        state.clone(),
+                        ratelimit::limit_edits,
+                    )),
+            ),
         )
         .route("/v1/declarations/{id}/qr.png", get(declarations::qr_png))
         .route("/v1/declarations/{id}/qr.svg", get(declarations::qr_svg))

@@ -89,6 +89,31 @@ fn init_connection(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     // Keep temporary b-trees in memory; they never hold anything durable.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Erasure must erase: without it, a row deleted or a column set to NULL stays in
+    // the page's free space and in freed pages, readable in the file's bytes. With it,
+    // SQLite overwrites deleted content with zeros (per connection, so set on each).
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    Ok(())
+}
+
+/// Make the database file at `conn` use `auto_vacuum = INCREMENTAL`, so that
+/// [`Db::erase_leftovers`] can hand freed pages back to the file system (a free page
+/// left in the file is where erased data would otherwise linger). A new database gets
+/// it before its first table; an existing one needs a full `VACUUM` to switch, done
+/// here once at open (before the migrations and the writer, with no other connection of
+/// this process; the mode is stored in the file, so later opens skip it).
+fn ensure_incremental_auto_vacuum(conn: &Connection) -> Result<(), rusqlite::Error> {
+    const INCREMENTAL: i64 = 2;
+    let mode: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+    if mode == INCREMENTAL {
+        return Ok(());
+    }
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    if tables > 0 {
+        tracing::info!("switching the database to incremental auto-vacuum (one VACUUM)");
+        conn.execute_batch("VACUUM")?;
+    }
     Ok(())
 }
 
@@ -137,6 +162,7 @@ impl Db {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
         }
         let mut conn = open_connection(path, false)?;
+        ensure_incremental_auto_vacuum(&conn)?;
         // WAL: readers never block the writer and vice versa; persistent, set once.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let ms = Migrations::new(
@@ -254,6 +280,27 @@ impl Db {
         blocking(move || backup_file(&src_path, &dest)).await?
     }
 
+    /// After an erasure or a purge: hand the free pages back to the file system
+    /// (`PRAGMA incremental_vacuum`, through the writer) and copy the WAL into the file
+    /// and truncate it (`wal_checkpoint(TRUNCATE)`), so that erased data lingers neither
+    /// in free pages nor in old WAL frames. `secure_delete` has already zeroed the
+    /// content in the database pages. Returns whether the checkpoint completed (readers
+    /// can keep it from completing; the next call tries again).
+    pub async fn erase_leftovers(&self) -> Result<bool, DbError> {
+        self.write(|c| {
+            c.execute_batch("PRAGMA incremental_vacuum")?;
+            Ok::<_, DbError>(())
+        })
+        .await?;
+        let path = self.inner.path.clone();
+        blocking(move || -> Result<bool, DbError> {
+            let conn = open_connection(&path, false)?;
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            Ok(busy == 0)
+        })
+        .await?
+    }
+
     /// Stop the writer thread after it has committed every queued write. Later writes
     /// fail with [`DbError::Closed`]; reads still work.
     pub fn close(&self) {
@@ -301,6 +348,52 @@ fn spawn_checkpointer(
             }
             let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         })
+}
+
+/// The marker `egate restore` puts in the name of a file it moves aside:
+/// `<db>[-wal|-shm].replaced-<unix seconds>`.
+pub const REPLACED_MARKER: &str = ".replaced-";
+
+/// Remove the files `egate restore` moved aside for the database at `db_path`
+/// (`<name>*.replaced-<unix seconds>`) that were moved before `cutoff` (unix seconds):
+/// they hold personal data as it was, which the retention period also covers. Returns
+/// the number removed. A file whose stamp does not parse is left alone.
+pub fn remove_replaced_files(db_path: &Path, cutoff: i64) -> std::io::Result<usize> {
+    let Some(name) = db_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+    else {
+        return Ok(0);
+    };
+    let dir = match db_path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&name) else {
+            continue;
+        };
+        let Some((suffix, stamp)) = rest.split_once(REPLACED_MARKER) else {
+            continue;
+        };
+        if !matches!(suffix, "" | "-wal" | "-shm") {
+            continue;
+        }
+        if stamp.parse::<i64>().is_ok_and(|t| t < cutoff) {
+            std::fs::remove_file(entry.path())?;
+            tracing::info!(file = %file, "removed a database file restore moved aside");
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Pages an online backup copies per step (writers get the database between steps).
@@ -578,6 +671,89 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(v, 2);
+    }
+
+    #[tokio::test]
+    async fn erased_rows_leave_no_bytes_in_the_file_or_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.db");
+        // An existing database made without auto_vacuum: switched at open.
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("CREATE TABLE old (x TEXT); INSERT INTO old VALUES ('x');")
+                .unwrap();
+        }
+        let db = Db::open(&path, MIGRATIONS).unwrap();
+        let (secure, vacuum): (i64, i64) = db
+            .read(|c| {
+                Ok::<_, DbError>((
+                    c.query_row("PRAGMA secure_delete", [], |r| r.get(0))?,
+                    c.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (secure, vacuum),
+            (1, 2),
+            "secure_delete on, auto_vacuum incremental"
+        );
+        let secret = "ZQXJ-PASSPORT-4711";
+        db.write(move |c| {
+            for i in 0..200 {
+                c.execute(
+                    "INSERT INTO t (v) VALUES (?1)",
+                    [format!("{secret}-{i}-{}", "pad".repeat(100))],
+                )?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+        db.write(|c| {
+            c.execute("DELETE FROM t", [])?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+        assert!(db.erase_leftovers().await.unwrap());
+        for f in ["e.db", "e.db-wal"] {
+            let bytes = std::fs::read(dir.path().join(f)).unwrap_or_default();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{f} still holds erased data"
+            );
+        }
+        db.close();
+    }
+
+    #[test]
+    fn files_restore_moved_aside_go_after_the_cutoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("gate.db");
+        for f in [
+            "gate.db.replaced-100",
+            "gate.db-wal.replaced-100",
+            "gate.db.replaced-900",
+            "other.db.replaced-100",
+            "gate.db.replaced-junk",
+        ] {
+            std::fs::write(dir.path().join(f), b"x").unwrap();
+        }
+        assert_eq!(remove_replaced_files(&db, 500).unwrap(), 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "gate.db.replaced-900",
+                "gate.db.replaced-junk",
+                "other.db.replaced-100"
+            ]
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

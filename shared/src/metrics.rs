@@ -28,7 +28,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// Labels of the request counter.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
@@ -36,8 +36,30 @@ struct RequestLabels {
 /// Labels of the latency histogram.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
+    method: &'static str,
     route: String,
+}
+
+/// The route label when no route matched: one value for every unknown path, so that
+/// random paths cannot grow the label set.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The method label: one of the standard methods, else `other`. Any client can send a
+/// made-up method (`FOOBAR1`, `FOOBAR2`, ...); used as a label as is, each would be a new
+/// series kept forever (a memory leak any client drives). So the set is fixed.
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -89,18 +111,20 @@ impl HttpMetrics {
         &mut self.registry
     }
 
-    /// Record one finished request.
+    /// Record one finished request. `method` is reduced to [`method_label`]; `route` must
+    /// be a matched route template or [`UNMATCHED_ROUTE`], never a raw path.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = method_label(method);
         self.requests
             .get_or_create(&RequestLabels {
-                method: method.to_owned(),
+                method,
                 route: route.to_owned(),
                 status,
             })
             .inc();
         self.latency
             .get_or_create(&RouteLabels {
-                method: method.to_owned(),
+                method,
                 route: route.to_owned(),
             })
             .observe(seconds);
@@ -125,14 +149,14 @@ impl HttpMetrics {
 }
 
 /// Middleware (`axum::middleware::from_fn_with_state`): count and time every request
-/// under its matched route (`unmatched` when no route matched, so that random paths
-/// cannot blow up the label set).
+/// under its matched route template ([`UNMATCHED_ROUTE`] when no route matched) and its
+/// [`method_label`], so that neither random paths nor made-up methods grow the label set.
 pub async fn track(State(metrics): State<Arc<HttpMetrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+        .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |p| p.as_str().to_owned());
+    let method = method_label(req.method().as_str());
     let start = Instant::now();
     let resp = next.run(req).await;
     metrics.observe(
@@ -163,5 +187,20 @@ mod tests {
         assert!(text.contains("svc_http_request_duration_seconds_bucket"));
         assert!(text.contains("svc_things_total 1"));
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let m = HttpMetrics::new("svc");
+        for i in 0..100 {
+            m.observe(&format!("FOOBAR{i}"), UNMATCHED_ROUTE, 404, 0.001);
+        }
+        m.observe("get", UNMATCHED_ROUTE, 404, 0.001);
+        let text = m.render();
+        assert!(text.contains(
+            "svc_http_requests_total{method=\"other\",route=\"unmatched\",status=\"404\"} 101"
+        ));
+        assert!(!text.contains("FOOBAR"));
+        assert_eq!(method_label("DELETE"), "DELETE");
     }
 }

@@ -268,16 +268,77 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
-/// A random 128-bit token, URL-safe base64 without padding (session ids, CSRF tokens,
-/// edit tokens).
-pub fn random_token() -> String {
-    use base64::Engine;
-    let mut b = [0u8; 16];
-    // SystemRandom fails only if the OS RNG is unavailable; the service cannot run then.
-    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).is_err() {
-        tracing::error!("operating system random number generator failed");
+/// The operating system's random number generator failed. Nothing random may be made
+/// then: a session id, CSRF token, edit token or declaration id of zeros would be
+/// guessable by anyone. Answers 503 as a problem.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the operating system random number generator failed")]
+pub struct RngError;
+
+impl From<RngError> for Problem {
+    fn from(_: RngError) -> Self {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "rng-unavailable",
+            "Service unavailable",
+            "The server cannot make a secret right now; nothing was stored. Try again later.",
+        )
     }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+impl IntoResponse for RngError {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+thread_local! {
+    static RNG_FAILS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tests only: make every [`random_bytes`] on this thread fail (`true`) or work again
+/// (`false`). Per thread, so that tests running in parallel are not affected; a server
+/// under a current-thread runtime runs its handlers on the test's thread.
+#[cfg(any(test, feature = "testing"))]
+pub fn simulate_rng_failure(fail: bool) {
+    RNG_FAILS.with(|f| f.set(fail));
+}
+
+/// The one place secrets and identifiers get their randomness: `N` bytes from the
+/// operating system, or [`RngError`] (never zeros, never a fallback).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RngError> {
+    #[cfg(any(test, feature = "testing"))]
+    if RNG_FAILS.with(std::cell::Cell::get) {
+        tracing::error!("operating system random number generator failed (simulated)");
+        return Err(RngError);
+    }
+    let mut b = [0u8; N];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).map_err(|_| {
+        tracing::error!("operating system random number generator failed");
+        RngError
+    })?;
+    Ok(b)
+}
+
+/// A random 128-bit token, URL-safe base64 without padding (session ids, CSRF tokens,
+/// edit tokens), or [`RngError`].
+pub fn try_random_token() -> Result<String, RngError> {
+    use base64::Engine;
+    let b = random_bytes::<16>()?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+}
+
+/// [`try_random_token`] for callers that cannot return an error: fails closed.
+///
+/// # Panics
+/// If the operating system's random generator fails: the request (its connection task)
+/// is aborted rather than handed a predictable token. Prefer [`try_random_token`].
+pub fn random_token() -> String {
+    match try_random_token() {
+        Ok(t) => t,
+        Err(e) => panic!("{e}: refusing to make a predictable token"),
+    }
 }
 
 /// SHA-256 of a secret token, hex (store this, never the token).
@@ -326,5 +387,20 @@ mod tests {
         assert!(ct_eq(b"abc", b"abc"));
         assert!(!ct_eq(b"abc", b"abd"));
         assert!(!ct_eq(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn a_failing_rng_yields_an_error_never_zeros() {
+        simulate_rng_failure(true);
+        let token = try_random_token();
+        let bytes = random_bytes::<9>();
+        let panicked = std::panic::catch_unwind(random_token);
+        simulate_rng_failure(false);
+        assert!(token.is_err());
+        assert!(bytes.is_err());
+        assert!(panicked.is_err(), "random_token must not hand out zeros");
+        let p = Problem::from(RngError);
+        assert_eq!(p.status, 503);
+        assert!(try_random_token().is_ok());
     }
 }
