@@ -22,7 +22,7 @@ use rusqlite::Connection;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// `PRAGMA integrity_check` and `foreign_key_check` of a database file.
@@ -185,20 +185,21 @@ async fn scenario(feed_open: bool) -> Scenario {
         "SELECT count(*) FROM declarations",
     );
 
-    // Writes keep going while the backup runs: declare + scan in a loop.
-    let stop = Arc::new(AtomicBool::new(false));
-    let writes = Arc::new(AtomicUsize::new(0));
-    let load = {
+    // Writes made during the backup, for certain: both backups copy one page per step,
+    // and between their first two steps a passenger declares (mobile-api.db) and has the
+    // declaration scanned (gate.db), through the services, acknowledged before the copy
+    // goes on.
+    let runtime = tokio::runtime::Handle::current();
+    let write_during = {
         let (http, m, g, mrz) = (
             sys.http.clone(),
             sys.mobile.url("/v1/declarations"),
             sys.gate.url("/v1/scans"),
             mrz.clone(),
         );
-        let (stop, writes) = (stop.clone(), writes.clone());
         let body = hanako.declaration(json!([]));
-        tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
+        move || -> (String, String) {
+            runtime.block_on(async {
                 let r = http.post(&m).json(&body).send().await.unwrap();
                 assert_eq!(r.status(), 201);
                 let v: Value = r.json().await.unwrap();
@@ -209,35 +210,65 @@ async fn scenario(feed_open: bool) -> Scenario {
                     .await
                     .unwrap();
                 assert_eq!(r.status(), 200);
-                writes.fetch_add(2, Ordering::Relaxed);
-            }
-        })
+                let d: Value = r.json().await.unwrap();
+                (
+                    v["id"].as_str().unwrap().to_owned(),
+                    d["scan_id"].as_str().unwrap().to_owned(),
+                )
+            })
+        }
     };
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let backups = tempfile::tempdir().unwrap();
-    let at_start = writes.load(Ordering::Relaxed);
     let now = sys.gate.state.clock.unix();
     let (gate_db, gate_dest) = (
         sys.dir.path().join("gate/gate.db"),
         backups.path().join("gate.db"),
     );
-    tokio::task::spawn_blocking(move || gate_service::db::backup(&gate_db, &gate_dest, now))
-        .await
-        .unwrap()
-        .expect("online backup of gate.db under load");
     let (m_db, m_dest) = (
         sys.dir.path().join("mobile-api/mobile-api.db"),
         backups.path().join("mobile-api.db"),
     );
-    tokio::task::spawn_blocking(move || shared::db::backup_file(&m_db, &m_dest))
-        .await
-        .unwrap()
-        .expect("online backup of mobile-api.db under load");
-    let writes_during_backup = writes.load(Ordering::Relaxed) - at_start;
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    stop.store(true, Ordering::Relaxed);
-    load.await.unwrap();
-    assert!(writes_during_backup > 0, "writes ran during the backup");
+    let during: Vec<(String, String)> = tokio::task::spawn_blocking(move || {
+        let mut during = Vec::new();
+        // After the first step of each (pages remaining), one write.
+        let mut once = |p: rusqlite::backup::Progress| {
+            if during.is_empty() && p.remaining > 0 {
+                during.push(write_during());
+            }
+        };
+        gate_service::db::backup_stepwise(&gate_db, &gate_dest, now, 1, &mut once)
+            .expect("online backup of gate.db with a write during it");
+        let mut once = |p: rusqlite::backup::Progress| {
+            if during.len() == 1 && p.remaining > 0 {
+                during.push(write_during());
+            }
+        };
+        shared::db::backup_file_stepwise(&m_db, &m_dest, 1, &mut once)
+            .expect("online backup of mobile-api.db with a write during it");
+        during
+    })
+    .await
+    .unwrap();
+    assert_eq!(during.len(), 2, "a write between the steps of each backup");
+    let writes_during_backup = 2 * during.len();
+    // The backups are taken at their end: each holds the write made during it.
+    let (gate_scan, mobile_declaration) = (&during[0].1, &during[1].0);
+    assert_eq!(
+        count(
+            &backups.path().join("gate.db"),
+            &format!("SELECT count(*) FROM scans WHERE id = '{gate_scan}'")
+        ),
+        1,
+        "the scan made during the gate backup is in it"
+    );
+    assert_eq!(
+        count(
+            &backups.path().join("mobile-api.db"),
+            &format!("SELECT count(*) FROM declarations WHERE id = '{mobile_declaration}'")
+        ),
+        1,
+        "the declaration made during the mobile-api backup is in it"
+    );
 
     // After the backup point: one token used (and its use reported to the issuer, as
     // the live gate's report loop does right after the scan), one superseded by an edit.
@@ -482,10 +513,12 @@ async fn a_token_used_at_one_gate_is_refused_at_another_after_the_report_kiosk_t
     other.stop().await;
 }
 
-/// How long after a scan the live gate's background loop has the use in the issuer's
-/// feed: the window in which a disaster could still lose a use (RELIABILITY.md item 6).
+/// The live gate's background loop, not called by hand, puts every use in the issuer's
+/// feed. How long that takes (the window in which a disaster could still lose a use,
+/// RELIABILITY.md item 6) is printed, not asserted: a slow machine is not a failure; a
+/// use that never arrives is (the deadline only keeps a broken loop from hanging).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_report_loop_puts_a_use_in_the_issuers_feed_within_milliseconds() {
+async fn the_report_loop_puts_every_use_in_the_issuers_feed() {
     let _g = EXCLUSIVE.read().await;
     let sys = System::spawn().await;
     let hanako = Traveller::hanako();
@@ -508,6 +541,7 @@ async fn the_report_loop_puts_a_use_in_the_issuers_feed_within_milliseconds() {
         let d = scan_at(&sys, &url, &qr).await;
         assert_eq!(d["decision"], "green", "{d}");
         let t0 = Instant::now();
+        let deadline = t0 + Duration::from_secs(120);
         loop {
             let feed = get_json(
                 &sys,
@@ -518,10 +552,9 @@ async fn the_report_loop_puts_a_use_in_the_issuers_feed_within_milliseconds() {
                 since = feed["next_since"].as_i64().unwrap();
                 break;
             }
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "the use never reached the feed"
-            );
+            if Instant::now() > deadline {
+                panic!("the use never reached the feed");
+            }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         delays.push(t0.elapsed());
@@ -536,7 +569,6 @@ async fn the_report_loop_puts_a_use_in_the_issuers_feed_within_milliseconds() {
         delays[delays.len() - 1].as_secs_f64() * 1e3,
         delays.len()
     );
-    assert!(p99 < Duration::from_secs(2), "p99 {p99:?}");
     let _ = tx.send(());
     task.await.unwrap().unwrap();
 }
