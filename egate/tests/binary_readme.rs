@@ -31,7 +31,9 @@ async fn a_use_seen_while_the_issuer_is_down_reaches_its_feed_once_it_is_back() 
     let mut mobile = Process::spawn(d, &["run", "mobile-api"], &[]);
     let m_url = url_in(
         &mobile
-            .wait_for_line("the mobile-api URL", |l| l.starts_with("mobile-api on http://"))
+            .wait_for_line("the mobile-api URL", |l| {
+                l.starts_with("mobile-api on http://")
+            })
             .await,
     );
     let issuers = format!("mobile-api={m_url}");
@@ -64,19 +66,25 @@ async fn a_use_seen_while_the_issuer_is_down_reaches_its_feed_once_it_is_back() 
     )
     .await;
     let qr = created["qr"]["text"].as_str().unwrap().to_owned();
-    let cti = cti_of(&qr, &get_json(&http, &format!("{m_url}/v1/trust-list")).await);
+    let cti = cti_of(
+        &qr,
+        &get_json(&http, &format!("{m_url}/v1/trust-list")).await,
+    );
 
     // The issuer goes down; the gate still decides offline and keeps the use.
     mobile.stop().await;
     let decision = scan(&http, &g_url, &qr).await;
     assert_eq!(decision["decision"], "green", "{decision}");
-    let h = poll("the gate's report loop to fail against the stopped issuer", || {
-        let f = health(http.clone(), g_url.clone());
-        async move {
-            f.await
-                .filter(|h| h["use_reports"]["failures"].as_u64() >= Some(1))
-        }
-    })
+    let h = poll(
+        "the gate's report loop to fail against the stopped issuer",
+        || {
+            let f = health(http.clone(), g_url.clone());
+            async move {
+                f.await
+                    .filter(|h| h["use_reports"]["failures"].as_u64() >= Some(1))
+            }
+        },
+    )
     .await;
     assert_eq!(h["use_reports"]["pending"], 1, "{h}");
 
@@ -88,7 +96,9 @@ async fn a_use_seen_while_the_issuer_is_down_reaches_its_feed_once_it_is_back() 
         &[("EGATE_MOBILE_API_ADDR", &m_addr)],
     );
     mobile
-        .wait_for_line("mobile-api back", |l| l.starts_with("mobile-api on http://"))
+        .wait_for_line("mobile-api back", |l| {
+            l.starts_with("mobile-api on http://")
+        })
         .await;
     let feed = poll("the use to arrive in mobile-api's feed", || {
         let (http, url) = (http.clone(), format!("{m_url}/v1/revocations?since=0"));
@@ -123,13 +133,24 @@ async fn a_watch_rule_on_a_flight_sends_its_passengers_red_with_the_reason_for_o
         "[[rule]]\nname = \"flight-nh212-check\"\nkind = \"flight\"\nvalue = \"NH212\"\nreason = \"Targeted check, order 2026-041\"\n",
     )
     .unwrap();
+    // Watch rules are refused when group or others may read them.
+    std::fs::set_permissions(
+        d.join("gate/watchlist.toml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let mut up = Up::start(d, &[("EGATE_GATE_SELECTION_RATE", "0")]).await;
     let password = up.passwords().remove(0);
     let http = client();
     let health = get_json(&http, &format!("{}/healthz", up.gate)).await;
     assert_eq!(health["watch_rules"], 1, "{health}");
 
-    let other = declare(&http, &up.mobile, &declaration(&japan_date(0), "JL44", json!([]))).await;
+    let other = declare(
+        &http,
+        &up.mobile,
+        &declaration(&japan_date(0), "JL44", json!([])),
+    )
+    .await;
     let d_other = scan(&http, &up.gate, other["qr"]["text"].as_str().unwrap()).await;
     assert_eq!(d_other["decision"], "green", "another flight: {d_other}");
 
@@ -208,7 +229,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         c ^= u32::from(b);
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -222,7 +247,10 @@ fn png_header(w: u32, h: u32) -> Vec<u8> {
             *b"IHDR",
             [&w.to_be_bytes()[..], &h.to_be_bytes(), &[8, 0, 0, 0, 0]].concat(),
         ),
-        (*b"IDAT", vec![0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),
+        (
+            *b"IDAT",
+            vec![0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        ),
         (*b"IEND", Vec::new()),
     ] {
         out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
@@ -299,7 +327,12 @@ async fn an_image_over_the_limit_is_413_problem_json_and_the_gate_keeps_scanning
     writer.abort();
 
     // The gate still scans.
-    let c = declare(&http, &up.mobile, &declaration(&japan_date(0), "NH212", json!([]))).await;
+    let c = declare(
+        &http,
+        &up.mobile,
+        &declaration(&japan_date(0), "NH212", json!([])),
+    )
+    .await;
     let dec = scan(&http, &up.gate, c["qr"]["text"].as_str().unwrap()).await;
     assert_eq!(dec["decision"], "green", "{dec}");
     up.proc.stop().await;
@@ -354,7 +387,7 @@ impl Agent {
         self.take(r).await
     }
     /// From the start page to the trip page, Hanako's passport read.
-    async fn to_trip(&mut self) {
+    async fn reach_trip(&mut self) {
         assert_eq!(self.get("/").await, 200);
         assert_eq!(self.post("/start", &[("lang", "en")]).await, 200);
         assert_eq!(
@@ -384,9 +417,9 @@ async fn i_need_more_time_keeps_the_kiosk_session_and_its_answers_past_the_idle_
     let mut up = Up::start(d, &[("EGATE_KIOSK_IDLE_SECS", "20")]).await;
     let mut stays = Agent::new(&up.kiosk);
     let mut leaves = Agent::new(&up.kiosk);
-    leaves.to_trip().await;
+    leaves.reach_trip().await;
     let sent = Instant::now();
-    stays.to_trip().await;
+    stays.reach_trip().await;
     let done = Instant::now();
     assert!(
         stays
@@ -442,7 +475,7 @@ async fn the_kiosk_form_limits_hold_at_their_edges() {
     let d = data.path();
     let mut up = Up::start(d, &[]).await;
     let mut a = Agent::new(&up.kiosk);
-    a.to_trip().await;
+    a.reach_trip().await;
     let trip_page = a.page.clone();
 
     // 256 characters a field: judged (an invalid flight, said on the page); 257: refused.
@@ -490,7 +523,7 @@ async fn the_kiosk_form_limits_hold_at_their_edges() {
 
     // Goods: at most 50 rows, however often "Add goods" is pressed.
     let mut b = Agent::new(&up.kiosk);
-    b.to_trip().await;
+    b.reach_trip().await;
     let today = japan_date(0);
     b.post(
         "/trip",
@@ -584,7 +617,7 @@ async fn issuing_logs_no_personal_data_even_at_debug_level() {
 
     // The kiosk, with a trip of its own.
     let mut k = Agent::new(&up.kiosk);
-    k.to_trip().await;
+    k.reach_trip().await;
     k.post(
         "/trip",
         &[

@@ -301,12 +301,7 @@ pub fn client() -> reqwest::Client {
 pub fn japan_date(days: i64) -> String {
     let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9));
     let d = now.date() + time::Duration::days(days);
-    format!(
-        "{:04}-{:02}-{:02}",
-        d.year(),
-        u8::from(d.month()),
-        d.day()
-    )
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// Hanako's declaration for mobile-api: arrival `arrival`, flight `flight`, `items`.
