@@ -121,6 +121,11 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
         })
         .await
         .context("failed to read the restore state")?;
+    // The watch rules can name people: refuse to start on a file others may read.
+    if config.watchlist_file.exists() {
+        shared::secret_file::ensure_private(&config.watchlist_file)
+            .context("the watch-rules file is refused")?;
+    }
     let selection = selection::Selection::new(
         &selection_key,
         config.selection_rate,

@@ -136,7 +136,9 @@ impl Selection {
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            if let Err(e) = std::fs::write(path, WATCHLIST_TEMPLATE) {
+            // Watch rules can name people: readable by this user only.
+            if let Err(e) = shared::secret_file::create_private(path, WATCHLIST_TEMPLATE.as_bytes())
+            {
                 tracing::warn!(error = %e, "failed to create the watch-rules file");
             }
         }
@@ -178,7 +180,7 @@ impl Selection {
         if mtime.is_some() && *loaded == mtime {
             return;
         }
-        let parsed = match std::fs::read_to_string(&self.path) {
+        let parsed = match shared::secret_file::read_private_to_string(&self.path) {
             Ok(src) => parse_watchlist(&src),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(e.into()),
@@ -236,7 +238,9 @@ pub fn load_or_generate_key(path: &Path) -> anyhow::Result<[u8; 32]> {
     use anyhow::Context as _;
     use ring::rand::SecureRandom as _;
     use std::io::Write as _;
-    if let Ok(bytes) = std::fs::read(path) {
+    if path.exists() {
+        let bytes = shared::secret_file::read_private(path)
+            .with_context(|| format!("failed to read the selection key {}", path.display()))?;
         return <[u8; 32]>::try_from(bytes)
             .map_err(|_| anyhow::anyhow!("{} must hold exactly 32 bytes", path.display()));
     }
@@ -262,7 +266,8 @@ pub fn load_or_generate_key(path: &Path) -> anyhow::Result<[u8; 32]> {
             Ok(key)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let bytes = std::fs::read(path).context("failed to read the selection key")?;
+            let bytes = shared::secret_file::read_private(path)
+                .context("failed to read the selection key")?;
             <[u8; 32]>::try_from(bytes)
                 .map_err(|_| anyhow::anyhow!("{} must hold exactly 32 bytes", path.display()))
         }
@@ -327,5 +332,35 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[test]
+    fn the_watchlist_is_created_0600_and_key_and_rules_are_refused_when_readable_by_others() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let w = dir.path().join("gate/watchlist.toml");
+        let _ = Selection::new(&[1; 32], 0.0, &w);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&w), 0o600, "watch rules can name people");
+        // A rule added by an operator with a too-open mode is refused, naming the fix.
+        std::fs::write(
+            &w,
+            "[[rule]]\nname = \"a\"\nkind = \"flight\"\nvalue = \"NH1\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&w, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let s = Selection::new(&[1; 32], 0.0, &w);
+        assert!(
+            s.rules().is_empty(),
+            "a group/world-readable watchlist is not loaded"
+        );
+        let k = dir.path().join("gate/selection.key");
+        load_or_generate_key(&k).unwrap();
+        std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let e = format!("{:#}", load_or_generate_key(&k).unwrap_err());
+        assert!(
+            e.contains("chmod 600") && e.contains("selection.key"),
+            "{e}"
+        );
     }
 }

@@ -152,6 +152,17 @@ pub async fn purge_expired(state: &AppState, now: i64) -> anyhow::Result<usize> 
             },
         )
         .await?;
+    match state.db.erase_leftovers().await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("WAL checkpoint after the purge kept back by readers"),
+        Err(e) => tracing::error!(error = %e, "vacuum after the purge failed"),
+    }
+    let path = state.db.path().to_owned();
+    match shared::db::blocking(move || shared::db::remove_replaced_files(&path, cutoff)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "removing restore's replaced files failed"),
+        Err(e) => tracing::error!(error = %e, "removing restore's replaced files failed"),
+    }
     if cases > 0 || tokens > 0 || attempts > 0 {
         tracing::info!(
             purge.cases = cases,

@@ -235,12 +235,31 @@ pub async fn purge_expired(state: &AppState, now: time::OffsetDateTime) -> Resul
         .write(move |c| store::purge_before(c, &cutoff, at))
         .await?;
     state.counters.declarations_purged.inc_by(n as u64);
+    erase_leftovers(state, at).await;
     tracing::info!(
         purge.erased = n,
         purge.retention_days = state.config.retention_days,
         "retention purge done"
     );
     Ok(n)
+}
+
+/// What erasure leaves behind, removed after each purge: free pages and old WAL frames
+/// ([`shared::db::Db::erase_leftovers`]; `secure_delete` has zeroed the content), and the
+/// files `egate restore` moved aside more than the retention period ago.
+async fn erase_leftovers(state: &AppState, now: i64) {
+    match state.db.erase_leftovers().await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("WAL checkpoint after the purge kept back by readers"),
+        Err(e) => tracing::error!(error = %e, "vacuum after the purge failed"),
+    }
+    let cutoff = now.saturating_sub(state.config.retention_days.saturating_mul(86_400));
+    let path = state.config.db_path();
+    match shared::db::blocking(move || shared::db::remove_replaced_files(&path, cutoff)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "removing restore's replaced files failed"),
+        Err(e) => tracing::error!(error = %e, "removing restore's replaced files failed"),
+    }
 }
 
 /// The application router (every route, with its middleware).

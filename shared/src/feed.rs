@@ -210,7 +210,9 @@ pub fn load_or_create_api_key(path: &Path) -> std::io::Result<String> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             // Another service may have created it a moment ago and still be writing.
             for _ in 0..50 {
-                let key = std::fs::read_to_string(path)?.trim().to_owned();
+                let key = crate::secret_file::read_private_to_string(path)?
+                    .trim()
+                    .to_owned();
                 if key.len() >= MIN_API_KEY_LEN {
                     return Ok(key);
                 }

@@ -14,6 +14,7 @@
 //! - [`i18n`]: Fluent messages in ja, en, zh-Hans, zh-Hant, ko;
 //! - [`telemetry`]: tracing set-up;
 //! - [`clock`]: injectable time;
+//! - [`secret_file`]: key and secret files created 0600, refused when too open;
 //! - [`web`]: problem+json, JSON extraction with pointers, security headers.
 
 pub mod clock;
@@ -26,6 +27,7 @@ pub mod metrics;
 pub mod mrz;
 pub mod qr;
 pub mod rules;
+pub mod secret_file;
 pub mod telemetry;
 pub mod token;
 pub mod web;

@@ -114,6 +114,12 @@ impl Harness {
             let b = hex::encode(binding.bind(ANNA.nationality, ANNA.number, ANNA.birth));
             std::fs::create_dir_all(config.gate_dir()).unwrap();
             std::fs::write(&config.watchlist_file, w(b)).unwrap();
+            // Watch rules are refused when group or others may read them.
+            std::fs::set_permissions(
+                &config.watchlist_file,
+                std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            )
+            .unwrap();
         }
         let clock = FixedClock::at(datetime!(2026-11-01 09:00 UTC));
         let state = gate_service::build_with_clock(config, Arc::new(clock.clone()))

@@ -14,7 +14,7 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io::Write as _;
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 /// Errors of key generation, key files and key import.
@@ -29,9 +29,7 @@ pub enum KeyError {
         source: std::io::Error,
     },
     /// The key file may be read or written by group or others.
-    #[error(
-        "key file {path} has mode {mode:o}; it must not be accessible to group or others (chmod 600)"
-    )]
+    #[error("{}", crate::secret_file::refusal(path, *mode))]
     InsecurePermissions {
         /// The file.
         path: PathBuf,
@@ -350,8 +348,7 @@ fn read_private_file(path: &Path) -> Result<Option<Vec<u8>>, KeyError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_err(path)(e)),
     };
-    let mode = meta.mode() & 0o777;
-    if mode & 0o077 != 0 {
+    if let Some(mode) = crate::secret_file::too_open(&meta) {
         return Err(KeyError::InsecurePermissions {
             path: path.to_owned(),
             mode,
