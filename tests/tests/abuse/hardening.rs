@@ -254,19 +254,20 @@ fn routes_in_source(svc: Svc, file: &str, prefix: &str, out: &mut BTreeSet<Strin
         rest = r;
         let end = rest.find('"').unwrap();
         let path = format!("{prefix}{}", &rest[..end]);
-        // The handlers of this route: up to the next builder call at the same level.
-        let call_end = [
-            ".route(",
-            ".fallback",
-            ".layer(",
-            ".nest(",
-            ".merge(",
-            ".with_state",
-        ]
-        .iter()
-        .filter_map(|m| rest.find(m))
-        .min()
-        .unwrap_or(rest.len());
+        // The handlers of this route: up to the parenthesis that closes `.route(`
+        // (method routers may be merged or layered inside it).
+        let mut depth = 1usize;
+        let call_end = rest
+            .char_indices()
+            .find_map(|(k, ch)| {
+                match ch {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(k)
+            })
+            .unwrap_or(rest.len());
         let call = &rest[..call_end];
         let bytes = call.as_bytes();
         for m in ["get", "post", "put", "delete", "patch"] {
@@ -300,11 +301,18 @@ fn the_route_list_names_every_route_of_the_three_routers_sources() {
         "",
         &mut found,
     );
-    for e in std::fs::read_dir(format!("{root}/gate-service/src/console")).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "rs") {
-            routes_in_source(Gate, p.to_str().unwrap(), "/console", &mut found);
-        }
+    for p in rust_files_under(&format!("{root}/gate-service/src/console")) {
+        routes_in_source(Gate, &p, "/console", &mut found);
+    }
+    // The issuer endpoints (trust list, revocations, use reports): one router in shared,
+    // mounted by both issuers.
+    for svc in [Mobile, Kiosk] {
+        routes_in_source(
+            svc,
+            &format!("{root}/shared/src/issuer/routes.rs"),
+            "",
+            &mut found,
+        );
     }
     routes_in_source(
         Kiosk,
@@ -323,6 +331,24 @@ fn the_route_list_names_every_route_of_the_three_routers_sources() {
         "routes in the source but not in ROUTES: {missing:?}; in ROUTES but not in the source: {stale:?}"
     );
     assert!(found.len() >= 50, "the scan found the routes: {found:?}");
+}
+
+/// Every `.rs` file below `dir`, at any depth, in a stable order.
+fn rust_files_under(dir: &str) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(dir)];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p.to_str().unwrap().to_string());
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 /// Cases no longer waiting (taken or closed): what a forged console form would change.
