@@ -711,7 +711,15 @@ async fn issuing_logs_no_personal_data_even_at_debug_level() {
 async fn the_revocation_feed_pages_at_exactly_1000_and_the_next_page_starts_after() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
-    let mut up = Up::start(d, &[]).await;
+    // Editing is rate limited; this test edits one declaration a thousand times.
+    let mut up = Up::start(
+        d,
+        &[
+            ("EGATE_EDIT_RATE_LIMIT_PER_MINUTE", "100000"),
+            ("EGATE_EDIT_RATE_LIMIT_PER_DECLARATION_PER_MINUTE", "100000"),
+        ],
+    )
+    .await;
     let http = client();
     let today = japan_date(0);
     let created = declare(&http, &up.mobile, &declaration(&today, "NH212", json!([]))).await;
