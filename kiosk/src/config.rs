@@ -30,6 +30,9 @@ pub struct Config {
     /// How long tokens live (`EGATE_TOKEN_GRACE_HOURS`, `EGATE_TOKEN_MAX_DAYS`: the same
     /// variables and defaults as mobile-api's).
     pub token_validity: Validity,
+    /// HTTPS: certificate and key PEM files (`EGATE_TLS_CERT`, `EGATE_TLS_KEY`); plain
+    /// HTTP when unset.
+    pub tls: Option<shared::tls::TlsFiles>,
 }
 
 /// A configuration that cannot be used.
@@ -82,6 +85,9 @@ impl Config {
             sweep_every: Duration::from_secs(5),
             gate_api_key,
             token_validity: Validity::from_env()?,
+            tls: shared::tls::TlsFiles::from_env().map_err(|_| {
+                ConfigError::Invalid("set both EGATE_TLS_CERT and EGATE_TLS_KEY, or neither")
+            })?,
         })
     }
 
@@ -96,6 +102,7 @@ impl Config {
             sweep_every: Duration::from_secs(1),
             gate_api_key: None,
             token_validity: Validity::default(),
+            tls: None,
         }
     }
 

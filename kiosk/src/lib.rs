@@ -17,7 +17,6 @@ use shared::issuer::{Issuer, IssuerEndpoints, TokenPolicy};
 use shared::rules::RulesProfile;
 use shared::token::{BindingKey, KeyRing};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -177,12 +176,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = build_app(state.clone());
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let tls = match &state.config.tls {
+        Some(files) => Some(files.server_config().map_err(std::io::Error::other)?),
+        None => None,
+    };
+    let result = shared::tls::serve(listener, app, tls, shutdown).await;
     state.stop_background();
     let db = state.db().clone();
     let _ = shared::db::blocking(move || db.close()).await;

@@ -42,6 +42,9 @@ pub struct Config {
     pub gate_api_key: Option<String>,
     /// The source of time.
     pub clock: SharedClock,
+    /// HTTPS: certificate and key PEM files (`EGATE_TLS_CERT`, `EGATE_TLS_KEY`); plain
+    /// HTTP when unset.
+    pub tls: Option<shared::tls::TlsFiles>,
 }
 
 impl std::fmt::Debug for Config {
@@ -62,6 +65,7 @@ impl std::fmt::Debug for Config {
             .field("retention_days", &self.retention_days)
             .field("rules_profile", &self.rules_profile)
             .field("gate_api_key", &self.gate_api_key.as_ref().map(|_| "<set>"))
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -183,6 +187,11 @@ impl Config {
             rules_profile,
             gate_api_key,
             clock: shared::clock::system(),
+            tls: shared::tls::TlsFiles::from_env().map_err(|e| ConfigError::Invalid {
+                name: "EGATE_TLS_CERT".into(),
+                value: "<files>".into(),
+                why: e.to_string(),
+            })?,
         })
     }
 
@@ -202,6 +211,7 @@ impl Config {
             rules_profile: None,
             gate_api_key: None,
             clock: shared::clock::system(),
+            tls: None,
         }
     }
 

@@ -19,7 +19,6 @@ use shared::metrics::HttpMetrics;
 use shared::rules::RulesProfile;
 use shared::token::{BindingKey, KeyRing};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -275,13 +274,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = build_app(state.clone());
-    tracing::info!(addr = ?listener.local_addr().ok(), "mobile-api listening");
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let tls = match &state.config.tls {
+        Some(files) => Some(files.server_config().map_err(std::io::Error::other)?),
+        None => None,
+    };
+    tracing::info!(addr = ?listener.local_addr().ok(), https = tls.is_some(), "mobile-api listening");
+    let result = shared::tls::serve(listener, app, tls, shutdown).await;
     state.stop_background().await;
     state.db.close();
     result

@@ -13,6 +13,7 @@
 //! - [`db`]: SQLite with the design's pragmas, embedded migrations, off-runtime access;
 //! - [`i18n`]: Fluent messages in ja, en, zh-Hans, zh-Hant, ko;
 //! - [`telemetry`]: tracing set-up;
+//! - [`tls`]: HTTPS on a listener (`EGATE_TLS_CERT`, `EGATE_TLS_KEY`) and `serve`;
 //! - [`clock`]: injectable time;
 //! - [`secret_file`]: key and secret files created 0600, refused when too open;
 //! - [`web`]: problem+json, JSON extraction with pointers, security headers.
@@ -29,5 +30,6 @@ pub mod qr;
 pub mod rules;
 pub mod secret_file;
 pub mod telemetry;
+pub mod tls;
 pub mod token;
 pub mod web;
