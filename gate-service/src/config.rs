@@ -63,8 +63,13 @@ pub struct Config {
     /// `EGATE_GATE_API_KEY` (at least 32 characters): the same secret given directly,
     /// instead of the file.
     pub gate_api_key: Option<shared::feed::ApiKey>,
-    /// `EGATE_SECURE_COOKIES` (default false): mark console cookies `Secure`.
+    /// Mark console cookies `Secure`: always when HTTPS is on (`tls`), and when forced
+    /// with `EGATE_SECURE_COOKIES=1` (HTTPS terminated by a proxy in front).
     pub secure_cookies: bool,
+    /// HTTPS: certificate and key PEM files (`EGATE_TLS_CERT`, `EGATE_TLS_KEY`); plain
+    /// HTTP when unset.
+    pub tls: Option<shared::tls::TlsFiles>,
+
     /// `EGATE_GATE_ISSUERS`: trusted issuers (`id=url-or-file`, comma-separated).
     pub issuers: Vec<IssuerConfig>,
     /// `EGATE_GATE_REVOKED_KIDS`: revoked key ids (standard base64), in addition to the
@@ -137,7 +142,8 @@ impl Config {
         );
         let mut c = Config::defaults(&data_dir);
         c.addr = addr;
-        c.secure_cookies = secure_cookies;
+        c.tls = shared::tls::TlsFiles::from_env()?;
+        c.secure_cookies = secure_cookies || c.tls.is_some();
         c.issuers = issuers;
         c.revoked_kids = revoked_kids;
         c.refresh_secs = env_parse("EGATE_GATE_REFRESH_SECS", 60u64)?.max(1);
@@ -174,6 +180,7 @@ impl Config {
             gate_api_key_file: data_dir.join("gate-api.key"),
             gate_api_key: None,
             secure_cookies: false,
+            tls: None,
             issuers: Vec::new(),
             revoked_kids: Vec::new(),
             refresh_secs: 60,

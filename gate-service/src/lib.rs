@@ -38,7 +38,6 @@ use shared::clock::SharedClock;
 use shared::db::Db;
 use shared::rules::RulesProfile;
 use shared::token::BindingKey;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 /// Everything a request handler needs. Cheap to clone.
@@ -194,12 +193,11 @@ pub async fn serve(
     let app = build_app(state.clone());
     let addr = listener.local_addr().ok();
     tracing::info!(addr = ?addr, "gate-service listening");
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let tls = match &state.config.tls {
+        Some(files) => Some(files.server_config()?),
+        None => None,
+    };
+    let served = shared::tls::serve(listener, app, tls, shutdown).await;
     state.tasks.stop().await;
     let db = state.db.clone();
     let _ = shared::db::blocking(move || db.close()).await;
