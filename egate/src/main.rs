@@ -281,7 +281,7 @@ async fn run_one(service: Service) -> anyhow::Result<()> {
             let listener = bind(config.addr).await?;
             println!("gate-service on http://{}", listener.local_addr()?);
             let state = gate_service::build(config).await?;
-            gate_service::serve(listener, state, shutdown_signal()).await
+            Ok(gate_service::serve(listener, state, shutdown_signal()).await?)
         }
         Service::Kiosk => {
             let config = kiosk::Config::from_env()?;

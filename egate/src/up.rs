@@ -46,7 +46,10 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
 
     let g_state = gate_service::build(g_cfg.clone()).await?;
     let first_password = ensure_supervisor(&g_state).await?;
-    let g_task = tokio::spawn(gate_service::serve(g_listener, g_state, fan_out(&stop_rx)));
+    let g_stop = fan_out(&stop_rx);
+    let g_task = tokio::spawn(async move {
+        Ok::<_, anyhow::Error>(gate_service::serve(g_listener, g_state, g_stop).await?)
+    });
 
     println!();
     println!(

@@ -1,7 +1,6 @@
 //! Configuration of the gate service, from `EGATE_*` environment variables with defaults
 //! that work on one machine.
 
-use anyhow::{Context as _, bail};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -24,13 +23,14 @@ pub struct IssuerConfig {
 
 impl IssuerConfig {
     /// Parse `id=source` (source: an `http(s)://` base URL or a JWKS file path).
-    pub fn parse(spec: &str) -> anyhow::Result<IssuerConfig> {
-        let (id, source) = spec
-            .split_once('=')
-            .with_context(|| format!("issuer `{spec}` must be written id=url-or-file"))?;
+    pub fn parse(spec: &str) -> Result<IssuerConfig, IssuerSpecError> {
+        let refused = || IssuerSpecError {
+            spec: spec.to_owned(),
+        };
+        let (id, source) = spec.split_once('=').ok_or_else(refused)?;
         let (id, source) = (id.trim(), source.trim());
         if id.is_empty() || id.len() > 64 || source.is_empty() {
-            bail!("issuer `{spec}` must be written id=url-or-file (id of 1 to 64 characters)");
+            return Err(refused());
         }
         let web = source.starts_with("http://") || source.starts_with("https://");
         Ok(IssuerConfig {
@@ -41,13 +41,50 @@ impl IssuerConfig {
     }
 
     /// Parse a comma-separated list of `id=source`.
-    pub fn parse_list(list: &str) -> anyhow::Result<Vec<IssuerConfig>> {
+    pub fn parse_list(list: &str) -> Result<Vec<IssuerConfig>, IssuerSpecError> {
         list.split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(IssuerConfig::parse)
             .collect()
     }
+}
+
+/// An issuer that is not written `id=url-or-file`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("issuer `{spec}` must be written id=url-or-file (id of 1 to 64 characters)")]
+pub struct IssuerSpecError {
+    /// The refused entry, as written.
+    pub spec: String,
+}
+
+/// A configuration the gate cannot start with: names the variable and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A variable that does not parse.
+    #[error("{name}={value} is not valid: {why}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What it held.
+        value: String,
+        /// Why it does not parse.
+        why: String,
+    },
+    /// A variable out of its range (its value is not repeated: it may be a secret).
+    #[error("{name} must be {expected}")]
+    OutOfRange {
+        /// The variable.
+        name: &'static str,
+        /// What it must hold.
+        expected: &'static str,
+    },
+    /// An entry of `EGATE_GATE_ISSUERS` is malformed.
+    #[error("failed to parse EGATE_GATE_ISSUERS: {0}")]
+    Issuers(#[from] IssuerSpecError),
+    /// `EGATE_TLS_CERT` / `EGATE_TLS_KEY` set by halves.
+    #[error(transparent)]
+    Tls(#[from] shared::tls::TlsError),
 }
 
 /// Gate service configuration.
@@ -101,28 +138,29 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+fn env_parse<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
 where
     T::Err: std::fmt::Display,
 {
     match env(name) {
         None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|e| anyhow::anyhow!("{name}={v} is not valid: {e}")),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+            name,
+            why: e.to_string(),
+            value: v,
+        }),
     }
 }
 
 impl Config {
     /// Read the configuration from the environment.
-    pub fn from_env() -> anyhow::Result<Config> {
+    pub fn from_env() -> Result<Config, ConfigError> {
         let data_dir = PathBuf::from(env("EGATE_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        let addr: SocketAddr = env_parse("EGATE_GATE_ADDR", DEFAULT_ADDR.parse()?)?;
+        let addr: SocketAddr =
+            env_parse("EGATE_GATE_ADDR", SocketAddr::from(([127, 0, 0, 1], 8081)))?;
         let issuers = IssuerConfig::parse_list(
             &env("EGATE_GATE_ISSUERS").unwrap_or_else(|| DEFAULT_ISSUERS.into()),
-        )
-        .context("failed to parse EGATE_GATE_ISSUERS")?;
+        )?;
         let revoked_kids = env("EGATE_GATE_REVOKED_KIDS")
             .map(|v| {
                 v.split(',')
@@ -134,7 +172,10 @@ impl Config {
             .unwrap_or_default();
         let selection_rate: f64 = env_parse("EGATE_GATE_SELECTION_RATE", 0.01)?;
         if !(0.0..=1.0).contains(&selection_rate) {
-            bail!("EGATE_GATE_SELECTION_RATE must be between 0 and 1");
+            return Err(ConfigError::OutOfRange {
+                name: "EGATE_GATE_SELECTION_RATE",
+                expected: "between 0 and 1",
+            });
         }
         let secure_cookies = matches!(
             env("EGATE_SECURE_COOKIES").as_deref().map(str::trim),
@@ -157,16 +198,20 @@ impl Config {
         c.fetch_timeout_secs = env_parse("EGATE_GATE_FETCH_TIMEOUT_SECS", 3u64)?.max(1);
         if let Some(k) = env("EGATE_GATE_API_KEY") {
             if k.trim().len() < shared::feed::MIN_API_KEY_LEN {
-                bail!("EGATE_GATE_API_KEY must be at least 32 characters");
+                return Err(ConfigError::OutOfRange {
+                    name: "EGATE_GATE_API_KEY",
+                    expected: "at least 32 characters",
+                });
             }
             c.gate_api_key = Some(shared::feed::ApiKey(k.trim().to_owned()));
         }
         if let Some(name) = env("EGATE_GATE_INSTANCE") {
             let name = name.trim().to_owned();
             if name.len() > 64 || !name.bytes().all(|b| b.is_ascii_graphic()) {
-                bail!(
-                    "EGATE_GATE_INSTANCE must be 1 to 64 printable ASCII characters without spaces"
-                );
+                return Err(ConfigError::OutOfRange {
+                    name: "EGATE_GATE_INSTANCE",
+                    expected: "1 to 64 printable ASCII characters without spaces",
+                });
             }
             c.instance = name;
         }

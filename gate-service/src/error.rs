@@ -121,3 +121,54 @@ impl IntoResponse for AppError {
 pub async fn not_found() -> AppError {
     AppError::NotFound
 }
+
+/// Why the gate cannot start (never rendered: the operator reads it). Each message names
+/// the file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The gate's data directory could not be created.
+    #[error("failed to create the gate data directory {}: {source}", path.display())]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database could not be opened, migrated or read.
+    #[error("failed to open the gate database {}: {source}", path.display())]
+    Db {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: DbError,
+    },
+    /// The restore state (whether this database is a restored backup) could not be read.
+    #[error("failed to read the restore state: {0}")]
+    RestoreState(#[source] DbError),
+    /// The passport binding key could not be loaded or created.
+    #[error("failed to load the binding key: {0}")]
+    BindingKey(#[source] shared::token::KeyError),
+    /// The selection key could not be loaded or created.
+    #[error("failed to load the selection key: {0}")]
+    SelectionKey(#[source] shared::token::KeyError),
+    /// The gate API key file could not be read or created.
+    #[error("failed to load the gate API key {}: {source}", path.display())]
+    ApiKey {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The rules profile (`EGATE_RULES_PROFILE`) could not be loaded.
+    #[error(transparent)]
+    Rules(#[from] shared::rules::RulesError),
+    /// The watch-rules file may be read by group or others (or cannot be checked).
+    #[error("the watch-rules file is refused: {0}")]
+    Watchlist(#[source] std::io::Error),
+    /// The HTTP client for the issuers could not be built.
+    #[error("failed to build the HTTP client for the issuers: {0}")]
+    HttpClient(#[source] reqwest::Error),
+    /// The start-up work on the blocking pool failed.
+    #[error("the start-up task failed: {0}")]
+    Task(#[source] DbError),
+}

@@ -29,11 +29,11 @@ pub mod selection;
 pub mod tasks;
 pub mod trust;
 
-pub use config::{Config, IssuerConfig};
+pub use config::{Config, ConfigError, IssuerConfig};
+pub use error::StartError;
 pub use reports::report_uses_now;
 pub use tasks::{purge_expired, refresh_now};
 
-use anyhow::Context as _;
 use shared::clock::SharedClock;
 use shared::db::Db;
 use shared::rules::RulesProfile;
@@ -84,53 +84,65 @@ impl std::fmt::Debug for AppState {
 
 /// Build the state with the system clock: open the database, load keys, load the trust
 /// list (a failing issuer is logged, not fatal) and start the background tasks.
-pub async fn build(config: Config) -> anyhow::Result<AppState> {
+pub async fn build(config: Config) -> Result<AppState, StartError> {
     build_with_clock(config, shared::clock::system()).await
 }
 
 /// [`build`] with a chosen clock.
-pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
+pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppState, StartError> {
     let cfg = config.clone();
     let now = clock.unix();
     let (db, binding_key, selection_key, profile, gate_api_key) =
-        shared::db::blocking(move || -> anyhow::Result<_> {
-            std::fs::create_dir_all(cfg.gate_dir())
-                .context("failed to create the gate data directory")?;
-            let db = Db::open(&cfg.db_path(), db::MIGRATIONS)
-                .context("failed to open the gate database")?;
+        shared::db::blocking(move || -> Result<_, StartError> {
+            std::fs::create_dir_all(cfg.gate_dir()).map_err(|source| StartError::DataDir {
+                path: cfg.gate_dir(),
+                source,
+            })?;
+            let db = Db::open(&cfg.db_path(), db::MIGRATIONS).map_err(|source| StartError::Db {
+                path: cfg.db_path(),
+                source,
+            })?;
             let binding_key = BindingKey::load_or_generate(&cfg.binding_key_path())
-                .context("failed to load the binding key")?;
-            let selection_key = selection::load_or_generate_key(&cfg.selection_key_path())?;
+                .map_err(StartError::BindingKey)?;
+            let selection_key = selection::load_or_generate_key(&cfg.selection_key_path())
+                .map_err(StartError::SelectionKey)?;
             let gate_api_key = match &cfg.gate_api_key {
                 Some(k) => k.0.clone(),
-                None => shared::feed::load_or_create_api_key(&cfg.gate_api_key_file)
-                    .context("failed to load the gate API key")?,
+                None => shared::feed::load_or_create_api_key(&cfg.gate_api_key_file).map_err(
+                    |source| StartError::ApiKey {
+                        path: cfg.gate_api_key_file.clone(),
+                        source,
+                    },
+                )?,
             };
+            // The profile's errors name its file.
             let profile = match &cfg.rules_profile {
-                Some(p) => RulesProfile::load(p)
-                    .with_context(|| format!("failed to load the rules profile {}", p.display()))?,
+                Some(p) => RulesProfile::load(p)?,
                 None => RulesProfile::jp_2026(),
             };
             Ok((db, binding_key, selection_key, profile, gate_api_key))
         })
-        .await??;
+        .await
+        .map_err(StartError::Task)??;
     let restore = db
         .write(move |c| -> Result<_, shared::db::DbError> {
             Ok(restore::RestoreGuard::load(c, now)?)
         })
         .await
-        .context("failed to read the restore state")?;
-    // The watch rules can name people: refuse to start on a file others may read.
+        .map_err(StartError::RestoreState)?;
+    // The watch rules can name people: refuse to start on a file others may read (the
+    // refusal names the file and the chmod that fixes it).
     if config.watchlist_file.exists() {
         shared::secret_file::ensure_private(&config.watchlist_file)
-            .context("the watch-rules file is refused")?;
+            .map_err(StartError::Watchlist)?;
     }
     let selection = selection::Selection::new(
         &selection_key,
         config.selection_rate,
         &config.watchlist_file,
     );
-    let trust = trust::TrustStore::new(&config.issuers, config.fetch_timeout_secs)?;
+    let trust = trust::TrustStore::new(&config.issuers, config.fetch_timeout_secs)
+        .map_err(StartError::HttpClient)?;
     let state = AppState {
         db,
         clock,
@@ -189,19 +201,19 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> std::io::Result<()> {
     let app = build_app(state.clone());
     let addr = listener.local_addr().ok();
     tracing::info!(addr = ?addr, "gate-service listening");
     let tls = match &state.config.tls {
-        Some(files) => Some(files.server_config()?),
+        Some(files) => Some(files.server_config().map_err(std::io::Error::other)?),
         None => None,
     };
     let served = shared::tls::serve(listener, app, tls, shutdown).await;
     state.tasks.stop().await;
     let db = state.db.clone();
     let _ = shared::db::blocking(move || db.close()).await;
-    served.context("the gate HTTP server failed")
+    served
 }
 
 /// Stops on Ctrl-C or SIGTERM.

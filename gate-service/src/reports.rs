@@ -141,14 +141,18 @@ pub async fn flush(state: &AppState, respect_backoff: bool) -> usize {
             Err(e) => {
                 reporter.failures.fetch_add(1, Ordering::Relaxed);
                 reporter.set_backoff(&issuer.id, true);
-                tracing::warn!(issuer = %issuer.id, error = %format!("{e:#}"), "use report failed; retrying later");
+                tracing::warn!(issuer = %issuer.id, error = %e, "use report failed; retrying later");
             }
         }
     }
     total
 }
 
-async fn flush_issuer(state: &AppState, issuer: &IssuerConfig, url: &str) -> anyhow::Result<usize> {
+async fn flush_issuer(
+    state: &AppState,
+    issuer: &IssuerConfig,
+    url: &str,
+) -> Result<usize, crate::trust::FetchError> {
     let mut total = 0;
     // Bounded: at most 1000 batches (500,000 uses) per pass.
     for _ in 0..1000 {

@@ -10,6 +10,7 @@ use crate::scan::GateReason;
 use serde::Deserialize;
 use serde_json::json;
 use shared::domain::FlightNumber;
+use shared::token::KeyError;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
@@ -64,35 +65,95 @@ struct WatchRuleFile {
     reason: String,
 }
 
+/// A watch-rules file refused (the last good rules stay in force). Rules are numbered
+/// from 1 in file order.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchlistError {
+    /// The file could not be read, or others may read it.
+    #[error("failed to read the watch-rules file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause (a too-open file names the `chmod` that fixes it).
+        source: std::io::Error,
+    },
+    /// Not TOML of the expected shape.
+    #[error("not a watch-rules file: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// A rule without a name.
+    #[error("rule {rule}: name is empty")]
+    EmptyName {
+        /// The rule's number.
+        rule: usize,
+    },
+    /// A binding rule whose value is not 16 bytes in hex.
+    #[error("rule {rule} ({name}): a binding is 32 hex characters")]
+    Binding {
+        /// The rule's number.
+        rule: usize,
+        /// The rule's name.
+        name: String,
+    },
+    /// A flight rule whose value is not a flight number.
+    #[error("rule {rule} ({name}): flight {why}")]
+    Flight {
+        /// The rule's number.
+        rule: usize,
+        /// The rule's name.
+        name: String,
+        /// Why the flight number is refused.
+        why: &'static str,
+    },
+    /// A kind other than `binding` or `flight`.
+    #[error("rule {rule} ({name}): kind `{kind}` is not binding or flight")]
+    Kind {
+        /// The rule's number.
+        rule: usize,
+        /// The rule's name.
+        name: String,
+        /// The kind as written.
+        kind: String,
+    },
+}
+
 /// Parse a watch-rules file.
-pub fn parse_watchlist(src: &str) -> anyhow::Result<Vec<WatchRule>> {
+pub fn parse_watchlist(src: &str) -> Result<Vec<WatchRule>, WatchlistError> {
     let file: WatchFile = toml::from_str(src)?;
     file.rule
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
-            let n = i + 1;
+            let rule = i + 1;
             if r.name.trim().is_empty() {
-                anyhow::bail!("rule {n}: name is empty");
+                return Err(WatchlistError::EmptyName { rule });
             }
             let target = match r.kind.as_str() {
                 "binding" => {
                     let bytes = hex::decode(r.value.trim())
                         .ok()
                         .and_then(|b| <[u8; 16]>::try_from(b).ok());
-                    WatchTarget::Binding(bytes.ok_or_else(|| {
-                        anyhow::anyhow!("rule {n} ({}): a binding is 32 hex characters", r.name)
-                    })?)
+                    match bytes {
+                        Some(b) => WatchTarget::Binding(b),
+                        None => return Err(WatchlistError::Binding { rule, name: r.name }),
+                    }
                 }
-                "flight" => WatchTarget::Flight(
-                    FlightNumber::parse(&r.value)
-                        .map_err(|e| anyhow::anyhow!("rule {n} ({}): flight {e}", r.name))?
-                        .to_string(),
-                ),
-                other => anyhow::bail!(
-                    "rule {n} ({}): kind `{other}` is not binding or flight",
-                    r.name
-                ),
+                "flight" => match FlightNumber::parse(&r.value) {
+                    Ok(f) => WatchTarget::Flight(f.to_string()),
+                    Err(why) => {
+                        return Err(WatchlistError::Flight {
+                            rule,
+                            name: r.name,
+                            why,
+                        });
+                    }
+                },
+                other => {
+                    return Err(WatchlistError::Kind {
+                        rule,
+                        kind: other.to_owned(),
+                        name: r.name,
+                    });
+                }
             };
             Ok(WatchRule {
                 name: r.name,
@@ -183,7 +244,10 @@ impl Selection {
         let parsed = match shared::secret_file::read_private_to_string(&self.path) {
             Ok(src) => parse_watchlist(&src),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e.into()),
+            Err(source) => Err(WatchlistError::Read {
+                path: self.path.clone(),
+                source,
+            }),
         };
         match parsed {
             Ok(rules) => {
@@ -194,7 +258,7 @@ impl Selection {
                 *loaded = mtime;
             }
             Err(e) => {
-                tracing::error!(error = %e, "watch-rules file refused; keeping the last good rules");
+                tracing::error!(path = %self.path.display(), error = %e, "watch-rules file refused; keeping the last good rules");
                 *loaded = mtime;
             }
         }
@@ -233,23 +297,32 @@ impl Selection {
     }
 }
 
-/// Load the 32-byte selection key at `path`, or generate it (mode 0600).
-pub fn load_or_generate_key(path: &Path) -> anyhow::Result<[u8; 32]> {
-    use anyhow::Context as _;
+/// Load the 32-byte selection key at `path`, or generate it (mode 0600). The errors name
+/// the file.
+pub fn load_or_generate_key(path: &Path) -> Result<[u8; 32], KeyError> {
     use ring::rand::SecureRandom as _;
     use std::io::Write as _;
+    let io = |source: std::io::Error| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let exact = |bytes: Vec<u8>| {
+        <[u8; 32]>::try_from(bytes).map_err(|_| {
+            KeyError::BadKey(format!(
+                "the selection key {} must hold exactly 32 bytes",
+                path.display()
+            ))
+        })
+    };
     if path.exists() {
-        let bytes = shared::secret_file::read_private(path)
-            .with_context(|| format!("failed to read the selection key {}", path.display()))?;
-        return <[u8; 32]>::try_from(bytes)
-            .map_err(|_| anyhow::anyhow!("{} must hold exactly 32 bytes", path.display()));
+        return exact(shared::secret_file::read_private(path).map_err(io)?);
     }
     let mut key = [0u8; 32];
     ring::rand::SystemRandom::new()
         .fill(&mut key)
-        .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
+        .map_err(|_| KeyError::Rng)?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).context("failed to create the gate data directory")?;
+        std::fs::create_dir_all(dir).map_err(io)?;
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -260,18 +333,14 @@ pub fn load_or_generate_key(path: &Path) -> anyhow::Result<[u8; 32]> {
     }
     match opts.open(path) {
         Ok(mut f) => {
-            f.write_all(&key)
-                .context("failed to write the selection key")?;
-            f.sync_all().context("failed to sync the selection key")?;
+            f.write_all(&key).map_err(io)?;
+            f.sync_all().map_err(io)?;
             Ok(key)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let bytes = shared::secret_file::read_private(path)
-                .context("failed to read the selection key")?;
-            <[u8; 32]>::try_from(bytes)
-                .map_err(|_| anyhow::anyhow!("{} must hold exactly 32 bytes", path.display()))
+            exact(shared::secret_file::read_private(path).map_err(io)?)
         }
-        Err(e) => Err(e).context("failed to create the selection key"),
+        Err(e) => Err(io(e)),
     }
 }
 
@@ -288,9 +357,14 @@ mod tests {
         .unwrap();
         assert_eq!(rules[0].target, WatchTarget::Flight("NH212".into()));
         assert!(matches!(rules[1].target, WatchTarget::Binding(b) if b[15] == 0xff));
-        assert!(
-            parse_watchlist("[[rule]]\nname = \"a\"\nkind = \"name\"\nvalue = \"SMITH\"\n")
-                .is_err()
+        let e = parse_watchlist(
+            "[[rule]]\nname = \"a\"\nkind = \"flight\"\nvalue = \"NH212\"\n\n[[rule]]\nname = \"b\"\nkind = \"name\"\nvalue = \"SMITH\"\n",
+        )
+        .unwrap_err();
+        assert!(matches!(e, WatchlistError::Kind { rule: 2, .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "rule 2 (b): kind `name` is not binding or flight"
         );
         assert!(
             parse_watchlist("[[rule]]\nname = \"a\"\nkind = \"binding\"\nvalue = \"abc\"\n")

@@ -101,7 +101,7 @@ pub fn start(state: &AppState) {
         Box::pin(async move {
             let now = s.clock.unix();
             if let Err(e) = purge_expired(&s, now).await {
-                tracing::error!(error = %format!("{e:#}"), "retention purge failed");
+                tracing::error!(error = %e, "retention purge failed");
             }
         })
     });
@@ -110,7 +110,7 @@ pub fn start(state: &AppState) {
     tokio::spawn(async move {
         let now = s.clock.unix();
         if let Err(e) = purge_expired(&s, now).await {
-            tracing::error!(error = %format!("{e:#}"), "retention purge failed");
+            tracing::error!(error = %e, "retention purge failed");
         }
     });
 }
@@ -126,7 +126,7 @@ pub async fn refresh_now(state: &AppState) {
 /// and one-time-use records of tokens expired for more than a day (they can no longer
 /// verify). Returns the number
 /// of cases purged.
-pub async fn purge_expired(state: &AppState, now: i64) -> anyhow::Result<usize> {
+pub async fn purge_expired(state: &AppState, now: i64) -> Result<usize, shared::db::DbError> {
     let cutoff = now.saturating_sub(state.config.retention_days.saturating_mul(86_400));
     // Sign-in attempts: never within the last day, whatever the retention (the throttle
     // needs the last hour).

@@ -8,7 +8,7 @@ use crate::config::IssuerConfig;
 use serde::{Deserialize, Serialize};
 use shared::token::{Jwks, Kid, TrustList};
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// What one issuer's keys look like now (for `/healthz`).
@@ -46,6 +46,57 @@ struct Revocation {
     reason: String,
 }
 
+/// A failed exchange with an issuer (keys, revocations, use reports), or with the JWKS
+/// file standing for one. Logged and shown in `/healthz`; the next refresh retries.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The request failed, or the issuer answered an error status or a body that does
+    /// not decode (the message names the URL and each cause).
+    #[error("{}", causes(.0))]
+    Http(reqwest::Error),
+    /// The JWKS file could not be read.
+    #[error("failed to read the JWKS file {}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The JWKS file is not a JWKS.
+    #[error("the JWKS file {} is not a JWKS: {source}", path.display())]
+    Jwks {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// The issuer has neither a URL nor a JWKS file.
+    #[error("no key source (neither a URL nor a JWKS file)")]
+    NoSource,
+    /// The gate's database failed while storing what was fetched.
+    #[error("the gate database failed: {0}")]
+    Db(#[from] shared::db::DbError),
+}
+
+impl From<reqwest::Error> for FetchError {
+    fn from(e: reqwest::Error) -> Self {
+        FetchError::Http(e)
+    }
+}
+
+/// An error and its causes, `: `-separated (reqwest's own message omits the cause, e.g.
+/// "connection refused").
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
+}
+
 /// The trust store: the current snapshot and each issuer's last good keys.
 #[derive(Debug)]
 pub struct TrustStore {
@@ -58,7 +109,8 @@ pub struct TrustStore {
 
 impl TrustStore {
     /// An empty store with an HTTP client using `timeout_secs` per request.
-    pub fn new(issuers: &[IssuerConfig], timeout_secs: u64) -> anyhow::Result<TrustStore> {
+    /// Fails only when the HTTP client cannot be built (no TLS back-end).
+    pub fn new(issuers: &[IssuerConfig], timeout_secs: u64) -> Result<TrustStore, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(timeout_secs))
             .connect_timeout(std::time::Duration::from_secs(timeout_secs))
@@ -133,7 +185,7 @@ fn tie_to_issuer(issuer: &str, mut jwks: Jwks) -> (Jwks, usize) {
     (jwks, refused)
 }
 
-async fn fetch_jwks(http: &reqwest::Client, issuer: &IssuerConfig) -> anyhow::Result<Jwks> {
+async fn fetch_jwks(http: &reqwest::Client, issuer: &IssuerConfig) -> Result<Jwks, FetchError> {
     if let Some(url) = &issuer.base_url {
         let resp = http
             .get(format!("{url}/v1/trust-list"))
@@ -142,11 +194,18 @@ async fn fetch_jwks(http: &reqwest::Client, issuer: &IssuerConfig) -> anyhow::Re
             .error_for_status()?;
         Ok(resp.json::<Jwks>().await?)
     } else if let Some(path) = &issuer.jwks_file {
-        let path = path.clone();
-        let bytes = tokio::fs::read(&path).await?;
-        Ok(serde_json::from_slice(&bytes)?)
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|source| FetchError::File {
+                path: path.clone(),
+                source,
+            })?;
+        serde_json::from_slice(&bytes).map_err(|source| FetchError::Jwks {
+            path: path.clone(),
+            source,
+        })
     } else {
-        anyhow::bail!("no source")
+        Err(FetchError::NoSource)
     }
 }
 
@@ -180,7 +239,7 @@ async fn pull_revocations(
     state: &AppState,
     issuer: &IssuerConfig,
     url: &str,
-) -> anyhow::Result<(usize, bool)> {
+) -> Result<(usize, bool), FetchError> {
     use base64::Engine as _;
     let id = issuer.id.clone();
     let mut since: i64 = state
