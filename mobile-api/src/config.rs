@@ -188,7 +188,7 @@ impl Config {
             gate_api_key,
             clock: shared::clock::system(),
             tls: shared::tls::TlsFiles::from_env().map_err(|e| ConfigError::Invalid {
-                name: "EGATE_TLS_CERT".into(),
+                name: "EGATE_TLS_CERT",
                 value: "<files>".into(),
                 why: e.to_string(),
             })?,

@@ -160,7 +160,7 @@ pub async fn track(State(metrics): State<Arc<HttpMetrics>>, req: Request, next: 
     let start = Instant::now();
     let resp = next.run(req).await;
     metrics.observe(
-        &method,
+        method,
         &route,
         resp.status().as_u16(),
         start.elapsed().as_secs_f64(),
