@@ -1,6 +1,8 @@
 //! HTML plumbing shared by every page: the per-request CSP nonce and headers, the page
-//! layout data, form fields with size limits, CSRF checks, redirects and the error page.
+//! layout data, form fields with size limits, CSRF checks and redirects (errors:
+//! [`crate::error`]).
 
+use crate::error::AppError;
 use crate::session::{COOKIE, Session};
 use askama::Template;
 use axum::extract::Request;
@@ -181,67 +183,5 @@ impl Fields {
     pub fn csrf_ok(&self, expected: &str) -> bool {
         let got = self.get("csrf");
         !got.is_empty() && shared::web::ct_eq(got.as_bytes(), expected.as_bytes())
-    }
-}
-
-/// Errors rendered as an HTML page.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum AppError {
-    /// The CSRF token is missing or wrong (403).
-    #[error("forbidden")]
-    Forbidden(Lang),
-    /// Malformed or oversized input (400).
-    #[error("bad request")]
-    BadRequest,
-    /// No such page (404).
-    #[error("not found")]
-    NotFound,
-    /// Something on our side failed (500); the cause was logged where it happened.
-    #[error("internal error")]
-    Internal,
-}
-
-/// The error page.
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    /// Language.
-    pub lang: Lang,
-    /// Key of the message.
-    pub message_key: &'static str,
-}
-
-impl ErrorPage {
-    /// A message in the page language.
-    pub fn t(&self, key: &str) -> String {
-        i18n::t(self.lang, key)
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let (status, lang, key) = match self {
-            AppError::Forbidden(l) => (StatusCode::FORBIDDEN, l, "kiosk-error-forbidden"),
-            AppError::BadRequest => (StatusCode::BAD_REQUEST, Lang::En, "kiosk-error-bad-request"),
-            AppError::NotFound => (StatusCode::NOT_FOUND, Lang::En, "kiosk-error-not-found"),
-            AppError::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Lang::En,
-                "kiosk-error-internal",
-            ),
-        };
-        let page = ErrorPage {
-            lang,
-            message_key: key,
-        };
-        match page.render() {
-            Ok(body) => (
-                status,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                body,
-            )
-                .into_response(),
-            Err(_) => (status, "error").into_response(),
-        }
     }
 }

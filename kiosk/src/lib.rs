@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 mod config;
+pub mod error;
 pub mod html;
 pub mod issuance;
 mod ops;
@@ -30,6 +31,7 @@ pub mod session;
 pub mod steps;
 
 pub use config::{Config, ConfigError, DEFAULT_IDLE_SECS};
+pub use error::AppError;
 pub use routes::build_app;
 
 /// Everything a request handler needs. Cheap to clone.

@@ -33,6 +33,10 @@ pub fn build_app(state: AppState) -> Router {
         .merge(shared::issuer::routes::router(state.issuer_endpoints()))
         .fallback(steps::not_found)
         .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::error::html_pages,
+        ))
         .layer(axum::middleware::from_fn(page_headers))
         .layer(axum::middleware::from_fn(shared::web::security_headers))
         .layer(

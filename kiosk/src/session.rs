@@ -183,6 +183,16 @@ impl SessionStore {
         Some(f(s))
     }
 
+    /// The language of the live session of `cookie`, without touching it.
+    pub fn lang(&self, cookie: &str) -> Option<Lang> {
+        let now = self.clock.unix();
+        let idle = self.idle_secs;
+        self.lock()
+            .get(&token_hash(cookie))
+            .filter(|s| now.saturating_sub(s.last_seen) < idle)
+            .map(|s| s.lang)
+    }
+
     /// Wipe the session of `cookie`; returns its language if there was one.
     pub fn remove(&self, cookie: &str) -> Option<Lang> {
         self.lock().remove(&token_hash(cookie)).map(|s| s.lang)

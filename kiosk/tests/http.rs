@@ -628,3 +628,106 @@ async fn oversized_input_is_refused_without_a_500() {
     let r = a.post("/trip", &[("flight", huge.as_str())]).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// A GET over a real TCP connection: status, lower-cased head, body.
+async fn raw_get(
+    addr: std::net::SocketAddr,
+    path: &str,
+    cookie: Option<&str>,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let cookie = cookie
+        .map(|c| format!("Cookie: kiosk_session={c}\r\n"))
+        .unwrap_or_default();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[tokio::test]
+async fn unknown_paths_answer_404_as_a_page_in_the_session_language_and_as_problem_json_under_the_api()
+ {
+    let k = kiosk().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(kiosk::serve(listener, k.state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let korean = k.state.sessions.create(Lang::Ko);
+    k.state.sessions.with(&korean, |s| s.started = true);
+
+    // Without a session: the page in Japanese, the start page's language.
+    let (status, head, body) = raw_get(addr, "/no-such-page", None).await;
+    assert_eq!(status, 404, "{head}");
+    assert!(
+        head.contains("content-type: text/html; charset=utf-8"),
+        "{head}"
+    );
+    assert!(head.contains("content-security-policy:"), "{head}");
+    assert!(head.contains("cache-control: no-store"), "{head}");
+    assert!(body.contains("<html lang=\"ja\">"), "{body}");
+    assert!(
+        body.contains(&t(Lang::Ja, "kiosk-error-not-found")),
+        "{body}"
+    );
+    assert!(
+        body.contains("href=\"/\""),
+        "a way back to the start: {body}"
+    );
+
+    // In a Korean session: the page in Korean.
+    let (status, head, body) = raw_get(addr, "/passport/extra", Some(&korean)).await;
+    assert_eq!(status, 404, "{head}");
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(body.contains("<html lang=\"ko\">"), "{body}");
+    assert!(
+        body.contains(&t(Lang::Ko, "kiosk-error-not-found")),
+        "{body}"
+    );
+
+    // Under the machine endpoints: a problem document, whatever the session.
+    for cookie in [None, Some(korean.as_str())] {
+        let (status, head, body) = raw_get(addr, "/v1/no-such-endpoint", cookie).await;
+        assert_eq!(status, 404, "{head}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{head}"
+        );
+        let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(problem["status"], 404, "{body}");
+    }
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_form_is_shown_in_the_session_language() {
+    let k = kiosk().await;
+    let mut a = Agent::new(&k);
+    a.start("zh-Hant").await;
+    let r = a
+        .post_raw(
+            "/trip",
+            &[("csrf", "AAAAAAAAAAAAAAAAAAAAAA"), ("flight", FLIGHT)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("lang=\"zh-Hant\""), "{}", r.body);
+    assert!(
+        r.body.contains(&t(Lang::ZhHant, "kiosk-error-forbidden")),
+        "{}",
+        r.body
+    );
+}

@@ -6,7 +6,8 @@
 //! whose CSRF field does not match the session's gets the 403 page.
 
 use crate::AppState;
-use crate::html::{AppError, Fields, render, see_other};
+use crate::error::AppError;
+use crate::html::{Fields, render, see_other};
 use crate::session::{Session, cookie_value};
 use askama::Template;
 use axum::http::HeaderMap;
@@ -58,7 +59,7 @@ pub(crate) fn post(
     };
     let r = st.sessions.with(&cookie, |s| {
         if !fields.csrf_ok(&s.csrf) {
-            return Err(AppError::Forbidden(s.lang));
+            return Err(AppError::Forbidden);
         }
         if !s.started {
             return Ok(see_other("/"));

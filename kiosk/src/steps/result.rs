@@ -4,9 +4,8 @@
 
 use super::{page, post as step_post, ta};
 use crate::AppState;
-use crate::html::{
-    AppError, CLEAR_SITE_DATA, Fields, Layout, Nonce, expired_cookie, render, see_other,
-};
+use crate::error::AppError;
+use crate::html::{CLEAR_SITE_DATA, Fields, Layout, Nonce, expired_cookie, render, see_other};
 use crate::session::{Issued, cookie_value};
 use askama::Template;
 use axum::extract::{Extension, Form, State};
@@ -209,11 +208,8 @@ pub async fn finish(
         Err(e) => return e.into_response(),
     };
     if let Some(cookie) = cookie_value(&headers) {
-        let csrf = st
-            .sessions
-            .with(&cookie, |s| (fields.csrf_ok(&s.csrf), s.lang));
-        if let Some((false, lang)) = csrf {
-            return AppError::Forbidden(lang).into_response();
+        if st.sessions.with(&cookie, |s| fields.csrf_ok(&s.csrf)) == Some(false) {
+            return AppError::Forbidden.into_response();
         }
         st.sessions.remove(&cookie);
     }

@@ -4,7 +4,8 @@
 
 use super::{items, page, party, questions, step_path, trip};
 use crate::AppState;
-use crate::html::{AppError, Fields, Layout, Nonce, see_other};
+use crate::error::AppError;
+use crate::html::{Fields, Layout, Nonce, see_other};
 use crate::session::{Draft, Issued, cookie_value};
 use askama::Template;
 use axum::extract::{Extension, Form, State};
@@ -221,7 +222,7 @@ pub async fn post(
         .sessions
         .with(&cookie, |s| -> Result<Declaration, Box<Response>> {
             if !fields.csrf_ok(&s.csrf) {
-                return Err(Box::new(AppError::Forbidden(s.lang).into_response()));
+                return Err(Box::new(AppError::Forbidden.into_response()));
             }
             if !s.started {
                 return Err(Box::new(see_other("/")));

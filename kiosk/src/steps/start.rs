@@ -3,7 +3,8 @@
 //! that with a fresh session in the chosen language.
 
 use crate::AppState;
-use crate::html::{AppError, Fields, Layout, Nonce, render, see_other, session_cookie};
+use crate::error::AppError;
+use crate::html::{Fields, Layout, Nonce, render, see_other, session_cookie};
 use crate::session::cookie_value;
 use askama::Template;
 use axum::extract::{Extension, Form, State};
@@ -103,7 +104,7 @@ pub async fn post(
         return see_other("/");
     };
     if !csrf_ok {
-        return AppError::Forbidden(Lang::Ja).into_response();
+        return AppError::Forbidden.into_response();
     }
     let Some(lang) = Lang::from_code(fields.get("lang")) else {
         return AppError::BadRequest.into_response();
