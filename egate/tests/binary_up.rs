@@ -252,12 +252,15 @@ fn signing_kid(qr: &str, jwks: &Value) -> String {
 async fn rotate_key_while_passengers_declare_and_scan_refuses_no_one_and_both_kids_pass() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
-    // The gate refreshes every 5 s (default 60); mobile-api re-reads its keys every
-    // minute, as the README says, so the new key is in use within about a minute.
+    // mobile-api re-reads its keys every minute, as the README says, so the new key is
+    // in use within about a minute. A gate's refresh is not in step with that reload on
+    // a real site (its own process, its own clock): 13 s here, so that the gate does
+    // not happen to refresh just after each reload as a period dividing 60 s would in
+    // one process (`egate up` starts both timers together).
     let up = Up::start(
         d,
         &[
-            ("EGATE_GATE_REFRESH_SECS", "5"),
+            ("EGATE_GATE_REFRESH_SECS", "13"),
             ("EGATE_GATE_SELECTION_RATE", "0"),
             ("EGATE_RATE_LIMIT_PER_MINUTE", "1000000"),
         ],
