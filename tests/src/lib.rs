@@ -92,7 +92,8 @@ impl System {
         let k_task = tokio::spawn(async move { Ok(k_serve.await?) });
         let g_state = gate_service::build(g_cfg).await.unwrap();
         let (g_stop, g_sig) = stopper();
-        let g_task = tokio::spawn(gate_service::serve(g_l, g_state.clone(), g_sig));
+        let g_serve = gate_service::serve(g_l, g_state.clone(), g_sig);
+        let g_task = tokio::spawn(async move { Ok(g_serve.await?) });
         gate_service::refresh_now(&g_state).await;
 
         System {

@@ -67,7 +67,7 @@ struct Restored {
     url: String,
     state: gate_service::AppState,
     stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// A forwarding proxy in front of an issuer whose revocation feed can be switched off
