@@ -132,6 +132,69 @@ async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_ou
         case.contains("Marunouchi"),
         "the full declaration is fetched from the reachable issuer"
     );
+    // The declaration reads as the paper form, not as flattened JSON keys: the items
+    // table with its caption and headers and the declared whisky line, the questions as
+    // the passenger read them, the address in the trip part.
+    let section = |id: &str, end: &str| -> String {
+        let start = case
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no #{id} on the case page: {case}"));
+        let len = case[start..].find(end).expect("the section ends");
+        case[start..start + len].to_owned()
+    };
+    let items = section("decl-items", "</table>");
+    assert!(
+        items.contains("<caption>Items declared</caption>"),
+        "{items}"
+    );
+    for header in [
+        "Category",
+        "Description",
+        "Quantity",
+        "Size per unit",
+        "Value",
+        "Currency",
+    ] {
+        assert!(
+            items.contains(&format!("<th scope=\"col\">{header}</th>"))
+                || items.contains(&format!("<th scope=\"col\" class=\"num\">{header}</th>")),
+            "no {header:?} column: {items}"
+        );
+    }
+    assert!(
+        items.contains(
+            "<tr><td>1</td><td>Whisky</td><td></td><td class=\"num\">5</td><td>750 ml</td>\
+             <td class=\"num\">300</td><td>USD</td></tr>"
+        ),
+        "the declared whisky line, five bottles of 750 ml for USD 300: {items}"
+    );
+    let answers = section("decl-answers", "</table>");
+    assert!(
+        answers.contains(
+            "<th scope=\"row\">Are you bringing goods over the duty-free allowance?</th>"
+        ),
+        "the question as the passenger read it: {answers}"
+    );
+    let trip = section("decl-trip", "</section>");
+    assert!(
+        trip.contains(
+            "<th scope=\"row\">Address in Japan</th><td>1-1 Marunouchi, Chiyoda-ku, Tokyo</td>"
+        ),
+        "the passenger's address in the trip part: {trip}"
+    );
+    for flattened in [
+        "declaration.items[0]",
+        "items[0].quantity",
+        "value.currency",
+        "declaration.passenger.surname",
+        "trip.address_in_japan",
+        "duty_estimate.lines[",
+    ] {
+        assert!(
+            !case.contains(flattened),
+            "a flattened key {flattened:?} on the case page"
+        );
+    }
     let csrf = csrf_of(&case);
     let r = web
         .post(sys.gate.url(&format!("{link}/outcome")))
