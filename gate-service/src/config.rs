@@ -292,5 +292,10 @@ mod tests {
         assert!(f.base_url.is_none());
         assert!(IssuerConfig::parse("nosource").is_err());
         assert!(IssuerConfig::parse("=http://x").is_err());
+        assert_eq!(
+            ConfigError::from(IssuerConfig::parse_list("a=b,nosource").unwrap_err()).to_string(),
+            "failed to parse EGATE_GATE_ISSUERS: issuer `nosource` must be written \
+             id=url-or-file (id of 1 to 64 characters)"
+        );
     }
 }
