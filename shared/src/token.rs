@@ -35,7 +35,7 @@ mod trust;
 pub use codec::{
     CLAIM_SUMMARY, Claims, TokenError, Verified, VerifyOptions, decode_and_verify, encode, new_cti,
 };
-pub use keyring::KeyRing;
+pub use keyring::{KeyRing, default_publish_lead};
 pub use keys::{BindingKey, Jwk, Jwks, KeyError, Kid, SigningKey};
 pub use summary::{MAX_DECLARATION_ID, MAX_PROFILE_ID, Summary};
 pub use trust::{Alg, TrustEntry, TrustList};

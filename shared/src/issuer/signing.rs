@@ -1,5 +1,6 @@
-//! [`Issuer`]: an issuer's identity (`iss`), its key ring (current key plus retired ones
-//! still published), the passport-binding key and the token policy. Signing logs the
+//! [`Issuer`]: an issuer's identity (`iss`), its key ring (the key that signs at each
+//! instant, the rotated-in key published ahead of its activation, retired ones still
+//! published), the passport-binding key and the token policy. Signing logs the
 //! issuance (declaration id, revision, kid, cti, times; never personal data).
 
 use super::claims::{TokenRequest, assemble};
@@ -93,7 +94,8 @@ impl Issuer {
             .ring
             .read()
             .map_err(|_| IssueError::Sign("key ring lock poisoned".into()))?;
-        let key = ring.current();
+        // Chosen by time: a rotated-in key signs only from its activation.
+        let key = ring.signing_key(now);
         let text = token::encode(key, &claims).map_err(|e| IssueError::Sign(e.to_string()))?;
         let kid = key.kid().to_base64();
         drop(ring);
@@ -117,8 +119,8 @@ impl Issuer {
         })
     }
 
-    /// The published JWKS at `now`: the current key and the retired ones whose tokens
-    /// may still be valid, each with `iss`.
+    /// The published JWKS at `now`: the signing key, a rotated-in key ahead of its
+    /// activation and the retired ones whose tokens may still be valid, each with `iss`.
     pub fn jwks(&self, now: i64) -> Jwks {
         match self.ring.read() {
             Ok(r) => r.jwks(now, self.policy.validity().key_publish_secs()),

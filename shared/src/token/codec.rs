@@ -324,7 +324,12 @@ pub fn decode_and_verify(
     if claims.iat > opts.now.saturating_add(opts.skew_secs) {
         return Err(TokenError::NotYetValid);
     }
-    if entry.not_after.is_some_and(|na| na < claims.iat) {
+    // The key's expiry is the issuer's retirement time; `iat` is the issuer's clock:
+    // the same skew as for `exp` and `iat`.
+    if entry
+        .not_after
+        .is_some_and(|na| na.saturating_add(opts.skew_secs) < claims.iat)
+    {
         return Err(TokenError::KeyExpired);
     }
     Ok(Verified {

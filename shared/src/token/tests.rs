@@ -249,13 +249,26 @@ fn a_token_issued_after_its_key_expired_is_refused() {
     let key = SigningKey::generate().unwrap();
     let text = encode(&key, &green_claims()).unwrap();
     let mut trust = TrustList::new();
+    let no_skew = VerifyOptions {
+        skew_secs: 0,
+        ..opts()
+    };
     trust.add_key(None, key.public_key(), Some(NOW - 1));
+    assert_eq!(
+        decode_and_verify(&text, &trust, no_skew).unwrap_err(),
+        TokenError::KeyExpired
+    );
+    trust.add_key(None, key.public_key(), Some(NOW));
+    assert!(decode_and_verify(&text, &trust, no_skew).is_ok());
+    // The allowed clock skew applies to the key's expiry as to the token's own times.
+    let skew = opts().skew_secs;
+    trust.add_key(None, key.public_key(), Some(NOW - skew));
+    assert!(decode_and_verify(&text, &trust, opts()).is_ok());
+    trust.add_key(None, key.public_key(), Some(NOW - skew - 1));
     assert_eq!(
         decode_and_verify(&text, &trust, opts()).unwrap_err(),
         TokenError::KeyExpired
     );
-    trust.add_key(None, key.public_key(), Some(NOW));
-    assert!(decode_and_verify(&text, &trust, opts()).is_ok());
 }
 
 #[test]

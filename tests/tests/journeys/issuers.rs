@@ -28,11 +28,12 @@ async fn after_a_key_rotation_old_qrs_still_verify_new_ones_use_the_new_kid_and_
     let (_, old_a) = sys.declare(&hanako.declaration(json!([]))).await;
     let (_, old_b) = sys.declare(&erik.declaration(json!([]))).await;
 
-    // Rotate as the operator command does (a file operation), then let the service reload.
+    // Rotate as the operator command does (a file operation; no publication lead here:
+    // the new key signs at once), then let the service reload.
     let dir = sys.mobile.state.config.service_dir().join("keys");
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut ring = shared::token::KeyRing::open(&dir, "mobile-api", now).unwrap();
-    let new_kid = ring.rotate(now).unwrap().to_base64();
+    let new_kid = ring.rotate(now, 0).unwrap().0.to_base64();
     sys.mobile.state.issuer.reload();
 
     let after = jwks(&sys).await;
