@@ -31,9 +31,11 @@ enum Cmd {
         /// Which service.
         service: Service,
     },
-    /// Retire an issuer's signing key and start signing with a new one. The old public
-    /// key stays in the issuer's trust list until every token it signed has expired.
-    /// A running service picks the new key up within a minute.
+    /// Rotate an issuer's signing key, publishing before signing: the new key is
+    /// published at once and signs from `now + lead`, when the old one retires. The lead
+    /// is `EGATE_KEY_PUBLISH_LEAD_SECS`, by default 2 × the gate refresh
+    /// (`EGATE_GATE_REFRESH_SECS`) + the issuer's key reload (`EGATE_KEY_RELOAD_SECS`):
+    /// 180 s. The old public key stays in the trust list until its tokens have expired.
     RotateKey {
         /// Which issuer.
         issuer: IssuerName,
@@ -124,13 +126,45 @@ fn key_dir(issuer: IssuerName) -> anyhow::Result<(PathBuf, String, i64)> {
     })
 }
 
+/// How long a rotated-in key is published before it signs: `EGATE_KEY_PUBLISH_LEAD_SECS`,
+/// else long enough for the issuer to reload its keys and every gate to refresh its
+/// trust list ([`shared::token::default_publish_lead`]) with the intervals the
+/// environment gives the services.
+fn publish_lead(issuer: IssuerName) -> anyhow::Result<i64> {
+    if let Some(v) = std::env::var("EGATE_KEY_PUBLISH_LEAD_SECS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        return v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=30 * 86_400).contains(n))
+            .with_context(|| {
+                format!("EGATE_KEY_PUBLISH_LEAD_SECS={v:?}: expected seconds, 0 to 2592000")
+            });
+    }
+    let refresh = gate_service::Config::from_env()?.refresh_secs;
+    let reload = match issuer {
+        IssuerName::MobileApi => mobile_api::Config::from_env()?.key_reload_interval,
+        IssuerName::Kiosk => kiosk::Config::from_env()?.key_reload_every,
+    };
+    Ok(shared::token::default_publish_lead(
+        i64::try_from(refresh).unwrap_or(i64::MAX),
+        i64::try_from(reload.as_secs()).unwrap_or(i64::MAX),
+    ))
+}
+
 fn rotate_key(issuer: IssuerName) -> anyhow::Result<()> {
     let (dir, id, _) = key_dir(issuer)?;
-    let mut ring = shared::token::KeyRing::open(&dir, &id, now())?;
-    let old = ring.current().kid();
-    let new = ring.rotate(now())?;
+    let lead = publish_lead(issuer)?;
+    let at = now();
+    let mut ring = shared::token::KeyRing::open(&dir, &id, at)?;
+    let old = ring.signing_key(at).kid();
+    let (new, activates) = ring.rotate(at, lead)?;
     println!(
-        "{id}: new signing key {new}; {old} retired (still published until its tokens expire)"
+        "{id}: new signing key {new}, published now, signs from {activates} (in {lead} s); \
+         {old} retires then (still published until its tokens expire)"
     );
     Ok(())
 }
@@ -253,14 +287,21 @@ fn restore(from: &Path, with_issuers: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The purge alone: each service's stores are opened without its background tasks
+/// (whose start-up purge would otherwise erase the data first and leave this command
+/// counting nothing), purged once, and closed.
 async fn purge() -> anyhow::Result<()> {
-    let m = mobile_api::build(mobile_api::Config::from_env()?).await?;
+    let mut mc = mobile_api::Config::from_env()?;
+    mc.background_tasks = false;
+    let m = mobile_api::build(mc).await?;
     let erased = mobile_api::purge_expired(&m, time::OffsetDateTime::now_utc())
         .await
         .map_err(|e| anyhow::anyhow!("mobile-api purge failed: {e:?}"))?;
     m.stop_background().await;
     m.db.close();
-    let g = gate_service::build(gate_service::Config::from_env()?).await?;
+    let mut gc = gate_service::Config::from_env()?;
+    gc.background_tasks = false;
+    let g = gate_service::build(gc).await?;
     let cases = gate_service::purge_expired(&g, now()).await?;
     g.db.close();
     println!("erased personal data of {erased} declaration(s) and {cases} case(s)");

@@ -230,6 +230,11 @@ async fn ctrl_c_lets_an_in_flight_image_scan_finish_then_exits_0_with_the_databa
 /// The key id that signed `qr`, among the keys of `jwks` (whether or not the key had
 /// been retired when it signed: that is the gate's judgement, not this lookup's).
 fn signing_kid(qr: &str, jwks: &Value) -> String {
+    signed(qr, jwks).0
+}
+
+/// The key id that signed `qr` (as [`signing_kid`]) and the token's `iat`.
+fn signed(qr: &str, jwks: &Value) -> (String, i64) {
     let mut jwks = jwks.clone();
     for k in jwks["keys"].as_array_mut().unwrap() {
         k.as_object_mut().unwrap().remove("exp");
@@ -242,30 +247,27 @@ fn signing_kid(qr: &str, jwks: &Value) -> String {
         now,
         skew_secs: 600,
     };
-    shared::token::decode_and_verify(qr, &trust, opts)
-        .expect("every token verifies against the issuer's published keys")
-        .kid
-        .to_base64()
+    let v = shared::token::decode_and_verify(qr, &trust, opts)
+        .expect("every token verifies against the issuer's published keys");
+    (v.kid.to_base64(), v.claims.iat)
 }
 
 #[tokio::test]
 async fn rotate_key_while_passengers_declare_and_scan_refuses_no_one_and_both_kids_pass() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
-    // mobile-api re-reads its keys every minute, as the README says, so the new key is
-    // in use within about a minute. A gate's refresh is not in step with that reload on
-    // a real site (its own process, its own clock): 13 s here, so that the gate does
-    // not happen to refresh just after each reload as a period dividing 60 s would in
-    // one process (`egate up` starts both timers together).
-    let up = Up::start(
-        d,
-        &[
-            ("EGATE_GATE_REFRESH_SECS", "13"),
-            ("EGATE_GATE_SELECTION_RATE", "0"),
-            ("EGATE_RATE_LIMIT_PER_MINUTE", "1000000"),
-        ],
-    )
-    .await;
+    // Short periods, out of step with each other as on a real site (a gate's refresh and
+    // an issuer's key reload run on their own clocks): the gate refreshes every 4 s,
+    // mobile-api re-reads its keys every 3 s. `rotate-key`, run with the same
+    // environment, derives its publication lead from them (2 × 4 + 3 = 11 s): the new
+    // key is published at once and signs only once every gate can have loaded it.
+    let env = [
+        ("EGATE_GATE_REFRESH_SECS", "4"),
+        ("EGATE_KEY_RELOAD_SECS", "3"),
+        ("EGATE_GATE_SELECTION_RATE", "0"),
+        ("EGATE_RATE_LIMIT_PER_MINUTE", "1000000"),
+    ];
+    let up = Up::start(d, &env).await;
     let http = client();
     let today = japan_date(0);
     let old_jwks = get_json(&http, &format!("{}/v1/trust-list", up.mobile)).await;
@@ -300,8 +302,12 @@ async fn rotate_key_while_passengers_declare_and_scan_refuses_no_one_and_both_ki
     })
     .await;
 
-    let out = run_ok(d, &["rotate-key", "mobile-api"], &[]);
+    let out = run_ok(d, &["rotate-key", "mobile-api"], &env);
     assert!(out.contains("new signing key"), "{out}");
+    assert!(
+        out.contains("(in 11 s)"),
+        "the lead derived from the periods: {out}"
+    );
     let new_jwks = poll("mobile-api to publish the new key", || {
         let (http, url) = (http.clone(), format!("{}/v1/trust-list", up.mobile));
         async move {
@@ -312,9 +318,16 @@ async fn rotate_key_while_passengers_declare_and_scan_refuses_no_one_and_both_ki
     .await;
     let new_kid = kids(&new_jwks).into_iter().find(|k| *k != old_kid).unwrap();
     assert!(
-        out.contains(&new_kid) || out.contains(&old_kid),
+        out.contains(&new_kid) && out.contains(&old_kid),
         "the command names the keys: {out}"
     );
+    let old_exp = new_jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == old_kid.as_str())
+        .and_then(|k| k["exp"].as_i64())
+        .expect("the old key is published with its retirement as exp");
 
     // Keep the load going until passengers with QRs signed by the new key have passed
     // (the gate picked the key up) and a few more after that.
@@ -368,6 +381,21 @@ async fn rotate_key_while_passengers_declare_and_scan_refuses_no_one_and_both_ki
         .filter(|(qr, _)| signing_kid(qr, &new_jwks) == old_kid)
         .count();
     assert!(by_old > 0, "load ran under the old key too");
+    // The hand-over happened at the old key's retirement, whenever mobile-api reloaded.
+    for (qr, _) in seen.iter() {
+        let (kid, iat) = signed(qr, &new_jwks);
+        if kid == old_kid {
+            assert!(
+                iat < old_exp,
+                "the old key signed at {iat}, retired at {old_exp}"
+            );
+        } else {
+            assert!(
+                iat >= old_exp,
+                "the new key signed at {iat}, before {old_exp}"
+            );
+        }
+    }
     for d in &old_after {
         assert_eq!(
             d["decision"], "green",
@@ -486,7 +514,22 @@ async fn purge_erases_personal_data_past_retention_and_leaves_the_rest() {
         .unwrap()
         .execute("UPDATE cases SET opened_at = opened_at - 10 * 86400", [])
         .unwrap();
+    // What there is to purge, counted in the files before the command runs: the
+    // command must find and erase exactly this (no start-up purge of the services may
+    // erase it first and leave the command counting nothing).
+    let count = |db: &str, sql: &str| -> i64 {
+        rusqlite::Connection::open(d.join(db))
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let identities = "SELECT count(*) FROM cases WHERE identity_json IS NOT NULL";
+    let unerased = "SELECT count(*) FROM declarations WHERE erased_at IS NULL";
+    assert_eq!(count("gate/gate.db", identities), 1);
+    assert_eq!(count("mobile-api/mobile-api.db", unerased), 2);
     let out = run_ok(d, &["purge"], &env);
+    assert_eq!(count("gate/gate.db", identities), 0, "{out}");
+    assert_eq!(count("mobile-api/mobile-api.db", unerased), 1, "{out}");
     assert!(
         out.contains("erased personal data of 1 declaration(s) and 1 case(s)"),
         "{out}"

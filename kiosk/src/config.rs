@@ -21,8 +21,11 @@ pub struct Config {
     pub idle: Duration,
     /// A replacement rules profile (`EGATE_RULES_PROFILE`), else the embedded JP-2026.
     pub rules_profile: Option<PathBuf>,
-    /// How often idle sessions are swept and the key directory re-read.
+    /// How often idle sessions are swept.
     pub sweep_every: Duration,
+    /// How often the key directory is re-read to pick up an operator's rotation
+    /// (`EGATE_KEY_RELOAD_SECS`, default 60, 1 to 3600).
+    pub key_reload_every: Duration,
     /// The gate API key (`EGATE_GATE_API_KEY`, at least 32 characters), else the
     /// `$EGATE_DATA_DIR/gate-api.key` file, created if missing: gates present it when
     /// they report used tokens (`POST /v1/internal/uses`).
@@ -68,6 +71,17 @@ impl Config {
                 ))?,
             None => DEFAULT_IDLE_SECS,
         };
+        let key_reload_secs = match var("EGATE_KEY_RELOAD_SECS") {
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=3600).contains(n))
+                .ok_or(ConfigError::Invalid(
+                    "failed to parse EGATE_KEY_RELOAD_SECS (1 to 3600 seconds)",
+                ))?,
+            None => 60,
+        };
         let gate_api_key = var("EGATE_GATE_API_KEY").map(shared::feed::ApiKey);
         if let Some(shared::feed::ApiKey(k)) = &gate_api_key
             && k.len() < shared::feed::MIN_API_KEY_LEN
@@ -83,6 +97,7 @@ impl Config {
             idle: Duration::from_secs(idle_secs),
             rules_profile: var("EGATE_RULES_PROFILE").map(PathBuf::from),
             sweep_every: Duration::from_secs(5),
+            key_reload_every: Duration::from_secs(key_reload_secs),
             gate_api_key,
             token_validity: Validity::from_env()?,
             tls: shared::tls::TlsFiles::from_env().map_err(|_| {
@@ -100,6 +115,7 @@ impl Config {
             idle: Duration::from_secs(DEFAULT_IDLE_SECS),
             rules_profile: None,
             sweep_every: Duration::from_secs(1),
+            key_reload_every: Duration::from_secs(60),
             gate_api_key: None,
             token_validity: Validity::default(),
             tls: None,

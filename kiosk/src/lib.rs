@@ -119,7 +119,7 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
     };
     let cfg = config.clone();
     let now = clock.unix();
-    let (keys, binding, db, gate_api_key) = shared::db::blocking(move || {
+    let (keys, binding, db, gate_api_key) = shared::offload::blocking(move || {
         let keys = KeyRing::open(&cfg.key_dir(), &cfg.issuer_id(), now)?;
         let binding = BindingKey::load_or_generate(&cfg.binding_key_path())?;
         let db = Db::open(&cfg.db_path(), issuance::MIGRATIONS)?;
@@ -145,13 +145,14 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
     Ok(state)
 }
 
-/// The session sweeper (every `sweep_every`) and the key reloader (every 60 s).
+/// The session sweeper (every `sweep_every`) and the key reloader (every
+/// `key_reload_every`).
 fn spawn_background(state: &AppState) {
     let st = state.clone();
     let mut stop = state.stop.subscribe();
     tokio::spawn(async move {
         let mut sweep = tokio::time::interval(st.config.sweep_every);
-        let mut reload = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut reload = tokio::time::interval(st.config.key_reload_every);
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
@@ -163,7 +164,7 @@ fn spawn_background(state: &AppState) {
                 }
                 _ = reload.tick() => {
                     let issuer = st.issuer.clone();
-                    let _ = shared::db::blocking(move || issuer.reload_keys()).await;
+                    let _ = shared::offload::blocking(move || issuer.reload_keys()).await;
                 }
             }
         }
@@ -185,7 +186,7 @@ pub async fn serve(
     let result = shared::tls::serve(listener, app, tls, shutdown).await;
     state.stop_background();
     let db = state.db().clone();
-    let _ = shared::db::blocking(move || db.close()).await;
+    let _ = shared::offload::blocking(move || db.close()).await;
     result
 }
 

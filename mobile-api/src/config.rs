@@ -33,8 +33,13 @@ pub struct Config {
     pub retention_days: i64,
     /// How often the retention purge runs (1 hour).
     pub purge_interval: Duration,
-    /// How often the key ring is re-read to pick up an operator's rotation (60 s).
+    /// How often the key ring is re-read to pick up an operator's rotation
+    /// (`EGATE_KEY_RELOAD_SECS`, default 60, 1 to 3600; `egate rotate-key` derives its
+    /// default publication lead from it).
     pub key_reload_interval: Duration,
+    /// Whether [`crate::build`] starts the background tasks (retention purge, key
+    /// reload, rate-limit housekeeping). `egate purge` turns them off to purge alone.
+    pub background_tasks: bool,
     /// A replacement rules profile (`EGATE_RULES_PROFILE`, a TOML file path).
     pub rules_profile: Option<PathBuf>,
     /// The officer console's API key (`EGATE_GATE_API_KEY`); when unset it is read
@@ -132,6 +137,13 @@ impl Config {
         let token_validity = Validity::from_env()?;
         let rate_limit_per_minute = env_parse("EGATE_RATE_LIMIT_PER_MINUTE", 30u32)?;
         let retention_days = env_parse("EGATE_RETENTION_DAYS", 30i64)?;
+        let key_reload_secs = env_parse("EGATE_KEY_RELOAD_SECS", 60u64)?;
+        ensure(
+            (1..=3600).contains(&key_reload_secs),
+            "EGATE_KEY_RELOAD_SECS",
+            key_reload_secs,
+            "must be 1 to 3600",
+        )?;
         let edit_rate_limit_per_minute = env_parse("EGATE_EDIT_RATE_LIMIT_PER_MINUTE", 60u32)?;
         ensure(
             edit_rate_limit_per_minute >= 1,
@@ -183,7 +195,8 @@ impl Config {
             edit_rate_limit_per_declaration_per_minute,
             retention_days,
             purge_interval: Duration::from_secs(3600),
-            key_reload_interval: Duration::from_secs(60),
+            key_reload_interval: Duration::from_secs(key_reload_secs),
+            background_tasks: true,
             rules_profile,
             gate_api_key,
             clock: shared::clock::system(),
@@ -208,6 +221,7 @@ impl Config {
             retention_days: 30,
             purge_interval: Duration::from_secs(3600),
             key_reload_interval: Duration::from_secs(60),
+            background_tasks: true,
             rules_profile: None,
             gate_api_key: None,
             clock: shared::clock::system(),

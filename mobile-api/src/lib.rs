@@ -118,11 +118,12 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
         .map_or(Lang::En, Lang::from_accept_language)
 }
 
-/// Open the store, load or generate the keys, load the rules, start background tasks.
+/// Open the store, load or generate the keys, load the rules, start background tasks
+/// (unless `config.background_tasks` is off).
 pub async fn build(config: Config) -> Result<AppState, StartError> {
     let cfg = config.clone();
     let now = config.clock.unix();
-    let (db, ring, binding, profile, api_key) = shared::db::blocking(move || {
+    let (db, ring, binding, profile, api_key) = shared::offload::blocking(move || {
         let db = Db::open(&cfg.db_path(), store::MIGRATIONS)?;
         let ring = KeyRing::open(&cfg.key_dir(), cfg.issuer_id(), now)?;
         let binding = BindingKey::load_or_generate(&cfg.binding_key_path())?;
@@ -175,7 +176,9 @@ pub async fn build(config: Config) -> Result<AppState, StartError> {
             handles: Mutex::new(Vec::new()),
         }),
     };
-    start_background(&state);
+    if state.config.background_tasks {
+        start_background(&state);
+    }
     Ok(state)
 }
 
@@ -211,7 +214,7 @@ fn start_background(state: &AppState) {
     });
     every(state, state.config.key_reload_interval, |st| async move {
         let issuer = st.issuer.clone();
-        let _ = shared::db::blocking(move || issuer.reload()).await;
+        let _ = shared::offload::blocking(move || issuer.reload()).await;
     });
     every(state, std::time::Duration::from_secs(60), |st| async move {
         st.limiter.housekeeping();
@@ -254,7 +257,7 @@ async fn erase_leftovers(state: &AppState, now: i64) {
     }
     let cutoff = now.saturating_sub(state.config.retention_days.saturating_mul(86_400));
     let path = state.config.db_path();
-    match shared::db::blocking(move || shared::db::remove_replaced_files(&path, cutoff)).await {
+    match shared::offload::blocking(move || shared::db::remove_replaced_files(&path, cutoff)).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "removing restore's replaced files failed"),
         Err(e) => tracing::error!(error = %e, "removing restore's replaced files failed"),
