@@ -96,6 +96,13 @@ impl From<Problem> for AppError {
     }
 }
 
+/// A blocking task that failed is a failure of the storage path it ran for.
+impl From<shared::offload::TaskFailed> for AppError {
+    fn from(e: shared::offload::TaskFailed) -> Self {
+        AppError::from(DbError::from(e))
+    }
+}
+
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         AppError::internal(e)
@@ -170,5 +177,5 @@ pub enum StartError {
     HttpClient(#[source] reqwest::Error),
     /// The start-up work on the blocking pool failed.
     #[error("the start-up task failed: {0}")]
-    Task(#[source] DbError),
+    Task(#[source] shared::offload::TaskFailed),
 }

@@ -93,7 +93,7 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
     let cfg = config.clone();
     let now = clock.unix();
     let (db, binding_key, selection_key, profile, gate_api_key) =
-        shared::db::blocking(move || -> Result<_, StartError> {
+        shared::offload::blocking(move || -> Result<_, StartError> {
             std::fs::create_dir_all(cfg.gate_dir()).map_err(|source| StartError::DataDir {
                 path: cfg.gate_dir(),
                 source,
@@ -212,7 +212,7 @@ pub async fn serve(
     let served = shared::tls::serve(listener, app, tls, shutdown).await;
     state.tasks.stop().await;
     let db = state.db.clone();
-    let _ = shared::db::blocking(move || db.close()).await;
+    let _ = shared::offload::blocking(move || db.close()).await;
     served
 }
 

@@ -295,7 +295,7 @@ async fn scan_image(
         return Err(Problem::validation(errs).into());
     };
     validate_gate_id(&gate_id, "/gate_id")?;
-    let decoded = shared::db::blocking(move || shared::qr::decode_image(&image)).await?;
+    let decoded = shared::offload::blocking(move || shared::qr::decode_image(&image)).await?;
     let qr = match decoded {
         Ok(text) => QrInput::Text(text),
         Err(QrError::ImageTooLarge) => return Err(image_too_large()),

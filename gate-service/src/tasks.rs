@@ -158,7 +158,8 @@ pub async fn purge_expired(state: &AppState, now: i64) -> Result<usize, shared::
         Err(e) => tracing::error!(error = %e, "vacuum after the purge failed"),
     }
     let path = state.db.path().to_owned();
-    match shared::db::blocking(move || shared::db::remove_replaced_files(&path, cutoff)).await {
+    match shared::offload::blocking(move || shared::db::remove_replaced_files(&path, cutoff)).await
+    {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "removing restore's replaced files failed"),
         Err(e) => tracing::error!(error = %e, "removing restore's replaced files failed"),

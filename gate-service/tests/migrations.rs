@@ -185,7 +185,7 @@ async fn start_gate(data_dir: &Path) -> gate_service::AppState {
 
 async fn stop_gate(state: gate_service::AppState) {
     let db = state.db.clone();
-    shared::db::blocking(move || db.close()).await.unwrap();
+    shared::offload::blocking(move || db.close()).await.unwrap();
 }
 
 fn schema(c: &Connection) -> Vec<(String, String, Option<String>)> {

@@ -75,6 +75,13 @@ pub enum IssueError {
     Rng(#[from] shared::web::RngError),
 }
 
+/// A blocking task that failed is a failure of the issuance it ran for.
+impl From<shared::offload::TaskFailed> for IssueError {
+    fn from(e: shared::offload::TaskFailed) -> Self {
+        IssueError::Db(DbError::from(e))
+    }
+}
+
 /// The kiosk's issuer and its issuance log. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Issuance {
@@ -131,7 +138,7 @@ impl Issuance {
             decl.clone(),
             eval.profile_id.clone(),
         );
-        let issued = shared::db::blocking(move || {
+        let issued = shared::offload::blocking(move || {
             let req = TokenRequest {
                 declaration_id: &id,
                 revision: 1,

@@ -105,6 +105,12 @@ pub enum StartError {
     ApiKey(#[from] std::io::Error),
 }
 
+impl From<shared::offload::TaskFailed> for StartError {
+    fn from(e: shared::offload::TaskFailed) -> Self {
+        StartError::Db(DbError::from(e))
+    }
+}
+
 /// Build the state with the system clock: open the database, load or generate the
 /// keys, start the session sweeper and the key reloader.
 pub async fn build(config: Config) -> Result<AppState, StartError> {

@@ -108,7 +108,7 @@ async fn make_revision(
     let (id_owned, profile_id) = (id.to_owned(), ev.profile_id.clone());
     let body = DeclarationInput::from(&decl);
     let arrival_date = shared::domain::format_date(decl.trip.arrival_date);
-    let issued = shared::db::blocking(move || {
+    let issued = shared::offload::blocking(move || {
         let req = TokenRequest {
             declaration_id: &id_owned,
             revision,
@@ -405,7 +405,7 @@ pub async fn qr_png(
     };
     let row = authorize(&state, &id, &headers).await?;
     let text = row.qr_text.ok_or(AppError::NotFound)?;
-    let png = shared::db::blocking(move || shared::qr::render_png(&text, scale))
+    let png = shared::offload::blocking(move || shared::qr::render_png(&text, scale))
         .await?
         .map_err(|e| AppError::Internal(format!("QR render: {e}")))?;
     Ok(image_response("image/png", png))
@@ -428,7 +428,7 @@ pub async fn qr_svg(
 ) -> AppResult<Response> {
     let row = authorize(&state, &id, &headers).await?;
     let text = row.qr_text.ok_or(AppError::NotFound)?;
-    let svg = shared::db::blocking(move || shared::qr::render_svg(&text))
+    let svg = shared::offload::blocking(move || shared::qr::render_svg(&text))
         .await?
         .map_err(|e| AppError::Internal(format!("QR render: {e}")))?;
     Ok(image_response("image/svg+xml", svg.into_bytes()))

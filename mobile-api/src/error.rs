@@ -32,6 +32,19 @@ impl From<Problem> for AppError {
     }
 }
 
+/// A blocking task that failed is a failure of the storage path it ran for.
+impl From<shared::offload::TaskFailed> for AppError {
+    fn from(e: shared::offload::TaskFailed) -> Self {
+        AppError::Db(DbError::from(e))
+    }
+}
+
+impl From<shared::offload::TaskFailed> for StartError {
+    fn from(e: shared::offload::TaskFailed) -> Self {
+        StartError::Db(DbError::from(e))
+    }
+}
+
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {
         AppError::Db(DbError::from(e))

@@ -257,7 +257,8 @@ async fn erase_leftovers(state: &AppState, now: i64) {
     }
     let cutoff = now.saturating_sub(state.config.retention_days.saturating_mul(86_400));
     let path = state.config.db_path();
-    match shared::offload::blocking(move || shared::db::remove_replaced_files(&path, cutoff)).await {
+    match shared::offload::blocking(move || shared::db::remove_replaced_files(&path, cutoff)).await
+    {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "removing restore's replaced files failed"),
         Err(e) => tracing::error!(error = %e, "removing restore's replaced files failed"),

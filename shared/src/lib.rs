@@ -10,7 +10,9 @@
 //! - [`issuer`]: the issuer role of mobile-api and the kiosk: token policy, claims,
 //!   signing, issued tokens and revocation feed, the issuer endpoints;
 //! - [`feed`]: what gates and issuers exchange: use reports, feed entries, the gate API key;
-//! - [`db`]: SQLite with the design's pragmas, embedded migrations, off-runtime access;
+//! - [`db`]: SQLite with the design's pragmas, embedded ordered migrations, group commit,
+//!   online backups;
+//! - [`offload`]: blocking work (SQLite, signing, QR, images, argon2) off the async runtime;
 //! - [`i18n`]: Fluent messages in ja, en, zh-Hans, zh-Hant, ko;
 //! - [`telemetry`]: tracing set-up;
 //! - [`tls`]: HTTPS on a listener (`EGATE_TLS_CERT`, `EGATE_TLS_KEY`) and `serve`;
@@ -26,6 +28,7 @@ pub mod i18n;
 pub mod issuer;
 pub mod metrics;
 pub mod mrz;
+pub mod offload;
 pub mod qr;
 pub mod rules;
 pub mod secret_file;

@@ -27,6 +27,12 @@ pub enum AdminError {
     Db(#[from] DbError),
 }
 
+impl From<shared::offload::TaskFailed> for AdminError {
+    fn from(e: shared::offload::TaskFailed) -> Self {
+        AdminError::Db(DbError::from(e))
+    }
+}
+
 impl From<rusqlite::Error> for AdminError {
     fn from(e: rusqlite::Error) -> Self {
         AdminError::Db(DbError::Sqlite(e))
@@ -51,7 +57,7 @@ pub struct OfficerAccount {
 /// Open the gate database of `config` (migrated to the latest version).
 pub async fn open_db(config: &Config) -> Result<Db, AdminError> {
     let path = config.db_path();
-    Ok(shared::db::blocking(move || Db::open(&path, crate::db::MIGRATIONS)).await??)
+    Ok(shared::offload::blocking(move || Db::open(&path, crate::db::MIGRATIONS)).await??)
 }
 
 /// Check a password against the account rules before using it.
@@ -143,7 +149,7 @@ pub async fn reset_password(db: &Db, username: &str, password: &str) -> Result<(
     check_password(password)?;
     let id = officer_id(db, username).await?;
     let pw = password.to_owned();
-    let hash = shared::db::blocking(move || hash_password(&pw)).await??;
+    let hash = shared::offload::blocking(move || hash_password(&pw)).await??;
     let now = unix_now();
     db.write(move |c| -> Result<(), AdminError> {
         c.execute(

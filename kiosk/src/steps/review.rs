@@ -258,7 +258,7 @@ pub async fn post(
         }
     };
     let text = token.text.clone();
-    let svg = match shared::db::blocking(move || shared::qr::render_svg(&text)).await {
+    let svg = match shared::offload::blocking(move || shared::qr::render_svg(&text)).await {
         Ok(Ok(svg)) => svg,
         Ok(Err(e)) => {
             tracing::error!(error = %e, "failed to render the QR code");

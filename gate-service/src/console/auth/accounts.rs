@@ -28,6 +28,12 @@ pub enum AccountError {
     Db(#[from] DbError),
 }
 
+impl From<shared::offload::TaskFailed> for AccountError {
+    fn from(e: shared::offload::TaskFailed) -> Self {
+        AccountError::Db(DbError::from(e))
+    }
+}
+
 impl From<rusqlite::Error> for AccountError {
     fn from(e: rusqlite::Error) -> Self {
         AccountError::Db(e.into())
@@ -74,7 +80,7 @@ pub async fn create_officer(
     };
     check_password_strength(password)?;
     let pw = password.to_owned();
-    let hash = shared::db::blocking(move || hash_password(&pw)).await??;
+    let hash = shared::offload::blocking(move || hash_password(&pw)).await??;
     let role = role.to_owned();
     let now = unix_now();
     db.write(move |c| -> Result<i64, AccountError> {

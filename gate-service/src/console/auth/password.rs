@@ -1,5 +1,5 @@
 //! Password hashing: argon2id PHC strings. Both calls are CPU-heavy: run them through
-//! `shared::db::blocking`, off the async runtime.
+//! `shared::offload::blocking`, off the async runtime.
 
 use super::accounts::AccountError;
 use argon2::Argon2;

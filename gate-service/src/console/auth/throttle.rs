@@ -152,8 +152,8 @@ pub async fn authenticate(
         Some((id, phc)) => (Some(id), phc),
         None => (None, DUMMY_HASH.clone()),
     };
-    let ok =
-        shared::db::blocking(move || verify_password(&pw, &phc)).await? && officer_id.is_some();
+    let ok = shared::offload::blocking(move || verify_password(&pw, &phc)).await?
+        && officer_id.is_some();
     match (ok, officer_id) {
         (true, Some(id)) => {
             state
