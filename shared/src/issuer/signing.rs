@@ -84,7 +84,7 @@ impl Issuer {
         &self.policy
     }
 
-    /// Sign a token for `req` at `now` (blocking: call through `shared::db::blocking`).
+    /// Sign a token for `req` at `now` (blocking: call through `shared::offload::blocking`).
     /// Refuses an arrival date the policy cannot cover.
     pub fn sign(&self, req: &TokenRequest<'_>, now: i64) -> Result<Issued, IssueError> {
         let exp = self.policy.expiry(req.declaration.trip.arrival_date, now)?;
