@@ -42,7 +42,7 @@ const FORGED_HEADERS: &[&str] = &[
     "cf-connecting-ip",
     "x-client-ip",
 ];
-const AUTH_TARGET: &str = "gate_service::console::auth";
+const AUTH_TARGET: &str = "gate_service::console::auth::throttle";
 
 /// Bytes written by the gate thread's tracing subscriber (JSON lines).
 #[derive(Clone, Default)]
@@ -945,15 +945,20 @@ fn workspace_sources() -> Vec<(String, String)> {
 /// Scans the five crates' `src/` for every place a password is checked or a stored hash
 /// is read, and every caller of `authenticate` (the throttled check).
 fn credential_paths() -> CredentialPaths {
-    const AUTH: &str = "gate-service/src/console/auth.rs";
+    // The argon2 primitives and their wrapper; the throttled check that calls it.
+    const PASSWORD: &str = "gate-service/src/console/auth/password.rs";
+    const THROTTLE: &str = "gate-service/src/console/auth/throttle.rs";
     let sources = workspace_sources();
     let mut checks = Vec::new();
     let mut callers = Vec::new();
     for (file, code) in &sources {
-        // The argon2 primitives live in auth.rs only.
+        // The argon2 primitives live in auth/password.rs only.
         for prim in ["PasswordVerifier", "PasswordHash::new", "Argon2"] {
             if code.contains(prim) {
-                assert_eq!(file, AUTH, "{prim} used outside auth.rs: {file}");
+                assert_eq!(
+                    file, PASSWORD,
+                    "{prim} used outside auth/password.rs: {file}"
+                );
             }
         }
         // Every password check: the `verify_password` method of argon2, and the wrapper
@@ -965,7 +970,7 @@ fn credential_paths() -> CredentialPaths {
                 // argon2's own method: only inside the wrapper.
                 assert_eq!(
                     site,
-                    format!("{AUTH}::verify_password"),
+                    format!("{PASSWORD}::verify_password"),
                     "a password check outside the wrapper"
                 );
             } else {
@@ -982,7 +987,7 @@ fn credential_paths() -> CredentialPaths {
                 let site = format!("{file}::{}", enclosing_fn(code, at));
                 assert_eq!(
                     site,
-                    format!("{AUTH}::authenticate"),
+                    format!("{THROTTLE}::authenticate"),
                     "the password hash is read outside authenticate"
                 );
             }
@@ -1016,20 +1021,20 @@ fn every_password_check_goes_through_the_throttled_authenticate() {
     let p = credential_paths();
     assert_eq!(
         p.checks,
-        ["gate-service/src/console/auth.rs::authenticate"],
+        ["gate-service/src/console/auth/throttle.rs::authenticate"],
         "verify_password is called only inside authenticate (which records the attempt \
          and applies the throttle first)"
     );
     assert_eq!(
         p.callers,
-        ["gate-service/src/console/auth.rs::login"],
+        ["gate-service/src/console/auth/login.rs::login"],
         "authenticate has one caller, the console's sign-in handler"
     );
     // That handler has one route, and its address is the TCP peer.
     let sources = workspace_sources();
     let routed: Vec<&String> = sources
         .iter()
-        .filter(|(_, c)| c.contains("auth::login)"))
+        .filter(|(_, c)| c.contains("auth::login::login)"))
         .map(|(f, _)| f)
         .collect();
     assert_eq!(routed, ["gate-service/src/console/mod.rs"]);
@@ -1037,11 +1042,15 @@ fn every_password_check_goes_through_the_throttled_authenticate() {
         .iter()
         .find(|(f, _)| f == "gate-service/src/console/mod.rs")
         .unwrap();
-    assert_eq!(console.matches("auth::login)").count(), 1);
-    assert!(console.contains(".route(\"/login\", get(auth::login_form).post(auth::login))"));
+    assert_eq!(console.matches("auth::login::login)").count(), 1);
+    let login_route: String = console.split_whitespace().collect::<Vec<_>>().join("");
+    assert!(
+        login_route
+            .contains(".route(\"/login\",get(auth::login::login_form).post(auth::login::login),)")
+    );
     let (_, auth) = sources
         .iter()
-        .find(|(f, _)| f == "gate-service/src/console/auth.rs")
+        .find(|(f, _)| f == "gate-service/src/console/auth/login.rs")
         .unwrap();
     let login = &auth[auth.find("pub async fn login(").unwrap()..];
     let login = &login[..login.find("\n}\n").unwrap()];
