@@ -747,10 +747,10 @@ const VECTOR_PATH: &str = concat!(
     "/tests/vectors/token/green.json"
 );
 
-/// Regenerate the published test vector: `cargo test -p shared --lib
-/// token::tests::write_test_vector -- --ignored`.
-#[test]
-#[ignore = "writes shared/tests/vectors/token/green.json"]
+/// Regenerate the published test vector (a fresh key, so every field changes): run
+/// `EGATE_WRITE_VECTORS=1 cargo test -p shared --lib token::tests::the_published_test_vector`,
+/// which writes the file and then fails, so that a run with the variable set never
+/// passes as a comparison; then run it again without the variable.
 fn write_test_vector() {
     let key = SigningKey::generate().unwrap();
     let text = encode(&key, &green_claims()).unwrap();
@@ -774,6 +774,10 @@ fn write_test_vector() {
 
 #[test]
 fn the_published_test_vector_verifies_and_is_reproduced_exactly() {
+    if std::env::var_os("EGATE_WRITE_VECTORS").is_some() {
+        write_test_vector();
+        panic!("wrote {VECTOR_PATH}; run again without EGATE_WRITE_VECTORS to compare");
+    }
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(VECTOR_PATH).unwrap()).unwrap();
     let jwks: Jwks = serde_json::from_value(v["jwks"].clone()).unwrap();
