@@ -42,7 +42,7 @@ if ((CI_MODE)); then
   FUZZ_SECS=${FUZZ_SECS:-20}
   LOAD_SECS=${LOAD_SECS:-10}
   LOAD_BIN=target/debug
-  LOAD_RATE=${LOAD_RATE:-1500}
+  LOAD_RATE=${LOAD_RATE:-3000}
 else
   CYCLES=${CYCLES:-100}
   EXAMPLES=${EXAMPLES:-200}
@@ -209,7 +209,7 @@ section_fuzz() {
 # back to mobile-api (POST /v1/internal/uses, written into its revocation feed) while
 # declarations are being created: both services write, mobile-api from two sides.
 # LOAD_TOKENS (default LOAD_SECS x LOAD_RATE: 3,000, about 1.5x the scan rate measured
-# here under this contention; 1,500 with --ci's debug binaries) sizes the pool, not the
+# here under this contention; the same in --ci) sizes the pool, not the
 # verdict: bench/load_scan.lua sends each token once and stops scanning when the pool runs
 # out (a faster machine runs out sooner); the run is judged on the scans that were sent.
 # LOAD_SCAN_CONNS (16) and LOAD_DECL_CONNS (4): wrk connections (twice the connections
