@@ -271,6 +271,8 @@ pub async fn get(
         (status = 413, description = "Body over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "Too many edits from this client or to this declaration", body = ProblemDoc, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn put(
@@ -322,6 +324,8 @@ pub async fn put(
     responses(
         (status = 204, description = "Erased; its QR is revoked"),
         (status = 404, description = "Unknown id, erased, or missing/wrong edit token", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "Too many edits from this client or to this declaration", body = ProblemDoc, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn delete(
@@ -341,8 +345,9 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// PNG options.
+/// PNG options (the query string: `?scale=8`).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PngQuery {
     /// Pixels per module, 1–20 (default 8).
     pub scale: Option<String>,
