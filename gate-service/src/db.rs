@@ -26,6 +26,10 @@ pub const MIGRATIONS: &[Migration] = &[
         "0004 use reports, gate_meta",
         include_str!("../migrations/0004_use_reports_gate_meta.sql"),
     ),
+    (
+        "0006 refused scans, token attempts",
+        include_str!("../migrations/0006_refused_scans.sql"),
+    ),
 ];
 
 /// `gate_meta` key: when the backup this database was made from was taken (set only in

@@ -5,15 +5,19 @@
 //!
 //! - [`config`]: `EGATE_*` configuration;
 //! - [`scan`]: the decision pipeline and its single write; [`case_record`]: what a RED
-//!   scan keeps for the officer, typed;
+//!   scan keeps for the officer, typed; [`attempts`]: the refused-scan log and a token's
+//!   misreads and mismatches;
 //! - [`trust`]: issuer keys and revocations, refreshed in the background;
 //! - [`selection`]: random draw and watch rules;
-//! - [`routes`]: the HTTP API;
+//! - [`routes`]: the HTTP API; [`answer`]: what a device is told; [`openapi`]: the
+//!   device API's OpenAPI document;
 //! - [`reports`]: used tokens reported to their issuers; [`restore`]: a gate started on
 //!   a restored backup;
 //! - [`db`]: the schema and the backup; [`tasks`]: background refresh, reports and
 //!   retention purge.
 
+pub mod answer;
+pub mod attempts;
 pub mod case_record;
 pub mod cli;
 pub mod config;
@@ -21,6 +25,7 @@ pub mod console;
 pub mod db;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod reports;
 pub mod restore;
 pub mod routes;

@@ -1,7 +1,7 @@
-//! Counters for `GET /metrics` (Prometheus text format): decisions and scan latency.
+//! Counters for `GET /metrics` (Prometheus text format): decisions (refused tokens among
+//! the RED ones) and scan latency.
 
-use crate::scan::ScanOutcome;
-use shared::rules::Lane;
+use crate::scan::{Decision, ScanOutcome};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct Metrics {
     green: AtomicU64,
     red: AtomicU64,
+    retry: AtomicU64,
+    refused: AtomicU64,
     duration_us_total: AtomicU64,
     replayed: AtomicU64,
     selected: AtomicU64,
@@ -20,9 +22,13 @@ impl Metrics {
     /// Count one stored scan.
     pub fn record(&self, o: &ScanOutcome, took: Duration) {
         match o.decision {
-            Lane::Green => self.green.fetch_add(1, Ordering::Relaxed),
-            Lane::Red => self.red.fetch_add(1, Ordering::Relaxed),
+            Decision::Green => self.green.fetch_add(1, Ordering::Relaxed),
+            Decision::Red => self.red.fetch_add(1, Ordering::Relaxed),
+            Decision::Retry => self.retry.fetch_add(1, Ordering::Relaxed),
         };
+        if o.refused {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.duration_us_total.fetch_add(us, Ordering::Relaxed);
         if o.reasons.iter().any(|r| r.code == "token.replayed") {
@@ -42,6 +48,21 @@ impl Metrics {
         let _ = writeln!(s, "# TYPE gate_scans_total counter");
         let _ = writeln!(s, "gate_scans_total{{decision=\"green\"}} {g}");
         let _ = writeln!(s, "gate_scans_total{{decision=\"red\"}} {r}");
+        let _ = writeln!(
+            s,
+            "gate_scans_total{{decision=\"retry\"}} {}",
+            self.retry.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP gate_scans_refused_total RED scans whose token was refused before it verified (no case)."
+        );
+        let _ = writeln!(s, "# TYPE gate_scans_refused_total counter");
+        let _ = writeln!(
+            s,
+            "gate_scans_refused_total {}",
+            self.refused.load(Ordering::Relaxed)
+        );
         let _ = writeln!(s, "# TYPE gate_scans_replayed_total counter");
         let _ = writeln!(
             s,

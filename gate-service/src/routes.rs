@@ -3,18 +3,17 @@
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::scan::{self, QrInput, ScanInput, ScanOutcome};
+use crate::scan::{self, QrInput, ScanInput};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::domain::ValidationErrors;
-use shared::i18n::{self, Lang};
+use shared::i18n::Lang;
 use shared::qr::QrError;
-use shared::rules::Lane;
 use shared::web::{ApiJson, Problem};
 use tower_http::trace::TraceLayer;
 
@@ -33,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(crate::openapi::serve))
         .nest("/console", crate::console::router())
         // Unknown paths: a 404 problem document (the console answers its own with a page).
         .fallback(crate::error::not_found)
@@ -60,54 +60,8 @@ pub struct ScanRequest {
     pub gate_id: String,
 }
 
-/// One passenger-facing reason.
-#[derive(Debug, Serialize)]
-pub struct PassengerReason {
-    /// Code.
-    pub code: String,
-    /// Localised message.
-    pub message: String,
-}
-
-/// One officer-facing reason.
-#[derive(Debug, Serialize)]
-pub struct OfficerReason {
-    /// Code.
-    pub code: String,
-    /// Localised message.
-    pub message: String,
-    /// The rule that fired.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
-    /// Details (draw value, rule reasons, profile ids).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<Value>,
-}
-
-/// The officer part of a scan response.
-#[derive(Debug, Serialize)]
-pub struct OfficerPart {
-    /// Every reason, risk selection included.
-    pub reasons: Vec<OfficerReason>,
-    /// The red-lane case.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub case_id: Option<i64>,
-}
-
-/// `POST /v1/scans` and `/v1/scans/image` response.
-#[derive(Debug, Serialize)]
-pub struct ScanResponse {
-    /// Scan id.
-    pub scan_id: String,
-    /// `green` or `red`.
-    pub decision: Lane,
-    /// What the gate display shows (neutral for a risk selection).
-    pub passenger_message: String,
-    /// Passenger-safe reasons only.
-    pub reasons: Vec<PassengerReason>,
-    /// For the officer: every reason and the case.
-    pub officer: OfficerPart,
-}
+// The answer (lane and passenger messages only) is built in `crate::answer`.
+pub use crate::answer::{PassengerReason, ScanResponse, response_of};
 
 fn lang_of(headers: &HeaderMap) -> Lang {
     headers
@@ -132,43 +86,6 @@ fn validate_gate_id(gate_id: &str, pointer: &str) -> Result<(), AppError> {
         "must be 1 to 32 characters A-Z, a-z, 0-9, - or _",
     );
     Err(Problem::validation(errs).into())
-}
-
-/// Build the response of a stored scan in `lang`.
-pub fn response_of(o: ScanOutcome, lang: Lang) -> ScanResponse {
-    let passenger_message = match o.decision {
-        Lane::Green => i18n::t(lang, "gate-proceed"),
-        Lane::Red => i18n::t(lang, "gate-go-to-counter"),
-    };
-    let reasons = o
-        .reasons
-        .iter()
-        .filter(|r| r.passenger)
-        .map(|r| PassengerReason {
-            code: r.code.clone(),
-            message: r.message(lang),
-        })
-        .collect();
-    let officer = OfficerPart {
-        reasons: o
-            .reasons
-            .iter()
-            .map(|r| OfficerReason {
-                code: r.code.clone(),
-                message: r.message(lang),
-                rule: r.rule.clone(),
-                detail: r.detail.clone(),
-            })
-            .collect(),
-        case_id: o.case_id,
-    };
-    ScanResponse {
-        scan_id: o.scan_id,
-        decision: o.decision,
-        passenger_message,
-        reasons,
-        officer,
-    }
 }
 
 async fn scan_json(

@@ -1,13 +1,28 @@
-//! The scan decision: MRZ → token → expiry → one-time use → passport binding →
-//! passport expiry → rules re-applied → risk selection → GREEN or RED, stored in one
-//! write with its one-time-use record and, when RED, a case for the red-lane counter.
+//! The scan decision: token → arrival date → passport MRZ → one-time use → passport
+//! binding → passport expiry → rules re-applied → risk selection → GREEN, RED or RETRY,
+//! stored in one write (docs/flows.md).
 //!
-//! Every step's failure is a RED reason, never an error. A scan that fails before the
-//! token verifies consumes nothing; a verified token is used once, whatever the
-//! decision. A GREEN scan stores no MRZ data and no name; a RED case keeps the MRZ
-//! identity for the officer until the retention purge.
+//! Decisions (each step's failure is a reason, never an error):
+//! - a QR refused before its token verifies (malformed, forged, unknown key, expired…)
+//!   is RED and counted in the refused-scan log, per device and hour: no scan row, no
+//!   case, nothing consumed ([`crate::attempts`]);
+//! - a genuine token with a misread passport (check digit, malformed MRZ) is RETRY,
+//!   nothing stored but the misread; the [`MAX_READS`]-th misread of the token at the
+//!   same device is RED with a case;
+//! - a genuine token with another person's passport is RED `passport.mismatch` with a
+//!   case, and the token is not consumed; from the second such scan (any devices) the
+//!   case carries the officer-only `alert.stolen_qr`;
+//! - otherwise GREEN or RED as the rules and selection say, and the token is consumed
+//!   (one-time use recorded, use report queued): only the passenger it was issued for
+//!   spends it.
+//!
+//! A GREEN scan stores no MRZ data and no name; a RED case keeps the MRZ identity for the
+//! officer until the retention purge. What the device is told is in [`crate::routes`]:
+//! the lane and the passenger's messages, never officer reasons or case ids.
 
+pub use crate::attempts::MAX_READS;
 use crate::AppState;
+use crate::attempts::{self, Attempt, MISMATCH_ALERT_AT};
 use crate::case_record::{
     Audience, CaseEvaluation, CaseIdentity, CaseReason, CaseSummary, to_json,
 };
@@ -99,19 +114,46 @@ pub struct ScanInput {
     pub gate_id: String,
 }
 
-/// A decided, stored scan.
+/// What the gate answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// The gate opens.
+    Green,
+    /// The red-lane counter.
+    Red,
+    /// Read the passport again (a misread MRZ; nothing consumed, no case).
+    Retry,
+}
+
+impl Decision {
+    /// `green`, `red` or `retry`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Decision::Green => "green",
+            Decision::Red => "red",
+            Decision::Retry => "retry",
+        }
+    }
+}
+
+/// A decided scan.
 #[derive(Debug, Clone)]
 pub struct ScanOutcome {
-    /// Scan id.
-    pub scan_id: String,
-    /// GREEN or RED.
-    pub decision: Lane,
+    /// The scan row's id; `None` when nothing was stored as a scan (RETRY, refused).
+    pub scan_id: Option<String>,
+    /// GREEN, RED or RETRY.
+    pub decision: Decision,
     /// Every reason, passenger and officer ones.
     pub reasons: Vec<GateReason>,
-    /// The red-lane case, when RED.
+    /// The red-lane case, when RED on a verified token.
     pub case_id: Option<i64>,
     /// Whether the scan recorded a first use that its issuer should hear of.
     pub use_to_report: bool,
+    /// RETRY: the reads of this token this device still takes before it answers RED.
+    pub retries_left: Option<u32>,
+    /// Whether the token was refused before it verified (counted, no case).
+    pub refused: bool,
 }
 
 /// What the token said, for the scan record.
@@ -140,6 +182,10 @@ struct Pending {
     identity_json: Option<String>,
     case_detail: CaseDetail,
     started: Instant,
+    /// The passport's MRZ did not read (its reason is in `reasons`).
+    misread: bool,
+    /// The passport read and is not the declaring passenger's.
+    mismatch: bool,
 }
 
 /// The declaration summary and evaluation JSON of a case: serialised before the write
@@ -181,6 +227,19 @@ fn rules_reasons(eval: &rules::Evaluation) -> Value {
     )
 }
 
+/// Whether a token's arrival date is yesterday, today or tomorrow in the rules profile's
+/// time zone (a declaration is for one arrival; a day either side absorbs delays and
+/// flights that land around midnight).
+pub fn arrival_date_current(
+    profile: &rules::RulesProfile,
+    now: time::OffsetDateTime,
+    arrival: time::Date,
+) -> bool {
+    let today = now.to_offset(profile.utc_offset()).date();
+    let days = (arrival - today).whole_days();
+    (-1..=1).contains(&days)
+}
+
 /// Decide a scan (CPU only, no await) and produce the record to write.
 fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
     let now_dt = state.clock.now();
@@ -195,17 +254,11 @@ fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
         identity_json: None,
         case_detail: CaseDetail::None,
         started,
+        misread: false,
+        mismatch: false,
     };
-    // 1. The passport.
-    let td3 = match shared::mrz::parse_td3(&input.mrz, today) {
-        Ok(t) => t,
-        Err(e) => {
-            p.reasons.push(GateReason::passenger(e.reason_code()));
-            return p;
-        }
-    };
-    p.identity_json = Some(to_json(&CaseIdentity::from_mrz(&td3)));
-    // 2. The token, verified (signature, issuer, expiry with skew, key expiry).
+    // 1. The token, verified (signature, issuer, expiry with skew, key expiry). A refusal
+    //    here is counted, not stored as a scan: `p.token` stays `None`.
     let text = match input.qr {
         QrInput::Text(t) => t,
         QrInput::Unreadable => {
@@ -247,19 +300,36 @@ fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
         p.reasons
             .push(GateReason::passenger("gate.restore_unconfirmed"));
     }
-    // 3. (One-time use and revocation are checked in the write.) The binding.
+    // 2. The arrival date: this arrival, give or take a day, in the profile's time zone.
+    if !arrival_date_current(&state.profile, now_dt, summary.arrival_date) {
+        p.reasons.push(GateReason::passenger("token.arrival_date"));
+    }
+    // 3. The passport. A misread is not a decision yet: the write counts it and answers
+    //    RETRY until the read limit (one-time use and revocation are checked there too).
+    let eval = rules::evaluate(&state.profile, &summary.declared);
+    let td3 = match shared::mrz::parse_td3(&input.mrz, today) {
+        Ok(t) => t,
+        Err(e) => {
+            p.reasons.push(GateReason::passenger(e.reason_code()));
+            p.misread = true;
+            p.case_detail = CaseDetail::Deferred(Box::new((verified, eval)));
+            return p;
+        }
+    };
+    p.identity_json = Some(to_json(&CaseIdentity::from_mrz(&td3)));
+    // 4. The binding: only the declaring passenger's passport spends the token.
     let binding = state
         .binding_key
         .bind(&td3.nationality, &td3.document_number, td3.birth_date);
     if !shared::web::ct_eq(&binding, &summary.binding) {
         p.reasons.push(GateReason::passenger("passport.mismatch"));
+        p.mismatch = true;
     }
-    // 4. The passport's validity.
+    // 5. The passport's validity.
     if td3.is_expired(today) {
         p.reasons.push(GateReason::passenger("passport.expired"));
     }
-    // 5. The rules, as the gate's profile has them.
-    let eval = rules::evaluate(&state.profile, &summary.declared);
+    // 6. The rules, as the gate's profile has them.
     if state.profile.id != summary.profile_id {
         p.reasons.push(GateReason {
             red: false,
@@ -276,7 +346,7 @@ fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
             ..GateReason::passenger("declaration.items_to_declare")
         });
     }
-    // 6. Risk selection (officer only).
+    // 7. Risk selection (officer only).
     p.reasons.extend(
         state
             .selection
@@ -290,33 +360,79 @@ fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
     p
 }
 
-/// The scan's write: one-time use and revocation checked, then the scan row, the
-/// used-token row and (RED) the case, in one transaction.
+/// A refused token's write: one more in the device's hourly count, nothing else.
+fn store_refused(conn: &rusqlite::Connection, p: Pending) -> Result<ScanOutcome, shared::db::DbError> {
+    let reason = p.reasons.first().map_or("token.malformed", |r| r.code.as_str());
+    attempts::count_refused(conn, &p.gate_id, p.now, reason)?;
+    Ok(ScanOutcome {
+        scan_id: None,
+        decision: Decision::Red,
+        reasons: p.reasons,
+        case_id: None,
+        use_to_report: false,
+        retries_left: None,
+        refused: true,
+    })
+}
+
+/// The scan's write: one-time use and revocation checked, a misread or a mismatch
+/// counted, then (unless RETRY) the scan row, the used-token row (only when the token's
+/// own passenger presented it) and (RED) the case, in one transaction.
 fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, shared::db::DbError> {
-    if let Some(t) = &p.token {
-        let mut pre = Vec::new();
-        let used: Option<i64> = conn
-            .prepare_cached("SELECT 1 FROM used_tokens WHERE cti = ?1")?
-            .query_row([&t.cti[..]], |r| r.get(0))
-            .optional()?;
-        if used.is_some() {
+    let Some(t) = p.token.as_ref() else {
+        return store_refused(conn, p);
+    };
+    let mut pre = Vec::new();
+    let used: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM used_tokens WHERE cti = ?1")?
+        .query_row([&t.cti[..]], |r| r.get(0))
+        .optional()?;
+    if used.is_some() {
+        pre.push(GateReason::passenger("token.replayed"));
+    }
+    let revoked: Option<String> = conn
+        .prepare_cached("SELECT reason FROM revoked_tokens WHERE cti = ?1")?
+        .query_row([&t.cti[..]], |r| r.get(0))
+        .optional()?;
+    match revoked.as_deref() {
+        // Used at this or another gate, as the issuer's feed says.
+        Some(shared::feed::REASON_USED) if used.is_none() => {
             pre.push(GateReason::passenger("token.replayed"));
         }
-        let revoked: Option<String> = conn
-            .prepare_cached("SELECT reason FROM revoked_tokens WHERE cti = ?1")?
-            .query_row([&t.cti[..]], |r| r.get(0))
-            .optional()?;
-        match revoked.as_deref() {
-            // Used at this or another gate, as the issuer's feed says.
-            Some(shared::feed::REASON_USED) if used.is_none() => {
-                pre.push(GateReason::passenger("token.replayed"));
-            }
-            Some(shared::feed::REASON_USED) | None => {}
-            Some(_) => pre.push(GateReason::passenger("token.superseded")),
+        Some(shared::feed::REASON_USED) | None => {}
+        Some(_) => pre.push(GateReason::passenger("token.superseded")),
+    }
+    let spent = !pre.is_empty();
+    if spent {
+        pre.append(&mut p.reasons);
+        p.reasons = pre;
+    }
+    if p.misread {
+        let misreads = attempts::record(conn, &t.cti, &p.gate_id, p.now, t.exp, Attempt::Misread)?;
+        if !spent && misreads < MAX_READS {
+            return Ok(ScanOutcome {
+                scan_id: None,
+                decision: Decision::Retry,
+                reasons: p.reasons,
+                case_id: None,
+                use_to_report: false,
+                retries_left: Some(MAX_READS - misreads),
+                refused: false,
+            });
         }
-        if !pre.is_empty() {
-            pre.append(&mut p.reasons);
-            p.reasons = pre;
+        if let Some(r) = p.reasons.iter_mut().find(|r| r.code.starts_with("mrz.")) {
+            r.detail = Some(json!({ "misreads_at_this_gate": misreads }));
+        }
+    }
+    if p.mismatch {
+        let mismatches =
+            attempts::record(conn, &t.cti, &p.gate_id, p.now, t.exp, Attempt::Mismatch)?;
+        if mismatches >= MISMATCH_ALERT_AT {
+            p.reasons.push(GateReason::officer(
+                "alert.stolen_qr",
+                None,
+                Some(json!({ "mismatches": mismatches })),
+            ));
         }
     }
     let red = p.reasons.iter().any(|r| r.red);
@@ -324,7 +440,6 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
     let codes: Vec<&str> = p.reasons.iter().map(|r| r.code.as_str()).collect();
     let codes_json = serde_json::to_string(&codes).unwrap_or_else(|_| "[]".into());
     let duration_us = i64::try_from(p.started.elapsed().as_micros()).unwrap_or(i64::MAX);
-    let t = p.token.as_ref();
     conn.prepare_cached(
         "INSERT INTO scans (id, gate_id, scanned_at, decision, reasons, declaration_id, revision,
             issuer, kid, cti, flight, arrival_date, profile_id, duration_us)
@@ -336,20 +451,20 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
         p.now,
         decision.code(),
         codes_json,
-        t.map(|t| &t.declaration_id),
-        t.map(|t| t.revision),
-        t.map(|t| &t.issuer),
-        t.map(|t| &t.kid),
-        t.map(|t| &t.cti[..]),
-        t.map(|t| &t.flight),
-        t.map(|t| &t.arrival_date),
-        t.map(|t| &t.profile_id),
+        t.declaration_id,
+        t.revision,
+        t.issuer,
+        t.kid,
+        &t.cti[..],
+        t.flight,
+        t.arrival_date,
+        t.profile_id,
         duration_us,
     ])?;
+    // Spend only on success: the token's own passenger, read, with a token not used yet.
     let mut use_to_report = false;
-    if let Some(t) = t
-        && !p.reasons.iter().any(|r| r.code == "token.replayed")
-    {
+    let consumes = !p.misread && !p.mismatch && !p.reasons.iter().any(|r| r.code == "token.replayed");
+    if consumes {
         // `reported_at` NULL is the outbox of use reports; an issuer without a URL
         // cannot take reports, so its uses are born reported.
         let reported_at = (!t.reportable).then_some(p.now);
@@ -395,9 +510,9 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
         .execute(rusqlite::params![
             p.scan_id,
             p.now,
-            t.map(|t| &t.flight),
-            t.map(|t| &t.declaration_id),
-            t.map(|t| &t.issuer),
+            t.flight,
+            t.declaration_id,
+            t.issuer,
             summary_json,
             evaluation_json,
             reasons_json,
@@ -406,11 +521,13 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
         case_id = Some(conn.last_insert_rowid());
     }
     Ok(ScanOutcome {
-        scan_id: p.scan_id,
-        decision,
+        scan_id: Some(p.scan_id),
+        decision: if red { Decision::Red } else { Decision::Green },
         reasons: p.reasons,
         case_id,
         use_to_report,
+        retries_left: None,
+        refused: false,
     })
 }
 

@@ -123,9 +123,9 @@ pub async fn refresh_now(state: &AppState) {
 
 /// Erase the identity kept with RED cases older than the retention period (set
 /// `identity_json` to NULL and `purged_at` to `now`), sign-in attempts older than it,
-/// and one-time-use records of tokens expired for more than a day (they can no longer
-/// verify). Returns the number
-/// of cases purged.
+/// one-time-use records and scan attempts of tokens expired for more than a day (they
+/// can no longer verify), and refused-scan counters older than the retention period.
+/// Returns the number of cases purged.
 pub async fn purge_expired(state: &AppState, now: i64) -> Result<usize, shared::db::DbError> {
     let cutoff = now.saturating_sub(state.config.retention_days.saturating_mul(86_400));
     // Sign-in attempts: never within the last day, whatever the retention (the throttle
@@ -148,6 +148,9 @@ pub async fn purge_expired(state: &AppState, now: i64) -> Result<usize, shared::
                     "DELETE FROM login_attempts WHERE at < ?1",
                     [attempts_cutoff],
                 )?;
+                // Refused-scan counters (no personal data) for the retention period; a
+                // token's misreads and mismatches as long as its one-time-use record.
+                crate::attempts::purge(c, cutoff, token_cutoff)?;
                 Ok((cases, tokens, attempts))
             },
         )

@@ -23,3 +23,5 @@ reason-selection-watch-flight = Selected for a customs check.
 reason-token-alg-mismatch = The QR code uses a signature method this gate does not accept.
 reason-token-key-expired = The QR code was signed with a key after that key had been retired.
 reason-token-issuer-mismatch = The QR code's issuer does not match the key that signed it.
+reason-token-arrival-date = The QR code's arrival date is not yesterday, today or tomorrow. Please go to the customs counter.
+reason-alert-stolen-qr = This QR code was presented repeatedly with another person's passport (possible stolen QR code).

@@ -23,3 +23,5 @@ reason-selection-watch-flight = 税関検査の対象に選ばれました。
 reason-token-alg-mismatch = このQRコードの署名方式はこのゲートでは受け付けられません。
 reason-token-key-expired = このQRコードは使用終了後の鍵で署名されています。
 reason-token-issuer-mismatch = このQRコードの発行者が署名した鍵と一致しません。
+reason-token-arrival-date = QRコードの到着日が今日の前後1日以内ではありません。税関検査台へお進みください。
+reason-alert-stolen-qr = 同じQRコードが別人の旅券で繰り返し提示されました（QRコード盗用の疑い）。

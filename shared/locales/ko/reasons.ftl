@@ -23,3 +23,5 @@ reason-selection-watch-flight = 세관 검사 대상에 선정되었습니다.
 reason-token-alg-mismatch = 이 QR 코드는 이 게이트에서 허용하지 않는 서명 방식을 사용합니다.
 reason-token-key-expired = 이 QR 코드는 사용이 종료된 키로 서명되었습니다.
 reason-token-issuer-mismatch = 이 QR 코드의 발급자가 서명한 키와 일치하지 않습니다.
+reason-token-arrival-date = QR 코드의 도착일이 어제, 오늘 또는 내일이 아닙니다. 세관 검사대로 가십시오.
+reason-alert-stolen-qr = 같은 QR 코드가 다른 사람의 여권과 함께 반복해서 제시되었습니다(QR 코드 도용 의심).

@@ -23,3 +23,5 @@ reason-selection-watch-flight = 您被选中接受海关检查。
 reason-token-alg-mismatch = 此二维码使用的签名方式不被本闸机接受。
 reason-token-key-expired = 此二维码是在密钥停用后用该密钥签名的。
 reason-token-issuer-mismatch = 此二维码的签发方与签名密钥不符。
+reason-token-arrival-date = 二维码上的到达日期不在昨天、今天或明天之内。请前往海关检查台。
+reason-alert-stolen-qr = 同一二维码多次与他人的护照一起出示（疑似二维码被盗用）。

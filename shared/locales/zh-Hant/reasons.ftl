@@ -23,3 +23,5 @@ reason-selection-watch-flight = 您被選中接受海關檢查。
 reason-token-alg-mismatch = 此 QR 碼使用的簽章方式不被本閘門接受。
 reason-token-key-expired = 此 QR 碼是在金鑰停用後以該金鑰簽署的。
 reason-token-issuer-mismatch = 此 QR 碼的簽發者與簽署金鑰不符。
+reason-token-arrival-date = QR碼上的抵達日期不在昨天、今天或明天之內。請前往海關檢查台。
+reason-alert-stolen-qr = 同一QR碼多次與他人的護照一起出示（疑似QR碼遭盜用）。
