@@ -13,6 +13,9 @@ pub const DEFAULT_IDLE_SECS: u64 = 120;
 pub struct Config {
     /// Listen address (`EGATE_KIOSK_ADDR`, default `127.0.0.1:8082`).
     pub addr: SocketAddr,
+    /// Internal listen address, the only one serving `/v1/internal/*` (gates' use and
+    /// presentation reports): `EGATE_KIOSK_INTERNAL_ADDR`, default `127.0.0.1:8085`.
+    pub internal_addr: SocketAddr,
     /// Data directory (`EGATE_DATA_DIR`, default `./data`): `binding.key` and `kiosk/`.
     pub data_dir: PathBuf,
     /// Terminal id (`EGATE_KIOSK_TERMINAL_ID`, default `T1`); the issuer is `kiosk:<id>`.
@@ -26,10 +29,11 @@ pub struct Config {
     /// How often the key directory is re-read to pick up an operator's rotation
     /// (`EGATE_KEY_RELOAD_SECS`, default 60, 1 to 3600).
     pub key_reload_every: Duration,
-    /// The gate API key (`EGATE_GATE_API_KEY`, at least 32 characters), else the
-    /// `$EGATE_DATA_DIR/gate-api.key` file, created if missing: gates present it when
-    /// they report used tokens (`POST /v1/internal/uses`).
-    pub gate_api_key: Option<shared::feed::ApiKey>,
+    /// The verifier (SHA-256) of the gate's use-report key
+    /// (`EGATE_USE_REPORT_VERIFIER`, 64 hex characters), else the
+    /// `$EGATE_DATA_DIR/use-report.verifier` file. The kiosk holds no key of the gate's:
+    /// a leftover `gate-api.key` is not read (docs/trust.md).
+    pub use_report_verifier: Option<shared::service_keys::Verifier>,
     /// How long tokens live (`EGATE_TOKEN_GRACE_HOURS`, `EGATE_TOKEN_MAX_DAYS`: the same
     /// variables and defaults as mobile-api's).
     pub token_validity: Validity,
@@ -82,23 +86,30 @@ impl Config {
                 ))?,
             None => 60,
         };
-        let gate_api_key = var("EGATE_GATE_API_KEY").map(shared::feed::ApiKey);
-        if let Some(shared::feed::ApiKey(k)) = &gate_api_key
-            && k.len() < shared::feed::MIN_API_KEY_LEN
-        {
+        if var("EGATE_GATE_API_KEY").is_some() {
             return Err(ConfigError::Invalid(
-                "EGATE_GATE_API_KEY must be at least 32 characters",
+                shared::service_keys::RETIRED_GATE_API_KEY,
             ));
         }
+        let internal_addr = var("EGATE_KIOSK_INTERNAL_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8085".into())
+            .parse()
+            .map_err(|_| ConfigError::Invalid("failed to parse EGATE_KIOSK_INTERNAL_ADDR"))?;
+        let use_report_verifier =
+            shared::service_keys::verifier_from_env(shared::service_keys::Purpose::UseReport)
+                .map_err(|_| {
+                    ConfigError::Invalid("EGATE_USE_REPORT_VERIFIER must be 64 hex characters")
+                })?;
         Ok(Config {
             addr,
+            internal_addr,
             data_dir,
             terminal_id,
             idle: Duration::from_secs(idle_secs),
             rules_profile: var("EGATE_RULES_PROFILE").map(PathBuf::from),
             sweep_every: Duration::from_secs(5),
             key_reload_every: Duration::from_secs(key_reload_secs),
-            gate_api_key,
+            use_report_verifier,
             token_validity: Validity::from_env()?,
             tls: shared::tls::TlsFiles::from_env().map_err(|_| {
                 ConfigError::Invalid("set both EGATE_TLS_CERT and EGATE_TLS_KEY, or neither")
@@ -110,13 +121,14 @@ impl Config {
     pub fn for_tests(data_dir: &Path) -> Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            internal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
             terminal_id: "T1".into(),
             idle: Duration::from_secs(DEFAULT_IDLE_SECS),
             rules_profile: None,
             sweep_every: Duration::from_secs(1),
             key_reload_every: Duration::from_secs(60),
-            gate_api_key: None,
+            use_report_verifier: None,
             token_validity: Validity::default(),
             tls: None,
         }

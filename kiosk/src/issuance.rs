@@ -58,6 +58,7 @@ pub const MIGRATIONS: &[Migration] = &[
     DROP TABLE issuance_v1;
     DROP TABLE revocations_v1;",
     ),
+    shared::issuer::presentations::TABLES,
 ];
 
 /// Why issuing failed (all internal: the declaration was already valid).

@@ -7,14 +7,17 @@
 //! the start page and after inactivity. Every response is `no-store`; HTML pages carry a
 //! CSP with a per-request nonce; every POST checks the session's CSRF token.
 //!
-//! Also the shared issuer endpoints (`shared::issuer::routes`: the kiosk's JWKS, its
+//! Also the shared issuer endpoints (`shared::issuer::routes`: the kiosk's JWKS and its
 //! revocation feed, which holds only the tokens gates reported as used since the kiosk
-//! never supersedes a token, and gates' use reports) and `GET /healthz`.
+//! never supersedes a token) and `GET /healthz`; gates' use and presentation reports
+//! only on the internal listener (`EGATE_KIOSK_INTERNAL_ADDR`), checked against the
+//! use-report verifier: the kiosk holds no key of the gate's.
 
 use shared::clock::SharedClock;
 use shared::db::{Db, DbError};
 use shared::issuer::{Issuer, IssuerEndpoints, TokenPolicy};
 use shared::rules::RulesProfile;
+use shared::service_keys::{Purpose, VerifierSource};
 use shared::token::{BindingKey, KeyRing};
 use std::future::Future;
 use std::sync::Arc;
@@ -32,7 +35,11 @@ pub mod steps;
 
 pub use config::{Config, ConfigError, DEFAULT_IDLE_SECS};
 pub use error::AppError;
-pub use routes::build_app;
+pub use routes::{build_app, build_internal_app};
+
+/// How long the kiosk keeps gates' presentation reports (it serves no declaration
+/// reads, so they only need to outlive a token).
+pub const PRESENTATION_RETENTION_SECS: i64 = 30 * 86_400;
 
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -47,8 +54,9 @@ pub struct AppState {
     pub issuer: issuance::Issuance,
     /// Passenger sessions.
     pub sessions: session::SessionStore,
-    /// The secret gates present when they report used tokens.
-    pub gate_api_key: Arc<str>,
+    /// Checks the use-report key gates present with their reports (the kiosk holds
+    /// only its verifier).
+    pub use_report: Arc<VerifierSource>,
     /// Set to `true` at shutdown: background tasks stop.
     stop: watch::Sender<bool>,
 }
@@ -78,7 +86,8 @@ impl AppState {
             issuer: self.issuer.issuer().clone(),
             store: self.issuer.store().clone(),
             clock: self.clock.clone(),
-            gate_api_key: self.gate_api_key.clone(),
+            use_report: self.use_report.clone(),
+            retention_secs: PRESENTATION_RETENTION_SECS,
         }
     }
 
@@ -100,9 +109,9 @@ pub enum StartError {
     /// The signing keys or the binding key could not be loaded.
     #[error("failed to load the keys: {0}")]
     Keys(#[from] shared::token::KeyError),
-    /// The gate API key file could not be read or written.
-    #[error("failed to load the gate API key: {0}")]
-    ApiKey(#[from] std::io::Error),
+    /// The use-report verifier file could not be read (or is readable by others).
+    #[error("failed to load the use-report verifier: {0}")]
+    Verifier(#[from] std::io::Error),
 }
 
 impl From<shared::offload::TaskFailed> for StartError {
@@ -125,15 +134,13 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
     };
     let cfg = config.clone();
     let now = clock.unix();
-    let (keys, binding, db, gate_api_key) = shared::offload::blocking(move || {
+    let (keys, binding, db, use_report) = shared::offload::blocking(move || {
         let keys = KeyRing::open(&cfg.key_dir(), &cfg.issuer_id(), now)?;
         let binding = BindingKey::load_or_generate(&cfg.binding_key_path())?;
         let db = Db::open(&cfg.db_path(), issuance::MIGRATIONS)?;
-        let gate_api_key = match cfg.gate_api_key {
-            Some(k) => k.0,
-            None => shared::feed::load_or_create_api_key(&cfg.data_dir.join("gate-api.key"))?,
-        };
-        Ok::<_, StartError>((keys, binding, db, gate_api_key))
+        let use_report =
+            VerifierSource::open(&cfg.data_dir, Purpose::UseReport, cfg.use_report_verifier)?;
+        Ok::<_, StartError>((keys, binding, db, use_report))
     })
     .await??;
     let policy = TokenPolicy::for_profile(config.token_validity, &profile);
@@ -141,7 +148,7 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
     let state = AppState {
         issuer: issuance::Issuance::new(Issuer::new(keys, binding, policy), db),
         sessions: session::SessionStore::new(clock.clone(), config.idle.as_secs()),
-        gate_api_key: Arc::from(gate_api_key),
+        use_report: Arc::new(use_report),
         profile: Arc::new(profile),
         config: Arc::new(config),
         clock,
@@ -177,10 +184,21 @@ fn spawn_background(state: &AppState) {
     });
 }
 
-/// Serve on an already-bound listener until `shutdown` completes; then stop the
-/// background tasks and close the database.
+/// Serve the terminal's pages and public endpoints alone (no internal listener: gates
+/// cannot report); see [`serve_with_internal`].
 pub async fn serve(
     listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with_internal(listener, None, state, shutdown).await
+}
+
+/// Serve the public listener and `/v1/internal/*` on `internal` (when given) until
+/// `shutdown` completes; then stop the background tasks and close the database.
+pub async fn serve_with_internal(
+    listener: TcpListener,
+    internal: Option<TcpListener>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -189,7 +207,9 @@ pub async fn serve(
         Some(files) => Some(files.server_config().map_err(std::io::Error::other)?),
         None => None,
     };
-    let result = shared::tls::serve(listener, app, tls, shutdown).await;
+    let internal = internal.map(|l| (l, routes::build_internal_app(state.clone())));
+    let result =
+        shared::tls::serve_public_and_internal((listener, app), internal, tls, shutdown).await;
     state.stop_background();
     let db = state.db().clone();
     let _ = shared::offload::blocking(move || db.close()).await;

@@ -50,3 +50,22 @@ pub fn build_app(state: AppState) -> Router {
         )
         .with_state(state)
 }
+
+/// The internal listener's router: gates' use and presentation reports
+/// (`/v1/internal/*`, problem+json), every other path 404.
+pub fn build_internal_app(state: AppState) -> Router {
+    Router::new()
+        .merge(shared::issuer::routes::internal_router(state.issuer_endpoints()))
+        .fallback(|| async { shared::web::Problem::not_found() })
+        .layer(axum::middleware::from_fn(shared::web::security_headers))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let path = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("unmatched", |p| p.as_str());
+                tracing::info_span!("http-internal", method = %req.method(), path = %path)
+            }),
+        )
+        .with_state(state)
+}

@@ -3,6 +3,7 @@
 
 use shared::clock::SharedClock;
 use shared::issuer::Validity;
+use shared::service_keys::{Purpose, Verifier};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,8 +13,13 @@ use std::time::Duration;
 pub struct Config {
     /// Listen address (`EGATE_MOBILE_API_ADDR`, default `127.0.0.1:8080`).
     pub addr: SocketAddr,
+    /// Internal listen address, the only one serving `/v1/internal/*` (the gate's
+    /// reports and declaration reads): `EGATE_MOBILE_API_INTERNAL_ADDR`, default
+    /// `127.0.0.1:8084`.
+    pub internal_addr: SocketAddr,
     /// Data directory (`EGATE_DATA_DIR`, default `./data`); this service keeps its files
-    /// under `mobile-api/`, and reads the shared `binding.key` and `gate-api.key`.
+    /// under `mobile-api/`, and reads the shared `binding.key` and the verifiers of the
+    /// gate's keys (`use-report.verifier`, `declaration-read.verifier`).
     pub data_dir: PathBuf,
     /// How long tokens live: the grace after the end of the arrival date
     /// (`EGATE_TOKEN_GRACE_HOURS`, default 24) and the longest validity from issue, also
@@ -42,9 +48,13 @@ pub struct Config {
     pub background_tasks: bool,
     /// A replacement rules profile (`EGATE_RULES_PROFILE`, a TOML file path).
     pub rules_profile: Option<PathBuf>,
-    /// The officer console's API key (`EGATE_GATE_API_KEY`); when unset it is read
-    /// from (or generated into) `$EGATE_DATA_DIR/gate-api.key`.
-    pub gate_api_key: Option<String>,
+    /// The verifier of the gate's use-report key (`EGATE_USE_REPORT_VERIFIER`, 64 hex
+    /// characters); when unset, `$EGATE_DATA_DIR/use-report.verifier`.
+    pub use_report_verifier: Option<Verifier>,
+    /// The verifier of the gate's declaration-read key
+    /// (`EGATE_DECLARATION_READ_VERIFIER`); when unset,
+    /// `$EGATE_DATA_DIR/declaration-read.verifier`.
+    pub declaration_read_verifier: Option<Verifier>,
     /// The source of time.
     pub clock: SharedClock,
     /// HTTPS: certificate and key PEM files (`EGATE_TLS_CERT`, `EGATE_TLS_KEY`); plain
@@ -69,7 +79,9 @@ impl std::fmt::Debug for Config {
             )
             .field("retention_days", &self.retention_days)
             .field("rules_profile", &self.rules_profile)
-            .field("gate_api_key", &self.gate_api_key.as_ref().map(|_| "<set>"))
+            .field("internal_addr", &self.internal_addr)
+            .field("use_report_verifier", &self.use_report_verifier)
+            .field("declaration_read_verifier", &self.declaration_read_verifier)
             .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
@@ -175,19 +187,28 @@ impl Config {
             .ok()
             .filter(|s| !s.trim().is_empty())
             .map(PathBuf::from);
-        let gate_api_key = std::env::var("EGATE_GATE_API_KEY")
-            .ok()
-            .filter(|s| !s.trim().is_empty());
-        if let Some(k) = &gate_api_key {
-            ensure(
-                k.len() >= shared::feed::MIN_API_KEY_LEN,
-                "EGATE_GATE_API_KEY",
-                "<redacted>",
-                "must be at least 32 characters",
-            )?;
-        }
+        ensure(
+            std::env::var("EGATE_GATE_API_KEY").map_or(true, |v| v.trim().is_empty()),
+            "EGATE_GATE_API_KEY",
+            "<redacted>",
+            shared::service_keys::RETIRED_GATE_API_KEY,
+        )?;
+        let internal_addr = env_parse(
+            "EGATE_MOBILE_API_INTERNAL_ADDR",
+            SocketAddr::from(([127, 0, 0, 1], 8084)),
+        )?;
+        let verifier = |p: Purpose| {
+            shared::service_keys::verifier_from_env(p).map_err(|why| ConfigError::Invalid {
+                name: p.verifier_env(),
+                value: "<redacted>".into(),
+                why,
+            })
+        };
+        let use_report_verifier = verifier(Purpose::UseReport)?;
+        let declaration_read_verifier = verifier(Purpose::DeclarationRead)?;
         Ok(Config {
             addr,
+            internal_addr,
             data_dir,
             token_validity,
             rate_limit_per_minute,
@@ -198,7 +219,8 @@ impl Config {
             key_reload_interval: Duration::from_secs(key_reload_secs),
             background_tasks: true,
             rules_profile,
-            gate_api_key,
+            use_report_verifier,
+            declaration_read_verifier,
             clock: shared::clock::system(),
             tls: shared::tls::TlsFiles::from_env().map_err(|e| ConfigError::Invalid {
                 name: "EGATE_TLS_CERT",
@@ -213,6 +235,7 @@ impl Config {
     pub fn for_tests(data_dir: &Path) -> Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            internal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
             token_validity: Validity::default(),
             rate_limit_per_minute: 10_000,
@@ -223,7 +246,8 @@ impl Config {
             key_reload_interval: Duration::from_secs(60),
             background_tasks: true,
             rules_profile: None,
-            gate_api_key: None,
+            use_report_verifier: None,
+            declaration_read_verifier: None,
             clock: shared::clock::system(),
             tls: None,
         }

@@ -87,7 +87,7 @@ pub enum StartError {
     /// The rules profile could not be loaded.
     #[error(transparent)]
     Rules(#[from] shared::rules::RulesError),
-    /// A key file could not be read or written.
-    #[error("failed to load the gate API key: {0}")]
-    ApiKey(#[from] std::io::Error),
+    /// A verifier file could not be read (or is readable by others).
+    #[error("failed to load a verifier of the gate's keys: {0}")]
+    Verifier(#[from] std::io::Error),
 }

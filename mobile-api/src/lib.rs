@@ -39,6 +39,7 @@ pub use config::Config;
 use error::{AppError, StartError};
 use ratelimit::Limiter;
 use shared::issuer::{IssuerEndpoints, IssuerStore, TokenPolicy};
+use shared::service_keys::{Purpose, VerifierSource};
 
 /// Counters specific to this service (the HTTP ones are in [`HttpMetrics`]).
 #[derive(Clone, Debug)]
@@ -74,8 +75,10 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Service counters.
     pub counters: Counters,
-    /// The officer console's API key.
-    pub gate_api_key: Arc<str>,
+    /// Checks the gate's use-report key (use and presentation reports).
+    pub use_report: Arc<VerifierSource>,
+    /// Checks the gate's declaration-read key (the officer console's reads).
+    pub declaration_read: Arc<VerifierSource>,
     tasks: Arc<Tasks>,
 }
 
@@ -91,7 +94,8 @@ impl AppState {
             issuer: self.issuer.clone(),
             store: IssuerStore::new(self.db.clone()),
             clock: self.clock.clone(),
-            gate_api_key: self.gate_api_key.clone(),
+            use_report: self.use_report.clone(),
+            retention_secs: self.config.retention_days.saturating_mul(86_400),
         }
     }
 
@@ -123,7 +127,7 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
 pub async fn build(config: Config) -> Result<AppState, StartError> {
     let cfg = config.clone();
     let now = config.clock.unix();
-    let (db, ring, binding, profile, api_key) = shared::offload::blocking(move || {
+    let (db, ring, binding, profile, verifiers) = shared::offload::blocking(move || {
         let db = Db::open(&cfg.db_path(), store::MIGRATIONS)?;
         let ring = KeyRing::open(&cfg.key_dir(), cfg.issuer_id(), now)?;
         let binding = BindingKey::load_or_generate(&cfg.binding_key_path())?;
@@ -131,11 +135,16 @@ pub async fn build(config: Config) -> Result<AppState, StartError> {
             Some(p) => RulesProfile::load(p)?,
             None => RulesProfile::jp_2026(),
         };
-        let api_key = match &cfg.gate_api_key {
-            Some(k) => k.clone(),
-            None => shared::feed::load_or_create_api_key(&cfg.data_dir.join("gate-api.key"))?,
-        };
-        Ok::<_, StartError>((db, ring, binding, profile, api_key))
+        // Verifiers only: the keys are the gate's (docs/trust.md).
+        let verifiers = (
+            VerifierSource::open(&cfg.data_dir, Purpose::UseReport, cfg.use_report_verifier)?,
+            VerifierSource::open(
+                &cfg.data_dir,
+                Purpose::DeclarationRead,
+                cfg.declaration_read_verifier,
+            )?,
+        );
+        Ok::<_, StartError>((db, ring, binding, profile, verifiers))
     })
     .await??;
     let policy = TokenPolicy::for_profile(config.token_validity, &profile);
@@ -170,7 +179,8 @@ pub async fn build(config: Config) -> Result<AppState, StartError> {
         issuer,
         metrics: Arc::new(metrics),
         counters,
-        gate_api_key: Arc::from(api_key),
+        use_report: Arc::new(verifiers.0),
+        declaration_read: Arc::new(verifiers.1),
         tasks: Arc::new(Tasks {
             stop,
             handles: Mutex::new(Vec::new()),
@@ -237,6 +247,12 @@ pub async fn purge_expired(state: &AppState, now: time::OffsetDateTime) -> Resul
         .write(move |c| store::purge_before(c, &cutoff, at))
         .await?;
     state.counters.declarations_purged.inc_by(n as u64);
+    // Presentations and the read audit are bounded by the same retention.
+    let keep_after = at.saturating_sub(state.config.retention_days.saturating_mul(86_400));
+    state
+        .db
+        .write(move |c| shared::issuer::presentations::purge_before(c, keep_after))
+        .await?;
     erase_leftovers(state, at).await;
     tracing::info!(
         purge.erased = n,
@@ -270,10 +286,21 @@ pub fn build_app(state: AppState) -> axum::Router {
     routes::router(state)
 }
 
-/// Serve on an already-bound listener until `shutdown` completes; then stop the
-/// background tasks and close the store.
+/// Serve the public API alone (no internal listener: gates can neither report nor
+/// read) until `shutdown` completes; see [`serve_with_internal`].
 pub async fn serve(
     listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with_internal(listener, None, state, shutdown).await
+}
+
+/// Serve the public API on `listener` and `/v1/internal/*` on `internal` (when given)
+/// until `shutdown` completes; then stop the background tasks and close the store.
+pub async fn serve_with_internal(
+    listener: TcpListener,
+    internal: Option<TcpListener>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -282,8 +309,15 @@ pub async fn serve(
         Some(files) => Some(files.server_config().map_err(std::io::Error::other)?),
         None => None,
     };
-    tracing::info!(addr = ?listener.local_addr().ok(), https = tls.is_some(), "mobile-api listening");
-    let result = shared::tls::serve(listener, app, tls, shutdown).await;
+    tracing::info!(
+        addr = ?listener.local_addr().ok(),
+        internal_addr = ?internal.as_ref().and_then(|l| l.local_addr().ok()),
+        https = tls.is_some(),
+        "mobile-api listening"
+    );
+    let internal = internal.map(|l| (l, routes::internal_router(state.clone())));
+    let result =
+        shared::tls::serve_public_and_internal((listener, app), internal, tls, shutdown).await;
     state.stop_background().await;
     state.db.close();
     result

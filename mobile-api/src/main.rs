@@ -1,6 +1,6 @@
-//! `mobile-api` alone: `cargo run -p mobile-api` (data in `./data`, port 8080).
+//! `mobile-api` alone: `cargo run -p mobile-api` (data in `./data`, port 8080, internal 8084).
 
-use mobile_api::{Config, build, serve, shutdown_signal};
+use mobile_api::{Config, build, serve_with_internal, shutdown_signal};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -9,6 +9,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let state = build(config.clone()).await?;
     let listener = TcpListener::bind(config.addr).await?;
-    serve(listener, state, shutdown_signal()).await?;
+    let internal = TcpListener::bind(config.internal_addr).await?;
+    serve_with_internal(listener, Some(internal), state, shutdown_signal()).await?;
     Ok(())
 }

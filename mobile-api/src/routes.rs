@@ -35,6 +35,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         ops::openapi,
         internal::internal_declaration,
         issuer::internal_uses,
+        issuer::internal_presentations,
     ),
     components(schemas(
         api::CreatedOut, api::DeclarationOut, api::InternalDeclarationOut, api::EstimateIn,
@@ -43,13 +44,14 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         api::ReasonOut, api::LaneOut, api::DeclarationInputDoc, api::PassengerInputDoc,
         api::TripInputDoc, api::PartyDoc, api::AnswersDoc, api::ItemInputDoc,
         api::MoneyInputDoc, api::UseReportDoc, api::UseDoc, api::UseReportAckDoc,
+        shared::issuer::schemas::PresentationReportDoc, shared::issuer::schemas::PresentationDoc,
     )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "declarations", description = "Create, read, revise, erase declarations; their QR"),
         (name = "public", description = "Rules, revocations, trust list"),
         (name = "ops", description = "Health, metrics, this document"),
-        (name = "internal", description = "For the officer console (gate-service)"),
+        (name = "internal", description = "For gate-service only, served on the internal listener (EGATE_MOBILE_API_INTERNAL_ADDR); 404 on the public one"),
     )
 )]
 pub struct ApiDoc;
@@ -72,12 +74,25 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
-            "gate_api_key",
+            "use_report_key",
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "gate-service's API key ($EGATE_DATA_DIR/gate-api.key or EGATE_GATE_API_KEY)",
+                        "gate-service's use-report key; this service holds only its SHA-256 \
+                         ($EGATE_DATA_DIR/use-report.verifier or EGATE_USE_REPORT_VERIFIER)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "declaration_read_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "gate-service's declaration-read key; this service holds only its SHA-256 \
+                         ($EGATE_DATA_DIR/declaration-read.verifier or EGATE_DECLARATION_READ_VERIFIER)",
                     ))
                     .build(),
             ),
@@ -94,7 +109,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             ratelimit::limit,
         ));
-    Router::new()
+    let public = Router::new()
         .merge(limited)
         .route(
             "/v1/declarations/{id}",
@@ -110,14 +125,29 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/declarations/{id}/qr.png", get(declarations::qr_png))
         .route("/v1/declarations/{id}/qr.svg", get(declarations::qr_svg))
         .route("/v1/rules", get(rules::rules))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .merge(issuer::router(state.issuer_endpoints()));
+    with_common_layers(public, state)
+}
+
+/// The internal listener's router: `/v1/internal/*` only (gates' reports with the
+/// use-report key, the console's reads with the declaration-read key), every other path
+/// 404, as the public listener answers for these.
+pub fn internal_router(state: AppState) -> Router {
+    let internal = Router::new()
         .route(
             "/v1/internal/declarations/{id}",
             get(internal::internal_declaration),
         )
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
-        .merge(issuer::router(state.issuer_endpoints()))
+        .merge(issuer::internal_router(state.issuer_endpoints()));
+    with_common_layers(internal, state)
+}
+
+/// Metrics, tracing, security headers and the 404 problem of unknown paths.
+fn with_common_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(|| async { shared::web::Problem::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),

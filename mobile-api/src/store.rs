@@ -72,6 +72,7 @@ pub const MIGRATIONS: &[Migration] = &[
     CREATE INDEX revocations_cti ON revocations (cti);
     ALTER TABLE tokens ADD COLUMN used_at INTEGER;",
     ),
+    shared::issuer::presentations::TABLES,
 ];
 
 /// A reason as stored (code and arguments; localised when read).

@@ -1,6 +1,7 @@
 //! What gates and issuers tell each other besides keys: the **use reports** a gate sends
-//! to the issuer of each token it accepted once (`POST /v1/internal/uses`), and the
-//! shared secret that authenticates a gate to an issuer (the gate API key).
+//! to the issuer of each token it accepted once (`POST /v1/internal/uses`), the
+//! **presentation reports** of the cases it opened (`POST /v1/internal/presentations`),
+//! and the bearer-key helpers their per-purpose keys use ([`crate::service_keys`]).
 //!
 //! Why: a gate's one-time-use record lives in its own database. An issuer that hears of
 //! every use puts the token in its revocation feed (reason `used`), so that a gate
@@ -37,6 +38,92 @@ pub struct Use {
     /// When the gate accepted it, unix seconds.
     pub used_at: i64,
 }
+
+/// Most presentations in one report.
+pub const MAX_PRESENTATIONS_PER_REPORT: usize = 1000;
+
+/// Body of `POST /v1/internal/presentations`: the cases a gate opened for genuine tokens
+/// of this issuer. A presentation is what allows the officer console to read that
+/// declaration for that case (docs/trust.md, "Declaration reads").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresentationReport {
+    /// The gate-service instance reporting (its cases are numbered per instance).
+    pub gate: String,
+    /// Cases opened.
+    pub presentations: Vec<Presentation>,
+}
+
+/// One case opened for a genuine token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Presentation {
+    /// The gate's case id.
+    pub case: i64,
+    /// The declaration id in the token.
+    pub declaration_id: String,
+    /// The token id, standard base64.
+    pub cti: String,
+    /// When the case was opened, unix seconds.
+    pub at: i64,
+}
+
+/// Answer of `POST /v1/internal/presentations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresentationAck {
+    /// Presentations newly recorded.
+    pub recorded: usize,
+    /// Presentations recorded before.
+    pub known: usize,
+    /// Presentations naming a token this issuer did not sign for that declaration
+    /// (ignored).
+    pub unknown: usize,
+}
+
+/// A checked presentation: case id, declaration id, token id (base64), time.
+pub type CheckedPresentation = (i64, String, String, i64);
+
+/// Whether `s` is 1 to 64 printable ASCII characters (gate names, officer names).
+pub fn is_short_printable(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+}
+
+/// Whether `s` looks like a declaration id (1 to 64 characters `A-Z a-z 0-9 - _`).
+pub fn is_declaration_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl PresentationReport {
+    /// Check the report; each presentation with its token id re-encoded.
+    pub fn validate(&self) -> Result<Vec<CheckedPresentation>, ReportError> {
+        if self.presentations.len() > MAX_PRESENTATIONS_PER_REPORT {
+            return Err(ReportError::TooMany);
+        }
+        if !is_short_printable(&self.gate) {
+            return Err(ReportError::Gate);
+        }
+        self.presentations
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let cti = parse_cti(&p.cti).ok_or(ReportError::Cti(i))?;
+                if p.at < 0 || p.case < 1 || !is_declaration_id(&p.declaration_id) {
+                    return Err(ReportError::Presentation(i));
+                }
+                Ok((p.case, p.declaration_id.clone(), cti_base64(&cti), p.at))
+            })
+            .collect()
+    }
+}
+
+/// Header naming the gate-service instance of a declaration read.
+pub const HEADER_GATE: &str = "x-egate-gate";
+/// Header naming the case of a declaration read (the gate's case id).
+pub const HEADER_CASE: &str = "x-egate-case";
+/// Header naming the officer of a declaration read (the console user name).
+pub const HEADER_OFFICER: &str = "x-egate-officer";
 
 /// One entry of an issuer's revocation feed (`GET /v1/revocations`; stored by
 /// [`crate::issuer::store`]).
@@ -78,6 +165,9 @@ pub enum ReportError {
     /// A `used_at` is negative.
     #[error("uses[{0}].used_at must be unix seconds, zero or greater")]
     UsedAt(usize),
+    /// A presentation's case, declaration id or time is out of range.
+    #[error("presentations[{0}] needs a case id of 1 or more, a declaration id and a time")]
+    Presentation(usize),
 }
 
 impl ReportError {
@@ -88,6 +178,7 @@ impl ReportError {
             ReportError::Gate => "/gate".into(),
             ReportError::Cti(i) => format!("/uses/{i}/cti"),
             ReportError::UsedAt(i) => format!("/uses/{i}/used_at"),
+            ReportError::Presentation(i) => format!("/presentations/{i}"),
         }
     }
 }
@@ -98,10 +189,7 @@ impl UseReport {
         if self.uses.len() > MAX_USES_PER_REPORT {
             return Err(ReportError::TooMany);
         }
-        if self.gate.is_empty()
-            || self.gate.len() > 64
-            || !self.gate.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-        {
+        if !is_short_printable(&self.gate) {
             return Err(ReportError::Gate);
         }
         self.uses
@@ -152,15 +240,15 @@ pub fn has_api_key(headers: &HeaderMap, key: &str) -> bool {
         && bearer(headers).is_some_and(|k| crate::web::ct_eq(k.as_bytes(), key.as_bytes()))
 }
 
-/// The answer to a request without the gate API key (or with a wrong one): 401 with
-/// `WWW-Authenticate: Bearer`, as a problem document.
+/// The answer to a request without the gate's key for it (or with a wrong one): 401
+/// with `WWW-Authenticate: Bearer`, as a problem document.
 pub fn api_key_required() -> axum::response::Response {
     use axum::response::IntoResponse as _;
     let mut resp = crate::web::Problem::new(
         axum::http::StatusCode::UNAUTHORIZED,
         "unauthorized",
         "Unauthorized",
-        "This endpoint needs the gate API key as `Authorization: Bearer …`.",
+        "This endpoint needs the gate's key for it as `Authorization: Bearer …`.",
     )
     .into_response();
     resp.headers_mut().insert(

@@ -7,8 +7,11 @@
 //! - [`claims`]: the claims of a token, assembled from a validated declaration;
 //! - [`signing`]: [`Issuer`], the key ring and passport-binding key that sign them;
 //! - [`store`]: [`IssuerStore`], the issued tokens and the revocation feed (SQLite);
-//! - [`routes`]: one router for the issuer endpoints (`GET /v1/trust-list`,
-//!   `GET /v1/revocations`, `POST /v1/internal/uses`), with their OpenAPI docs;
+//! - [`presentations`]: which gate case may read which declaration, and the audit of
+//!   every read;
+//! - [`routes`]: the issuer endpoints, public (`GET /v1/trust-list`,
+//!   `GET /v1/revocations`) and internal (`POST /v1/internal/uses`,
+//!   `POST /v1/internal/presentations`), with their OpenAPI docs;
 //! - [`schemas`]: the OpenAPI shapes those endpoints document.
 //!
 //! Decisions fixed here:
@@ -20,11 +23,13 @@
 //!   which is the rules profile's: the rules are data, and so is the country's clock.
 //! - a retired key is published for the longest validity after its retirement: no
 //!   token it signed can outlive that (see [`policy::Validity::key_publish_secs`]).
-//! - the wire types gates and issuers exchange (use reports, feed entries, the gate API
-//!   key) stay in [`crate::feed`]: the gate reads them too, without being an issuer.
+//! - the wire types gates and issuers exchange (use and presentation reports, feed
+//!   entries) stay in [`crate::feed`], the per-purpose keys in [`crate::service_keys`]:
+//!   the gate reads them too, without being an issuer.
 
 pub mod claims;
 pub mod policy;
+pub mod presentations;
 pub mod routes;
 pub mod schemas;
 pub mod signing;

@@ -32,6 +32,7 @@ pub mod offload;
 pub mod qr;
 pub mod rules;
 pub mod secret_file;
+pub mod service_keys;
 pub mod telemetry;
 pub mod tls;
 pub mod token;

@@ -205,6 +205,34 @@ pub async fn serve(
     }
 }
 
+/// Serve `public` on one listener and, when given, `internal` on another (the
+/// `/v1/internal/*` endpoints, kept off the public network: docs/trust.md), both until
+/// `shutdown` completes. Returns when both have stopped; the first error wins.
+pub async fn serve_public_and_internal(
+    public: (TcpListener, Router),
+    internal: Option<(TcpListener, Router)>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let Some((i_listener, i_app)) = internal else {
+        return serve(public.0, public.1, tls, shutdown).await;
+    };
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stopped = move |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let trigger = tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let (a, b) = tokio::join!(
+        serve(public.0, public.1, tls.clone(), stopped(rx.clone())),
+        serve(i_listener, i_app, tls, stopped(rx)),
+    );
+    trigger.abort();
+    a.and(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,20 +2,27 @@
 //! - `GET /v1/trust-list`: the JWKS of the issuer's keys (`application/jwk-set+json`);
 //! - `GET /v1/revocations?since=N`: the revocation feed, a page of at most
 //!   [`REVOCATIONS_PAGE`] entries in sequence order, with the `next_since` to pass;
-//! - `POST /v1/internal/uses`: a gate's use report (gate API key; 401 without it).
+//! - `POST /v1/internal/uses`: a gate's use report;
+//! - `POST /v1/internal/presentations`: the cases a gate opened for this issuer's
+//!   genuine tokens, which allow the console's declaration reads (docs/trust.md).
 //!
-//! A service mounts it with `Router::merge`; its own middleware (metrics, headers,
-//! tracing) then wraps these routes as it wraps its own.
+//! The first two are [`router`], for the public listener; the `/v1/internal/*` ones are
+//! [`internal_router`], for the internal listener only, and take the gate's use-report
+//! key (checked against its verifier; 401 without it). A service mounts each with
+//! `Router::merge`; its own middleware (metrics, headers, tracing) then wraps these
+//! routes as it wraps its own.
 
 use super::schemas::{
-    JwksDoc, ProblemDoc, RevocationOut, RevocationsOut, UseReportAckDoc, UseReportDoc,
+    JwksDoc, PresentationReportDoc, ProblemDoc, RevocationOut, RevocationsOut, UseReportAckDoc,
+    UseReportDoc,
 };
 use super::signing::Issuer;
 use super::store::IssuerStore;
 use crate::clock::SharedClock;
 use crate::db::DbError;
 use crate::domain::{FieldError, ValidationErrors};
-use crate::feed::{UseReport, api_key_required, has_api_key};
+use crate::feed::{PresentationAck, PresentationReport, UseReport, api_key_required};
+use crate::service_keys::VerifierSource;
 use crate::web::{ApiJson, Problem};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -67,11 +74,14 @@ pub struct IssuerEndpoints {
     pub store: IssuerStore,
     /// Time (the trust list depends on it: retired keys drop out).
     pub clock: SharedClock,
-    /// The key gates present with their use reports.
-    pub gate_api_key: Arc<str>,
+    /// Checks the use-report key gates present with their reports.
+    pub use_report: Arc<VerifierSource>,
+    /// How long presentations and the read audit are kept, seconds.
+    pub retention_secs: i64,
 }
 
-/// The issuer endpoints, ready to merge into a service's router.
+/// The public issuer endpoints (trust list, revocations), ready to merge into a
+/// service's public router.
 pub fn router<S>(endpoints: IssuerEndpoints) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -79,7 +89,17 @@ where
     Router::new()
         .route("/v1/trust-list", get(trust_list))
         .route("/v1/revocations", get(revocations))
+        .with_state(endpoints)
+}
+
+/// The internal issuer endpoints (gates' reports), for the internal listener only.
+pub fn internal_router<S>(endpoints: IssuerEndpoints) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
         .route("/v1/internal/uses", post(internal_uses))
+        .route("/v1/internal/presentations", post(internal_presentations))
         .with_state(endpoints)
 }
 
@@ -156,7 +176,7 @@ pub async fn revocations(
 #[utoipa::path(
     post, path = "/v1/internal/uses", tag = "internal",
     request_body(content = UseReportDoc, content_type = "application/json"),
-    security(("gate_api_key" = [])),
+    security(("use_report_key" = [])),
     responses(
         (status = 200, description = "What the report changed", body = UseReportAckDoc),
         (status = 400, description = "Malformed JSON or unknown field", body = ProblemDoc, content_type = "application/problem+json"),
@@ -173,7 +193,7 @@ pub async fn internal_uses(
     body: Result<ApiJson<UseReport>, Problem>,
 ) -> Result<Response, IssuerError> {
     // Without the key, the answer says only that the key is needed, whatever the body.
-    if !has_api_key(&headers, &ep.gate_api_key) {
+    if !ep.use_report.accepts(&headers) {
         return Ok(api_key_required());
     }
     let ApiJson(report) = body?;
@@ -196,4 +216,59 @@ pub async fn internal_uses(
         "use report from a gate"
     );
     Ok(axum::Json(ack).into_response())
+}
+
+/// Cases a gate opened for genuine tokens of this issuer: each allows the officer
+/// console to read that declaration for that case (and only that case).
+#[utoipa::path(
+    post, path = "/v1/internal/presentations", tag = "internal",
+    request_body(content = PresentationReportDoc, content_type = "application/json"),
+    security(("use_report_key" = [])),
+    responses(
+        (status = 200, description = "What the report changed", body = UseReportAckDoc),
+        (status = 400, description = "Malformed JSON or unknown field", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong use-report key", body = ProblemDoc, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 413, description = "Body over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field (more than 1000 presentations, a bad cti or case)", body = ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+pub async fn internal_presentations(
+    State(ep): State<IssuerEndpoints>,
+    headers: HeaderMap,
+    body: Result<ApiJson<PresentationReport>, Problem>,
+) -> Result<Response, IssuerError> {
+    if !ep.use_report.accepts(&headers) {
+        return Ok(api_key_required());
+    }
+    let ApiJson(report) = body?;
+    let list = report.validate().map_err(|e| {
+        Problem::validation(ValidationErrors(vec![FieldError {
+            pointer: e.pointer(),
+            code: "invalid",
+            detail: e.to_string(),
+        }]))
+    })?;
+    let keep_after = ep.clock.unix() - ep.retention_secs;
+    let gate = report.gate.clone();
+    let (recorded, known, unknown) = ep
+        .store
+        .db()
+        .write(move |c| super::presentations::record(c, &gate, &list, keep_after))
+        .await?;
+    tracing::info!(
+        issuer = %ep.issuer.id(),
+        gate = %report.gate,
+        presentations.recorded = recorded,
+        presentations.known = known,
+        presentations.unknown = unknown,
+        "presentation report from a gate"
+    );
+    Ok(axum::Json(PresentationAck {
+        recorded,
+        known,
+        unknown,
+    })
+    .into_response())
 }

@@ -117,3 +117,27 @@ pub struct UseReportAckDoc {
     /// Uses of tokens this issuer never issued (ignored).
     pub unknown: usize,
 }
+
+/// `POST /v1/internal/presentations` body: cases a gate opened for genuine tokens.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct PresentationReportDoc {
+    /// The reporting gate-service instance (1 to 64 printable characters).
+    pub gate: String,
+    /// At most 1000 presentations.
+    pub presentations: Vec<PresentationDoc>,
+}
+
+/// One case opened for a genuine token.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct PresentationDoc {
+    /// The gate's case id (1 or more).
+    pub case: i64,
+    /// The declaration id in the token.
+    pub declaration_id: String,
+    /// Token id, standard base64 of the 16 bytes.
+    pub cti: String,
+    /// When the case was opened (unix s).
+    pub at: i64,
+}
