@@ -319,10 +319,17 @@ async fn run_one(service: Service) -> anyhow::Result<()> {
         }
         Service::Gate => {
             let config = gate_service::Config::from_env()?;
-            let listener = bind(config.addr).await?;
-            println!("gate-service on http://{}", listener.local_addr()?);
+            let listeners = gate_service::Listeners {
+                device: bind(config.addr).await?,
+                console: bind(config.console_addr).await?,
+            };
+            println!(
+                "gate-service on http://{} (scan API); officer console on http://{}/console/",
+                listeners.device.local_addr()?,
+                listeners.console.local_addr()?
+            );
             let state = gate_service::build(config).await?;
-            Ok(gate_service::serve(listener, state, shutdown_signal()).await?)
+            Ok(gate_service::serve(listeners, state, shutdown_signal()).await?)
         }
         Service::Kiosk => {
             let config = kiosk::Config::from_env()?;

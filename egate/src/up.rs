@@ -2,7 +2,8 @@
 //!
 //! Binds the three listeners first (so `:0` works and the gate is wired to the ports
 //! actually bound), starts the two issuers, then the gate with its trust list pointing
-//! at them, creates the first supervisor account if there is none, prints the URLs,
+//! at them, creates the first supervisor account if there is none and the demo gate
+//! device `demo-gate-1` on first start (each printed once), prints the URLs,
 //! and on Ctrl-C/SIGTERM lets in-flight requests finish and closes the databases.
 
 use super::{bind, fan_out};
@@ -18,9 +19,11 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
     let m_listener = bind(m_cfg.addr).await?;
     let k_listener = bind(k_cfg.addr).await?;
     let g_listener = bind(g_cfg.addr).await?;
+    let c_listener = bind(g_cfg.console_addr).await?;
     let m_addr = m_listener.local_addr()?;
     let k_addr = k_listener.local_addr()?;
     let g_addr = g_listener.local_addr()?;
+    let c_addr = c_listener.local_addr()?;
 
     // Wire the gate's trust list to the two issuers actually running, unless the
     // operator configured issuers explicitly.
@@ -46,9 +49,14 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
 
     let g_state = gate_service::build(g_cfg.clone()).await?;
     let first_password = ensure_supervisor(&g_state).await?;
+    let demo_gate_key = ensure_demo_gate(&g_state).await?;
     let g_stop = fan_out(&stop_rx);
     let g_task = tokio::spawn(async move {
-        Ok::<_, anyhow::Error>(gate_service::serve(g_listener, g_state, g_stop).await?)
+        let listeners = gate_service::Listeners {
+            device: g_listener,
+            console: c_listener,
+        };
+        Ok::<_, anyhow::Error>(gate_service::serve(listeners, g_state, g_stop).await?)
     });
 
     println!();
@@ -57,7 +65,8 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
         g_cfg.data_dir.display()
     );
     println!("  mobile-api    http://{m_addr}   (phone app API; OpenAPI at /openapi.json)");
-    println!("  gate-service  http://{g_addr}   (scan API /v1/scans; officer console /console/)");
+    println!("  gate-service  http://{g_addr}   (device scan API /v1/scans)");
+    println!("  console       http://{c_addr}/console/   (officer console)");
     println!("  kiosk         http://{k_addr}   (arrival-hall terminal)");
     if let Some(pw) = first_password {
         println!();
@@ -65,12 +74,18 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
         println!("    username: supervisor");
         println!("    password: {pw}");
     }
+    if let Some(key) = demo_gate_key {
+        println!();
+        println!("  Demo E-Gate device created (key shown once; send it as Authorization: Bearer):");
+        println!("    device:   {DEMO_GATE}");
+        println!("    key:      {key}");
+    }
     println!();
     println!("Try first:");
     println!(
         "  open http://{k_addr}/ and declare as a passenger, or see README.md for the curl walk-through;"
     );
-    println!("  sign in at http://{g_addr}/console/ to work the red-lane queue.");
+    println!("  sign in at http://{c_addr}/console/ to work the red-lane queue.");
     println!("Ctrl-C stops everything cleanly.");
 
     signal.await;
@@ -87,6 +102,21 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// The demo E-Gate device `egate up` creates on first start.
+pub const DEMO_GATE: &str = "demo-gate-1";
+
+/// Create the demo gate device if it was never created; its key, once.
+async fn ensure_demo_gate(state: &gate_service::AppState) -> anyhow::Result<Option<String>> {
+    use gate_service::devices::{self, DeviceError, DeviceKind};
+    let now = state.clock.unix();
+    match devices::add(&state.db, DEMO_GATE, DeviceKind::Gate, now).await {
+        Ok(key) => Ok(Some(key)),
+        // Created by an earlier start (revoked or not): nothing to print.
+        Err(DeviceError::Exists(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Create the `supervisor` account with a random password if there are no officers.

@@ -4,8 +4,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// Default listening address of the gate service.
+/// Default listening address of the gate service (the device API).
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8081";
+/// Default listening address of the officer console.
+pub const DEFAULT_CONSOLE_ADDR: &str = "127.0.0.1:8083";
 /// Default trusted issuers on one machine.
 pub const DEFAULT_ISSUERS: &str = "mobile-api=http://127.0.0.1:8080,kiosk:T1=http://127.0.0.1:8082";
 
@@ -100,6 +102,8 @@ pub struct Config {
     /// `EGATE_GATE_API_KEY` (at least 32 characters): the same secret given directly,
     /// instead of the file.
     pub gate_api_key: Option<shared::feed::ApiKey>,
+    /// `EGATE_CONSOLE_ADDR` (default `127.0.0.1:8083`): the officer console's listener.
+    pub console_addr: SocketAddr,
     /// Mark console cookies `Secure`: always when HTTPS is on (`tls`), and when forced
     /// with `EGATE_SECURE_COOKIES=1` (HTTPS terminated by a proxy in front).
     pub secure_cookies: bool,
@@ -129,6 +133,12 @@ pub struct Config {
     /// `EGATE_GATE_INSTANCE` (default `gate-service`): this instance's name in the use
     /// reports it sends to issuers.
     pub instance: String,
+    /// `EGATE_GATE_SCAN_RATE` (default 5): scans a second per device.
+    pub scan_rate_per_sec: u32,
+    /// `EGATE_GATE_SCAN_BURST` (default 20): scans a device may make at once.
+    pub scan_burst: u32,
+    /// `EGATE_GATE_IMAGE_DECODES` (default 2): image scans read and decoded at once.
+    pub image_decodes: usize,
     /// Whether [`crate::build`] starts the background refresh and purge tasks (tests
     /// turn them off and call [`crate::refresh_now`] / [`crate::purge_expired`]).
     pub background_tasks: bool,
@@ -183,6 +193,10 @@ impl Config {
         );
         let mut c = Config::defaults(&data_dir);
         c.addr = addr;
+        c.console_addr = env_parse(
+            "EGATE_CONSOLE_ADDR",
+            SocketAddr::from(([127, 0, 0, 1], 8083)),
+        )?;
         c.tls = shared::tls::TlsFiles::from_env()?;
         c.secure_cookies = secure_cookies || c.tls.is_some();
         c.issuers = issuers;
@@ -205,6 +219,9 @@ impl Config {
             }
             c.gate_api_key = Some(shared::feed::ApiKey(k.trim().to_owned()));
         }
+        c.scan_rate_per_sec = env_parse("EGATE_GATE_SCAN_RATE", 5u32)?.max(1);
+        c.scan_burst = env_parse("EGATE_GATE_SCAN_BURST", 20u32)?.max(1);
+        c.image_decodes = env_parse("EGATE_GATE_IMAGE_DECODES", 2usize)?.clamp(1, 64);
         if let Some(name) = env("EGATE_GATE_INSTANCE") {
             let name = name.trim().to_owned();
             if name.len() > 64 || !name.bytes().all(|b| b.is_ascii_graphic()) {
@@ -224,6 +241,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
             gate_api_key_file: data_dir.join("gate-api.key"),
             gate_api_key: None,
+            console_addr: SocketAddr::from(([127, 0, 0, 1], 8083)),
             secure_cookies: false,
             tls: None,
             issuers: Vec::new(),
@@ -236,6 +254,9 @@ impl Config {
             rules_profile: None,
             fetch_timeout_secs: 3,
             instance: "gate-service".into(),
+            scan_rate_per_sec: 5,
+            scan_burst: 20,
+            image_decodes: 2,
             background_tasks: true,
         }
     }
@@ -245,7 +266,11 @@ impl Config {
     pub fn for_tests(data_dir: &Path) -> Config {
         let mut c = Config::defaults(data_dir);
         c.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        c.console_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         c.selection_rate = 0.0;
+        // Tests scan in bulk from one device; the rate test sets its own limit.
+        c.scan_rate_per_sec = 1_000_000;
+        c.scan_burst = 1_000_000;
         c.background_tasks = false;
         c.fetch_timeout_secs = 1;
         c

@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[Migration] = &[
         include_str!("../migrations/0004_use_reports_gate_meta.sql"),
     ),
     (
+        "0005 devices",
+        include_str!("../migrations/0005_devices.sql"),
+    ),
+    (
         "0006 refused scans, token attempts",
         include_str!("../migrations/0006_refused_scans.sql"),
     ),

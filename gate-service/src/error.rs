@@ -22,6 +22,11 @@ pub enum AppError {
     Problem(Problem),
     /// Not signed in (console GET: redirect to the sign-in page; otherwise 403).
     LoginRequired,
+    /// The scan API without an accepted device credential: 401 with
+    /// `WWW-Authenticate: Bearer`.
+    Unauthorized,
+    /// A device credential of a kind that may not call this API (a kiosk at the scan API).
+    DeviceForbidden,
     /// Signed in, but the role does not allow this.
     Forbidden,
     /// A form post without the right CSRF token.
@@ -49,7 +54,11 @@ impl AppError {
             AppError::Problem(p) => {
                 StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST)
             }
-            AppError::LoginRequired | AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::LoginRequired
+            | AppError::Forbidden
+            | AppError::DeviceForbidden
+            | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -75,6 +84,18 @@ impl AppError {
                 "forbidden",
                 "Forbidden",
                 "Your role does not allow this.",
+            ),
+            AppError::Unauthorized => Problem::new(
+                status,
+                "device-unauthorized",
+                "Device credential required",
+                "Send the device's key as `Authorization: Bearer <key>`; a missing, unknown or revoked key is refused.",
+            ),
+            AppError::DeviceForbidden => Problem::new(
+                status,
+                "device-forbidden",
+                "Not allowed for this device",
+                "This device's credential does not allow this API (only an E-Gate may scan).",
             ),
             AppError::Csrf => Problem::new(
                 status,
@@ -118,6 +139,12 @@ impl From<rusqlite::Error> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut resp = self.problem().into_response();
+        if matches!(self, AppError::Unauthorized) {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
         // The console's middleware re-renders the error as an HTML page.
         resp.extensions_mut().insert(self);
         resp

@@ -10,7 +10,8 @@
 //! - [`trust`]: issuer keys and revocations, refreshed in the background;
 //! - [`selection`]: random draw and watch rules;
 //! - [`routes`]: the HTTP API; [`answer`]: what a device is told; [`openapi`]: the
-//!   device API's OpenAPI document;
+//!   device API's OpenAPI document; [`devices`]: device credentials (the scan API's
+//!   `Authorization: Bearer`); [`scan_limits`]: per-device rate and image-decode cap;
 //! - [`reports`]: used tokens reported to their issuers; [`restore`]: a gate started on
 //!   a restored backup;
 //! - [`db`]: the schema and the backup; [`tasks`]: background refresh, reports and
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod devices;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -30,6 +32,7 @@ pub mod reports;
 pub mod restore;
 pub mod routes;
 pub mod scan;
+pub mod scan_limits;
 pub mod selection;
 pub mod tasks;
 pub mod trust;
@@ -76,6 +79,8 @@ pub struct AppState {
     pub restore: Arc<restore::RestoreGuard>,
     /// Keys the hash under which unknown user names of sign-in attempts are stored.
     pub login_name_key: Arc<ring::hmac::Key>,
+    /// The scan API's per-device rate and image-decode cap.
+    pub scan_limits: Arc<scan_limits::ScanLimits>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -169,6 +174,11 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
         )),
         reporter: Arc::new(reports::Reporter::default()),
         restore: Arc::new(restore),
+        scan_limits: Arc::new(scan_limits::ScanLimits::new(
+            config.scan_rate_per_sec,
+            config.scan_burst,
+            config.image_decodes,
+        )),
         config: Arc::new(config),
     };
     match reports::settle_unreportable(&state).await {
@@ -195,26 +205,78 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
     Ok(state)
 }
 
-/// The HTTP application.
+/// The device listener's application (the scan API, health, metrics).
 pub fn build_app(state: AppState) -> axum::Router {
     routes::router(state)
 }
 
-/// Serve on an already-bound listener until `shutdown` completes; then stop the
+/// The console listener's application (the officer console).
+pub fn build_console_app(state: AppState) -> axum::Router {
+    routes::console_router(state)
+}
+
+/// The two listeners of the gate: the devices' and the officers'.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The scan API (`EGATE_GATE_ADDR`).
+    pub device: tokio::net::TcpListener,
+    /// The officer console (`EGATE_CONSOLE_ADDR`).
+    pub console: tokio::net::TcpListener,
+}
+
+impl Listeners {
+    /// Bind both addresses of `config`.
+    pub async fn bind(config: &Config) -> std::io::Result<Listeners> {
+        let bind = |addr: std::net::SocketAddr| async move {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("failed to bind {addr}: {e}")))
+        };
+        Ok(Listeners {
+            device: bind(config.addr).await?,
+            console: bind(config.console_addr).await?,
+        })
+    }
+}
+
+/// Serve on both already-bound listeners until `shutdown` completes; then stop the
 /// background tasks and close the database.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listeners: Listeners,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = build_app(state.clone());
-    let addr = listener.local_addr().ok();
-    tracing::info!(addr = ?addr, "gate-service listening");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    tracing::info!(
+        device = ?listeners.device.local_addr().ok(),
+        console = ?listeners.console.local_addr().ok(),
+        "gate-service listening"
+    );
     let tls = match &state.config.tls {
         Some(files) => Some(files.server_config().map_err(std::io::Error::other)?),
         None => None,
     };
-    let served = shared::tls::serve(listener, app, tls, shutdown).await;
+    let device = shared::tls::serve(
+        listeners.device,
+        build_app(state.clone()),
+        tls.clone(),
+        stopped(stop_rx.clone()),
+    );
+    let console = shared::tls::serve(
+        listeners.console,
+        build_console_app(state.clone()),
+        tls,
+        stopped(stop_rx),
+    );
+    let signal = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let ((), device, console) = tokio::join!(signal, device, console);
+    let served = device.and(console);
     state.tasks.stop().await;
     let db = state.db.clone();
     let _ = shared::offload::blocking(move || db.close()).await;

@@ -2,7 +2,7 @@
 //! `gate-service binding <nationality> <passport no> <birth date>` prints the passport
 //! binding for a watch rule. Officer accounts are managed with `egate officer …`.
 
-use gate_service::{Config, build, serve, shutdown_signal};
+use gate_service::{Config, Listeners, build, serve, shutdown_signal};
 use std::error::Error;
 use std::process::ExitCode;
 
@@ -25,10 +25,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
     match args.first().map(String::as_str) {
         None | Some("serve") => {
             let state = build(config.clone()).await?;
-            let listener = tokio::net::TcpListener::bind(config.addr)
-                .await
-                .map_err(|e| format!("failed to bind {}: {e}", config.addr))?;
-            Ok(serve(listener, state, shutdown_signal()).await?)
+            let listeners = Listeners::bind(&config).await?;
+            Ok(serve(listeners, state, shutdown_signal()).await?)
         }
         Some("binding") => Ok(gate_service::cli::binding(&config, &args[1..])?),
         Some("officer") => Err("officer accounts are managed with `egate officer …`".into()),

@@ -1,7 +1,11 @@
-//! The routes and the scan API handlers: `POST /v1/scans` (JSON), `POST /v1/scans/image`
-//! (multipart), `GET /healthz`, `GET /metrics`; the officer console under `/console`.
+//! The two listeners' routers and the scan API handlers. The device listener:
+//! `POST /v1/scans` (JSON), `POST /v1/scans/image` (multipart), both for an E-Gate's
+//! credential ([`AuthenticatedGate`]), `GET /healthz`, `GET /metrics`. The console
+//! listener: the officer console under `/console` (and `/` redirecting to it), so a
+//! network policy can put the devices and the officers on different networks.
 
 use crate::AppState;
+use crate::devices::AuthenticatedGate;
 use crate::error::AppError;
 use crate::scan::{self, QrInput, ScanInput};
 use axum::Router;
@@ -19,12 +23,12 @@ use tower_http::trace::TraceLayer;
 
 /// Largest camera image accepted by `POST /v1/scans/image`.
 pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
-/// Largest MRZ or gate id text field in a multipart scan.
+/// Largest MRZ text field in a multipart scan.
 const MAX_TEXT_FIELD: usize = 1024;
 
-/// The whole application router.
+/// The device listener's router: the scan API, health and metrics.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let app = Router::new()
         .route("/v1/scans", post(scan_json))
         .route(
             "/v1/scans/image",
@@ -33,11 +37,25 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(crate::openapi::serve))
-        .nest("/console", crate::console::router())
-        // Unknown paths: a 404 problem document (the console answers its own with a page).
+        // Unknown paths (`/console` included): a 404 problem document.
         .fallback(crate::error::not_found)
-        .with_state(state)
-        .layer(axum::middleware::from_fn(shared::web::security_headers))
+        .with_state(state);
+    common_layers(app)
+}
+
+/// The console listener's router: the officer console under `/console`, `/` redirecting
+/// to it; any other path is the console's 404 page.
+pub fn console_router(state: AppState) -> Router {
+    let app = Router::new()
+        .route("/", get(|| async { axum::response::Redirect::to("/console/") }))
+        .nest("/console", crate::console::router())
+        .fallback(crate::error::not_found)
+        .with_state(state);
+    common_layers(app)
+}
+
+fn common_layers(app: Router) -> Router {
+    app.layer(axum::middleware::from_fn(shared::web::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let path = req
                 .extensions()
@@ -56,8 +74,6 @@ pub struct ScanRequest {
     pub qr: String,
     /// The two MRZ lines (`\n` between them).
     pub mrz: String,
-    /// The gate: 1–32 characters `A–Z a–z 0–9 - _`.
-    pub gate_id: String,
 }
 
 // The answer (lane and passenger messages only) is built in `crate::answer`.
@@ -71,33 +87,16 @@ fn lang_of(headers: &HeaderMap) -> Lang {
         .unwrap_or(Lang::En)
 }
 
-fn validate_gate_id(gate_id: &str, pointer: &str) -> Result<(), AppError> {
-    let ok = (1..=32).contains(&gate_id.len())
-        && gate_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        return Ok(());
-    }
-    let mut errs = ValidationErrors::default();
-    errs.push(
-        pointer,
-        "invalid",
-        "must be 1 to 32 characters A-Z, a-z, 0-9, - or _",
-    );
-    Err(Problem::validation(errs).into())
-}
-
 async fn scan_json(
     State(state): State<AppState>,
+    AuthenticatedGate(gate_id): AuthenticatedGate,
     headers: HeaderMap,
     ApiJson(req): ApiJson<ScanRequest>,
 ) -> Result<Json<ScanResponse>, AppError> {
-    validate_gate_id(&req.gate_id, "/gate_id")?;
     let input = ScanInput {
         qr: QrInput::Text(req.qr),
         mrz: req.mrz,
-        gate_id: req.gate_id,
+        gate_id,
     };
     let outcome = scan::run_scan(&state, input).await?;
     Ok(Json(response_of(outcome, lang_of(&headers))))
@@ -141,10 +140,12 @@ async fn read_text(
         .map_err(|_| multipart_problem(format!("field `{name}` is not UTF-8 text")))
 }
 
-/// `POST /v1/scans/image`: `multipart/form-data` with `image` (PNG or JPEG, ≤ 4 MiB),
-/// `mrz` and `gate_id`.
+/// `POST /v1/scans/image`: `multipart/form-data` with `image` (PNG or JPEG, ≤ 4 MiB)
+/// and `mrz`. A decode slot is taken before the body is read and held through the
+/// decode, so at most `EGATE_GATE_IMAGE_DECODES` images are in memory and decoding.
 async fn scan_image(
     State(state): State<AppState>,
+    AuthenticatedGate(gate_id): AuthenticatedGate,
     req: Request,
 ) -> Result<Json<ScanResponse>, AppError> {
     let lang = lang_of(req.headers());
@@ -158,14 +159,15 @@ async fn scan_image(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
             "Unsupported media type",
-            "Send the image as multipart/form-data with the fields image, mrz and gate_id.",
+            "Send the image as multipart/form-data with the fields image and mrz.",
         )
         .into());
     }
+    let decode_slot = state.scan_limits.image_slot()?;
     let mut mp = Multipart::from_request(req, &())
         .await
         .map_err(|e| multipart_problem(e.body_text()))?;
-    let (mut image, mut mrz, mut gate_id) = (None, None, None);
+    let (mut image, mut mrz) = (None, None);
     while let Some(mut field) = mp
         .next_field()
         .await
@@ -190,29 +192,24 @@ async fn scan_image(
                 image = Some(buf);
             }
             "mrz" => mrz = Some(read_text(field, "mrz").await?),
-            "gate_id" => gate_id = Some(read_text(field, "gate_id").await?),
             other => {
                 return Err(multipart_problem(format!(
-                    "unknown field `{other}`; expected image, mrz and gate_id"
+                    "unknown field `{other}`; expected image and mrz"
                 )));
             }
         }
     }
     let mut errs = ValidationErrors::default();
-    for (present, name) in [
-        (image.is_some(), "image"),
-        (mrz.is_some(), "mrz"),
-        (gate_id.is_some(), "gate_id"),
-    ] {
+    for (present, name) in [(image.is_some(), "image"), (mrz.is_some(), "mrz")] {
         if !present {
             errs.push(format!("/{name}"), "required", "is required");
         }
     }
-    let (Some(image), Some(mrz), Some(gate_id)) = (image, mrz, gate_id) else {
+    let (Some(image), Some(mrz)) = (image, mrz) else {
         return Err(Problem::validation(errs).into());
     };
-    validate_gate_id(&gate_id, "/gate_id")?;
     let decoded = shared::offload::blocking(move || shared::qr::decode_image(&image)).await?;
+    drop(decode_slot);
     let qr = match decoded {
         Ok(text) => QrInput::Text(text),
         Err(QrError::ImageTooLarge) => return Err(image_too_large()),

@@ -68,20 +68,23 @@ async fn an_officer_signs_in_opens_a_red_case_and_records_an_outcome_in_a_real_b
     let issuer = MockIssuer::start().await;
     let app = TestApp::with(|c| issuer.serve_for(c)).await;
     app.officer("tanaka", "officer").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let listeners = gate_service::Listeners {
+        device: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        console: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    };
+    let device_base = format!("http://{}", listeners.device.local_addr().unwrap());
+    let base = format!("http://{}", listeners.console.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(gate_service::serve(listener, app.state.clone(), async {
+    let server = tokio::spawn(gate_service::serve(listeners, app.state.clone(), async {
         let _ = stopped.await;
     }));
 
     // A RED scan through the scan API over HTTP.
     let http = reqwest::Client::new();
     let scan: Value = http
-        .post(format!("{base}/v1/scans"))
-        .json(
-            &json!({"qr": app.red_token("NH212", "D-BROWSER"), "mrz": anna_mrz(), "gate_id": "G7"}),
-        )
+        .post(format!("{device_base}/v1/scans"))
+        .bearer_auth(&app.gate_key)
+        .json(&json!({"qr": app.red_token("NH212", "D-BROWSER"), "mrz": anna_mrz()}))
         .send()
         .await
         .unwrap()

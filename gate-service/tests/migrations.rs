@@ -33,6 +33,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0004 use reports, gate_meta",
         "b90e08672257a17df87ff71573c6a8f3e3d61305ec5771e6e10b53f940949c95",
     ),
+    (
+        "0005 devices",
+        "42a7e1a31d0d2e2524f017f370ee575646df4862625614fd127d0f7d14b1c9e7",
+    ),
 ];
 
 const CTI_1: [u8; 16] = [1; 16];
@@ -144,6 +148,14 @@ fn seed(c: &Connection, index: usize, applied: usize) {
                 "INSERT INTO used_tokens (cti, scan_id, used_at, exp, issuer, reported_at)
                  VALUES (?1, 'scan-2', 2000, 4000000000, 'kiosk:T1', 2100)",
                 [&CTI_2[..]],
+            )
+            .unwrap();
+        }
+        4 => {
+            c.execute(
+                "INSERT INTO devices (id, kind, key_hash, created_at, revoked_at)
+                 VALUES ('G-01', 'gate', ?1, 3000, 3100)",
+                [&[7u8; 32][..]],
             )
             .unwrap();
         }
@@ -293,6 +305,16 @@ fn check_upgraded(c: &Connection, applied: usize, latest: &[(String, String, Opt
             )
             .unwrap();
         assert_eq!(reported, 2100);
+    }
+    if applied >= 5 {
+        let (kind, revoked): (String, i64) = c
+            .query_row(
+                "SELECT kind, revoked_at FROM devices WHERE id = 'G-01'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((kind.as_str(), revoked), ("gate", 3100), "from version {applied}");
     }
 }
 

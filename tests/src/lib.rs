@@ -54,8 +54,13 @@ pub struct System {
     pub mobile: Running<mobile_api::AppState>,
     /// kiosk.
     pub kiosk: Running<kiosk::AppState>,
-    /// gate-service.
+    /// gate-service (its device listener: the scan API).
     pub gate: Running<gate_service::AppState>,
+    /// The gate's officer console listener.
+    pub console_addr: SocketAddr,
+    /// The key of E-Gate device `G-01`, registered at start: scans send it as
+    /// `Authorization: Bearer` (see [`System::gate_device`] for another gate).
+    pub gate_key: String,
     /// HTTP client.
     pub http: reqwest::Client,
 }
@@ -71,6 +76,10 @@ impl System {
         let m_l = tokio::net::TcpListener::bind(m_cfg.addr).await.unwrap();
         let k_l = tokio::net::TcpListener::bind(k_cfg.addr).await.unwrap();
         let g_l = tokio::net::TcpListener::bind(g_cfg.addr).await.unwrap();
+        let c_l = tokio::net::TcpListener::bind(g_cfg.console_addr)
+            .await
+            .unwrap();
+        let console_addr = c_l.local_addr().unwrap();
         let (m_addr, k_addr, g_addr) = (
             m_l.local_addr().unwrap(),
             k_l.local_addr().unwrap(),
@@ -92,7 +101,19 @@ impl System {
         let k_task = tokio::spawn(async move { Ok(k_serve.await?) });
         let g_state = gate_service::build(g_cfg).await.unwrap();
         let (g_stop, g_sig) = stopper();
-        let g_serve = gate_service::serve(g_l, g_state.clone(), g_sig);
+        let gate_key = gate_service::devices::add(
+            &g_state.db,
+            "G-01",
+            gate_service::devices::DeviceKind::Gate,
+            g_state.clock.unix(),
+        )
+        .await
+        .unwrap();
+        let listeners = gate_service::Listeners {
+            device: g_l,
+            console: c_l,
+        };
+        let g_serve = gate_service::serve(listeners, g_state.clone(), g_sig);
         let g_task = tokio::spawn(async move { Ok(g_serve.await?) });
         gate_service::refresh_now(&g_state).await;
 
@@ -116,11 +137,30 @@ impl System {
                 stop: g_stop,
                 task: Some(g_task),
             },
+            console_addr,
+            gate_key,
             http: reqwest::Client::builder()
                 .cookie_store(true)
                 .build()
                 .unwrap(),
         }
+    }
+
+    /// `http://console-addr{path}`: the officer console's listener.
+    pub fn console_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.console_addr)
+    }
+
+    /// Register E-Gate device `id` and return its key (shown once).
+    pub async fn gate_device(&self, id: &str) -> String {
+        gate_service::devices::add(
+            &self.gate.state.db,
+            id,
+            gate_service::devices::DeviceKind::Gate,
+            self.gate.state.clock.unix(),
+        )
+        .await
+        .unwrap()
     }
 
     /// Make the gate pull trust lists and revocations now.
@@ -146,7 +186,8 @@ impl System {
         let r = self
             .http
             .post(self.gate.url("/v1/scans"))
-            .json(&json!({"qr": qr, "mrz": mrz, "gate_id": "G-01"}))
+            .bearer_auth(&self.gate_key)
+            .json(&json!({"qr": qr, "mrz": mrz}))
             .send()
             .await
             .unwrap();
@@ -164,11 +205,11 @@ impl System {
                     .mime_str("image/png")
                     .unwrap(),
             )
-            .text("mrz", mrz.to_owned())
-            .text("gate_id", "G-02");
+            .text("mrz", mrz.to_owned());
         let r = self
             .http
             .post(self.gate.url("/v1/scans/image"))
+            .bearer_auth(&self.gate_key)
             .multipart(form)
             .send()
             .await

@@ -117,7 +117,8 @@ fn error_page(ctx: PageCtx, err: &AppError) -> Response {
             ctx.t("console-error-login-title"),
             vec![ctx.t("console-error-login-detail")],
         ),
-        AppError::Forbidden => (
+        // Device credentials are not used under the console; shown as a refusal.
+        AppError::Forbidden | AppError::Unauthorized | AppError::DeviceForbidden => (
             ctx.t("console-error-forbidden-title"),
             vec![ctx.t("console-error-forbidden-detail")],
         ),

@@ -28,7 +28,12 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub state: AppState,
+    /// The console listener's application.
     pub app: Router,
+    /// The device listener's application (the scan API).
+    pub device_app: Router,
+    /// The key of E-Gate device `G1`, registered at start.
+    pub gate_key: String,
     pub key: SigningKey,
     pub clock: FixedClock,
     pub binding: BindingKey,
@@ -129,10 +134,21 @@ impl TestApp {
         let state = gate_service::build_with_clock(config, Arc::new(clock.clone()))
             .await
             .unwrap();
-        let app = gate_service::build_app(state.clone());
+        let app = gate_service::build_console_app(state.clone());
+        let device_app = gate_service::build_app(state.clone());
+        let gate_key = gate_service::devices::add(
+            &state.db,
+            "G1",
+            gate_service::devices::DeviceKind::Gate,
+            state.clock.unix(),
+        )
+        .await
+        .unwrap();
         TestApp {
             state,
             app,
+            device_app,
+            gate_key,
             key,
             clock,
             binding,
@@ -191,9 +207,10 @@ impl TestApp {
         let body = json!({"qr": self.red_token(flight, declaration_id), "mrz": anna_mrz(), "gate_id": "G1"});
         let req = Request::post("/v1/scans")
             .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.gate_key))
             .body(Body::from(body.to_string()))
             .unwrap();
-        let r = self.send(req, "10.0.0.9").await;
+        let r = self.send_to(&self.device_app, req, "10.0.0.9").await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let v: Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(v["decision"], "red", "{v}");
@@ -208,7 +225,13 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn send(&self, mut req: Request<Body>, ip: &str) -> Resp {
+    /// A request to the console listener from `ip`.
+    pub async fn send(&self, req: Request<Body>, ip: &str) -> Resp {
+        self.send_to(&self.app, req, ip).await
+    }
+
+    /// A request to `app` (the console's or the devices') from `ip`.
+    pub async fn send_to(&self, app: &Router, mut req: Request<Body>, ip: &str) -> Resp {
         let addr: SocketAddr = format!("{ip}:40000").parse().unwrap();
         req.extensions_mut().insert(ConnectInfo(addr));
         let resp = self.app.clone().oneshot(req).await.unwrap();

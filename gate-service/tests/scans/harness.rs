@@ -1,5 +1,7 @@
 //! Test harness: a gate built from `Config::for_tests` with a fixed clock, trusting one
-//! issuer key from a JWKS file; token and MRZ makers; request helpers.
+//! issuer key from a JWKS file; token and MRZ makers; request helpers. Scan requests
+//! carry the key of a registered E-Gate device (`G-01` unless a test names another
+//! gate; [`Harness::gate_key`] registers it on first use).
 
 use axum::Router;
 use axum::body::Body;
@@ -66,6 +68,8 @@ impl Person {
 
 pub struct Harness {
     pub state: AppState,
+    /// Device keys of the gates registered so far, by gate id.
+    gate_keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
     pub app: Router,
     pub key: SigningKey,
     pub clock: FixedClock,
@@ -128,6 +132,7 @@ impl Harness {
         let app = gate_service::build_app(state.clone());
         Harness {
             state,
+            gate_keys: Default::default(),
             app,
             key,
             clock,
@@ -162,6 +167,26 @@ impl Harness {
         shared::token::encode(key, &claims).unwrap()
     }
 
+    /// The key of E-Gate device `gate` (registered on first use).
+    pub async fn gate_key(&self, gate: &str) -> String {
+        if let Some(k) = self.gate_keys.lock().unwrap().get(gate) {
+            return k.clone();
+        }
+        let key = gate_service::devices::add(
+            &self.state.db,
+            gate,
+            gate_service::devices::DeviceKind::Gate,
+            self.state.clock.unix(),
+        )
+        .await
+        .unwrap();
+        self.gate_keys
+            .lock()
+            .unwrap()
+            .insert(gate.to_owned(), key.clone());
+        key
+    }
+
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
         let mut req = req;
         req.extensions_mut()
@@ -173,10 +198,24 @@ impl Harness {
         (status, v)
     }
 
+    /// POST as gate `G-01`.
     pub async fn post_raw(&self, path: &str, ct: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        self.post_as("G-01", path, ct, body).await
+    }
+
+    /// POST with the device key of `gate`.
+    pub async fn post_as(
+        &self,
+        gate: &str,
+        path: &str,
+        ct: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let key = self.gate_key(gate).await;
         self.send(
             Request::post(path)
                 .header("content-type", ct)
+                .header("authorization", format!("Bearer {key}"))
                 .body(Body::from(body))
                 .unwrap(),
         )
@@ -193,16 +232,18 @@ impl Harness {
     }
 
     pub async fn scan_gate(&self, qr: &str, mrz: &str, gate: &str) -> (StatusCode, Value) {
-        let body = json!({ "qr": qr, "mrz": mrz, "gate_id": gate }).to_string();
-        self.post_raw("/v1/scans", "application/json", body.into_bytes())
+        let body = json!({ "qr": qr, "mrz": mrz }).to_string();
+        self.post_as(gate, "/v1/scans", "application/json", body.into_bytes())
             .await
     }
 
     pub async fn scan_lang(&self, qr: &str, mrz: &str, lang: &str) -> (StatusCode, Value) {
-        let body = json!({ "qr": qr, "mrz": mrz, "gate_id": "G-01" }).to_string();
+        let body = json!({ "qr": qr, "mrz": mrz }).to_string();
+        let key = self.gate_key("G-01").await;
         self.send(
             Request::post("/v1/scans")
                 .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {key}"))
                 .header("accept-language", lang)
                 .body(Body::from(body))
                 .unwrap(),
@@ -220,7 +261,6 @@ impl Harness {
             );
         };
         text("mrz", mrz, &mut body);
-        text("gate_id", "G-02", &mut body);
         body.extend_from_slice(
             format!(
                 "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"frame\"\r\nContent-Type: {ct}\r\n\r\n"
@@ -229,7 +269,8 @@ impl Harness {
         );
         body.extend_from_slice(&image);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        self.post_raw(
+        self.post_as(
+            "G-02",
             "/v1/scans/image",
             &format!("multipart/form-data; boundary={boundary}"),
             body,

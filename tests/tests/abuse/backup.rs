@@ -65,6 +65,8 @@ struct Restored {
     dir: tempfile::TempDir,
     base: String,
     url: String,
+    /// The key of the E-Gate device `G-RESTORED` registered on this gate.
+    key: String,
     state: gate_service::AppState,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -140,15 +142,17 @@ async fn start_gate(sys: &System, dir: tempfile::TempDir, mobile_url: &str) -> R
         sys.kiosk.url("")
     ))
     .unwrap();
-    let listener = tokio::net::TcpListener::bind(cfg.addr).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let listeners = gate_service::Listeners::bind(&cfg).await.unwrap();
+    let base = format!("http://{}", listeners.device.local_addr().unwrap());
     let state = gate_service::build(cfg).await.unwrap();
+    let key = add_gate(&state, "G-RESTORED").await;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(gate_service::serve(listener, state.clone(), async move {
+    let task = tokio::spawn(gate_service::serve(listeners, state.clone(), async move {
         let _ = rx.await;
     }));
     Restored {
         dir,
+        key,
         url: format!("{base}/v1/scans"),
         base,
         state,
@@ -191,11 +195,12 @@ async fn scenario(feed_open: bool) -> Scenario {
     // goes on.
     let runtime = tokio::runtime::Handle::current();
     let write_during = {
-        let (http, m, g, mrz) = (
+        let (http, m, g, mrz, key) = (
             sys.http.clone(),
             sys.mobile.url("/v1/declarations"),
             sys.gate.url("/v1/scans"),
             mrz.clone(),
+            sys.gate_key.clone(),
         );
         let body = hanako.declaration(json!([]));
         move || -> (String, String) {
@@ -205,7 +210,8 @@ async fn scenario(feed_open: bool) -> Scenario {
                 let v: Value = r.json().await.unwrap();
                 let r = http
                     .post(&g)
-                    .json(&json!({"qr": v["qr"]["text"], "mrz": mrz, "gate_id": "G-LOAD"}))
+                    .bearer_auth(&key)
+                    .json(&json!({"qr": v["qr"]["text"], "mrz": mrz}))
                     .send()
                     .await
                     .unwrap();
@@ -351,11 +357,24 @@ async fn get_json(sys: &System, url: &str) -> Value {
         .unwrap()
 }
 
-async fn scan_at(sys: &System, url: &str, qr: &str) -> Value {
+/// Register E-Gate device `id` on the gate of `state`; its key.
+async fn add_gate(state: &gate_service::AppState, id: &str) -> String {
+    gate_service::devices::add(
+        &state.db,
+        id,
+        gate_service::devices::DeviceKind::Gate,
+        state.clock.unix(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn scan_at(sys: &System, url: &str, key: &str, qr: &str) -> Value {
     let r = sys
         .http
         .post(url)
-        .json(&json!({"qr": qr, "mrz": Traveller::hanako().mrz(), "gate_id": "G-RESTORED"}))
+        .bearer_auth(key)
+        .json(&json!({"qr": qr, "mrz": Traveller::hanako().mrz()}))
         .send()
         .await
         .unwrap();
@@ -379,13 +398,13 @@ impl Restored {
 async fn a_backup_taken_under_load_restores_and_still_refuses_used_and_superseded_tokens() {
     let _g = EXCLUSIVE.read().await;
     let s = scenario(true).await;
-    let before = scan_at(&s.sys, &s.restored.url, &s.used_before).await;
+    let before = scan_at(&s.sys, &s.restored.url, &s.restored.key, &s.used_before).await;
     assert_eq!(before["decision"], "red");
     assert!(
         codes(&before).contains(&"token.replayed".to_owned()),
         "used before the backup: the restored used_tokens row refuses it: {before}"
     );
-    let superseded = scan_at(&s.sys, &s.restored.url, &s.superseded_after).await;
+    let superseded = scan_at(&s.sys, &s.restored.url, &s.restored.key, &s.superseded_after).await;
     assert_eq!(superseded["decision"], "red");
     assert!(
         codes(&superseded).contains(&"token.superseded".to_owned()),
@@ -402,14 +421,14 @@ async fn a_backup_taken_under_load_restores_and_still_refuses_used_and_supersede
 async fn a_token_used_after_the_backup_point_is_refused_by_the_restored_gate() {
     let _g = EXCLUSIVE.read().await;
     let s = scenario(true).await;
-    let d = scan_at(&s.sys, &s.restored.url, &s.used_after).await;
+    let d = scan_at(&s.sys, &s.restored.url, &s.restored.key, &s.used_after).await;
     assert_eq!(d["decision"], "red", "{d}");
     assert!(
         codes(&d).contains(&"token.replayed".to_owned()),
         "the issuer's feed carries the reported use: {d}"
     );
     // A token issued before the restore and never used passes (the feeds were pulled).
-    let fresh = scan_at(&s.sys, &s.restored.url, &s.unused[0]).await;
+    let fresh = scan_at(&s.sys, &s.restored.url, &s.restored.key, &s.unused[0]).await;
     assert_eq!(fresh["decision"], "green", "{fresh}");
     let h = s.restored.health(&s.sys).await;
     assert_eq!(h["restore"]["awaiting_issuers"], false, "{h}");
@@ -430,7 +449,7 @@ async fn until_the_issuers_feeds_are_pulled_a_restored_gate_sends_older_tokens_t
     assert_eq!(h["restore"]["awaiting_issuers"], true, "{h}");
     // mobile-api's feed is unreachable: nothing issued before the restore is GREEN.
     for qr in [&s.used_after, &s.unused[0]] {
-        let d = scan_at(&s.sys, &s.restored.url, qr).await;
+        let d = scan_at(&s.sys, &s.restored.url, &s.restored.key, qr).await;
         assert_eq!(d["decision"], "red", "{d}");
         let c = codes(&d);
         assert!(
@@ -440,7 +459,7 @@ async fn until_the_issuers_feeds_are_pulled_a_restored_gate_sends_older_tokens_t
     }
     // A token issued after the restore cannot have been used before it.
     let new = green_qr(&s.sys, &hanako).await;
-    let d = scan_at(&s.sys, &s.restored.url, &new).await;
+    let d = scan_at(&s.sys, &s.restored.url, &s.restored.key, &new).await;
     assert_eq!(d["decision"], "green", "{d}");
 
     // The feed comes back: the guard lifts and the lost use is known.
@@ -448,9 +467,9 @@ async fn until_the_issuers_feeds_are_pulled_a_restored_gate_sends_older_tokens_t
     gate_service::refresh_now(&s.restored.state).await;
     let h = s.restored.health(&s.sys).await;
     assert_eq!(h["restore"]["awaiting_issuers"], false, "{h}");
-    let d = scan_at(&s.sys, &s.restored.url, &s.used_after).await;
+    let d = scan_at(&s.sys, &s.restored.url, &s.restored.key, &s.used_after).await;
     assert!(codes(&d).contains(&"token.replayed".to_owned()), "{d}");
-    let d = scan_at(&s.sys, &s.restored.url, &s.unused[1]).await;
+    let d = scan_at(&s.sys, &s.restored.url, &s.restored.key, &s.unused[1]).await;
     assert_eq!(d["decision"], "green", "{d}");
 
     // The confirmation is stored: a restart on the same database does not hold again.
@@ -501,7 +520,7 @@ async fn a_token_used_at_one_gate_is_refused_at_another_after_the_report_kiosk_t
     // A second gate-service instance with its own empty database refuses both.
     let other = start_gate(&sys, sibling_dir(&sys), &sys.mobile.url("")).await;
     for qr in [&mobile_qr, &kiosk_qr] {
-        let d = scan_at(&sys, &other.url, qr).await;
+        let d = scan_at(&sys, &other.url, &other.key, qr).await;
         assert_eq!(d["decision"], "red", "{d}");
         assert_eq!(
             d["reasons"].as_array().unwrap().len(),
@@ -527,18 +546,19 @@ async fn the_report_loop_puts_every_use_in_the_issuers_feed() {
     let mut cfg = gate_service::Config::for_tests(dir.path());
     cfg.background_tasks = true;
     cfg.issuers = sys.gate.state.config.issuers.clone();
-    let listener = tokio::net::TcpListener::bind(cfg.addr).await.unwrap();
-    let url = format!("http://{}/v1/scans", listener.local_addr().unwrap());
+    let listeners = gate_service::Listeners::bind(&cfg).await.unwrap();
+    let url = format!("http://{}/v1/scans", listeners.device.local_addr().unwrap());
     let state = gate_service::build(cfg).await.unwrap();
+    let key = add_gate(&state, "G-01").await;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(gate_service::serve(listener, state.clone(), async move {
+    let task = tokio::spawn(gate_service::serve(listeners, state.clone(), async move {
         let _ = rx.await;
     }));
     let mut since = 0i64;
     let mut delays = Vec::new();
     for _ in 0..100 {
         let qr = green_qr(&sys, &hanako).await;
-        let d = scan_at(&sys, &url, &qr).await;
+        let d = scan_at(&sys, &url, &key, &qr).await;
         assert_eq!(d["decision"], "green", "{d}");
         let t0 = Instant::now();
         let deadline = t0 + Duration::from_secs(120);

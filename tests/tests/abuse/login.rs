@@ -100,13 +100,14 @@ async fn start_gate() -> Gate {
                 .unwrap();
             rt.block_on(async move {
                 let cfg = gate_service::Config::for_tests(&path);
-                let listener = tokio::net::TcpListener::bind(cfg.addr).await.unwrap();
-                let addr = listener.local_addr().unwrap();
+                // The console's listener is the one attacked.
+                let listeners = gate_service::Listeners::bind(&cfg).await.unwrap();
+                let addr = listeners.console.local_addr().unwrap();
                 let state = gate_service::build_with_clock(cfg, Arc::new(clk))
                     .await
                     .unwrap();
                 let _ = ready_tx.send((addr, state.clone()));
-                gate_service::serve(listener, state, async move {
+                gate_service::serve(listeners, state, async move {
                     let _ = stop_rx.await;
                 })
                 .await

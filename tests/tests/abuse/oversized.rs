@@ -103,13 +103,14 @@ async fn post_big(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: &str,
+    bearer: &str,
     body: Vec<u8>,
 ) -> (u16, Duration) {
     let t = Instant::now();
     let r = client
         .request(method, url)
         .header("content-type", "application/json")
-        .bearer_auth("AAAAAAAAAAAAAAAAAAAAAA")
+        .bearer_auth(bearer)
         .body(body)
         .send()
         .await
@@ -127,7 +128,7 @@ async fn a_two_megabyte_body_to_each_json_endpoint_gets_413() {
     let id = created["id"].as_str().unwrap();
     // Valid JSON all the way: a 2 MB string in a field.
     let big =
-        serde_json::to_vec(&json!({"qr": "A".repeat(2 * 1024 * 1024), "mrz": "", "gate_id": "G"}))
+        serde_json::to_vec(&json!({"qr": "A".repeat(2 * 1024 * 1024), "mrz": ""}))
             .unwrap();
     let client = reqwest::Client::new();
     let endpoints = [
@@ -140,7 +141,14 @@ async fn a_two_megabyte_body_to_each_json_endpoint_gets_413() {
         (reqwest::Method::POST, sys.gate.url("/v1/scans")),
     ];
     for (method, url) in endpoints {
-        let (status, took) = post_big(&client, method.clone(), &url, big.clone()).await;
+        // The scan API wants a device key first (401 without one); the edit token of
+        // the PUT is made up (the body is refused before it is checked).
+        let bearer = if url.starts_with(&sys.gate.url("")) {
+            sys.gate_key.as_str()
+        } else {
+            "AAAAAAAAAAAAAAAAAAAAAA"
+        };
+        let (status, took) = post_big(&client, method.clone(), &url, bearer, big.clone()).await;
         println!("RELIABILITY item3: 2 MiB JSON body {method} {url} -> {status} in {took:?}");
         assert_eq!(status, 413, "{method} {url}");
     }

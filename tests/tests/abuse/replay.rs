@@ -10,10 +10,17 @@ use tokio::task::JoinSet;
 const ROUNDS: usize = 200;
 const CONCURRENT: usize = 64;
 
-async fn post_scan(client: reqwest::Client, url: String, qr: String, mrz: String) -> Value {
+async fn post_scan(
+    client: reqwest::Client,
+    url: String,
+    key: String,
+    qr: String,
+    mrz: String,
+) -> Value {
     let r = client
         .post(url)
-        .json(&json!({"qr": qr, "mrz": mrz, "gate_id": "G-RACE"}))
+        .bearer_auth(key)
+        .json(&json!({"qr": qr, "mrz": mrz}))
         .send()
         .await
         .unwrap();
@@ -64,6 +71,7 @@ async fn sixty_four_concurrent_scans_of_one_token_accept_exactly_one_in_each_of_
             set.spawn(post_scan(
                 client.clone(),
                 url.clone(),
+                sys.gate_key.clone(),
                 qr.clone(),
                 mrz.clone(),
             ));

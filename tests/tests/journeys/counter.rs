@@ -89,7 +89,7 @@ async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_ou
         .build()
         .unwrap();
     let login = web
-        .get(sys.gate.url("/console/login"))
+        .get(sys.console_url("/console/login"))
         .send()
         .await
         .unwrap()
@@ -97,7 +97,7 @@ async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_ou
         .await
         .unwrap();
     let r = web
-        .post(sys.gate.url("/console/login"))
+        .post(sys.console_url("/console/login"))
         .form(&[
             ("csrf", csrf_of(&login).as_str()),
             ("username", "sato"),
@@ -113,7 +113,7 @@ async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_ou
     assert!(queue.contains("NH212"));
 
     let case = web
-        .get(sys.gate.url(&link))
+        .get(sys.console_url(&link))
         .send()
         .await
         .unwrap()
@@ -197,7 +197,7 @@ async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_ou
     }
     let csrf = csrf_of(&case);
     let r = web
-        .post(sys.gate.url(&format!("{link}/outcome")))
+        .post(sys.console_url(&format!("{link}/outcome")))
         .form(&[
             ("csrf", csrf.as_str()),
             ("kind", "duty_assessed"),
@@ -214,7 +214,7 @@ async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_ou
         "payment form offered after assessment"
     );
     let r = web
-        .post(sys.gate.url(&format!("{link}/payment")))
+        .post(sys.console_url(&format!("{link}/payment")))
         .form(&[
             ("csrf", csrf_of(&after).as_str()),
             ("method", "card"),
