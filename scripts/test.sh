@@ -25,7 +25,14 @@ NEEDS=(
     "chromedriver|test -x /usr/bin/chromedriver|chromium-driver|the WebDriver those browser tests drive Chromium through"
     "CJK fonts|test -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc|fonts-noto-cjk|the kiosk's Japanese, Chinese and Korean pages in browser screenshots"
     "wrk|command -v wrk|wrk|the load with contention of bench/reliability.sh, which CI runs after the tests"
+    "python3 venv|python3 -c 'import ensurepip, venv'|python3 python3-venv|a virtual environment under target/ for the Python tools below"
+    "openapi-spec-validator|test -x target/venv/bin/openapi-spec-validator|pip:openapi-spec-validator|validating both services' OpenAPI documents (tests/tests/journeys/openapi.rs)"
 )
+
+# Python tools (packages `pip:<name>`) go into this virtual environment (pip from PyPI),
+# never the system's; the tests find them through the variables exported below.
+VENV=target/venv
+export EGATE_OPENAPI_SPEC_VALIDATOR="$PWD/$VENV/bin/openapi-spec-validator"
 
 # Services the tests expect running, started after the installs (none yet).
 start_services() {
@@ -36,16 +43,22 @@ start_services() {
 
 missing_names=()
 missing_packages=()
+missing_pip=()
 check_needs() {
     missing_names=()
     missing_packages=()
+    missing_pip=()
     local row name check packages why
     for row in "${NEEDS[@]}"; do
         IFS='|' read -r name check packages why <<<"$row"
         if ! bash -c "$check" >/dev/null 2>&1; then
             missing_names+=("$name ($why)")
-            # shellcheck disable=SC2206 # a row may list several packages
-            missing_packages+=($packages)
+            if [[ $packages == pip:* ]]; then
+                missing_pip+=("${packages#pip:}")
+            else
+                # shellcheck disable=SC2206 # a row may list several packages
+                missing_packages+=($packages)
+            fi
         fi
     done
 }
@@ -69,8 +82,21 @@ as_root() {
 }
 
 install_missing() {
-    say "installing: ${missing_packages[*]}"
+    say "installing: ${missing_packages[*]} ${missing_pip[*]}"
     print_missing
+    if [ "${#missing_packages[@]}" -gt 0 ]; then install_apt || return 1; fi
+    if [ "${#missing_pip[@]}" -gt 0 ]; then install_pip || return 1; fi
+}
+
+# Python tools into $VENV (created when missing), from PyPI through pip.
+install_pip() {
+    if [ ! -x "$VENV/bin/pip" ]; then
+        python3 -m venv "$VENV" || { say "python3 -m venv $VENV failed"; return 1; }
+    fi
+    "$VENV/bin/pip" install -q "${missing_pip[@]}"
+}
+
+install_apt() {
     if ! command -v apt-get >/dev/null 2>&1; then
         say "apt-get not found: this script installs Debian packages; install the equivalent of"
         say "  ${missing_packages[*]}"
@@ -95,7 +121,7 @@ if [ "${#missing_names[@]}" -gt 0 ]; then
         exit 1
     fi
     if ! install_missing; then
-        say "FAILED to install ${missing_packages[*]} (as root: apt-get install ${missing_packages[*]})."
+        say "FAILED to install ${missing_packages[*]} ${missing_pip[*]} (as root: apt-get install ${missing_packages[*]}; python3 -m venv $VENV && $VENV/bin/pip install ${missing_pip[*]})."
         say "The tests need them and would fail without them; not running the tests."
         exit 1
     fi

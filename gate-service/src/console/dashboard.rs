@@ -1,5 +1,7 @@
 //! The supervisors' dashboard: scans per hour green vs red over the last 24 hours,
-//! selection reasons, and the average handling time (case opened → first outcome),
+//! selection reasons, the average handling time (case opened → first outcome) and the
+//! refused scans per device per hour (QR codes refused before they verified, which open
+//! no case),
 //! drawn as SVG bar charts on the server (no script, no CDN).
 
 use super::Cfg;
@@ -73,7 +75,26 @@ pub struct DashboardPage {
     pub totals: (i64, i64),
     /// Average handling time, minutes (or "—").
     pub avg_handling: String,
+    /// Refused scans (QR refused before its token verified: no case) per device per
+    /// hour, newest first.
+    pub refused: Vec<RefusedLine>,
 }
+
+/// One line of the refused-scan table.
+#[derive(Debug, Clone)]
+pub struct RefusedLine {
+    /// The hour's start (local time).
+    pub hour: String,
+    /// The device.
+    pub gate_id: String,
+    /// Refused scans in the hour.
+    pub count: i64,
+    /// `code ×n` for each reason, most frequent first.
+    pub reasons: String,
+}
+
+/// Lines of the refused-scan table at most (devices × 24 hours).
+const MAX_REFUSED_LINES: usize = 240;
 
 impl DashboardPage {
     /// The three charts with their headings and element ids.
@@ -129,6 +150,26 @@ pub async fn dashboard(
         })
         .await?;
     let offset = i64::from(cfg.utc_offset_minutes) * 60;
+    let refused = state
+        .db
+        .read(move |c| {
+            crate::attempts::refused_per_device_hour(c, since, MAX_REFUSED_LINES)
+                .map_err(AppError::from)
+        })
+        .await?
+        .into_iter()
+        .map(|r| RefusedLine {
+            hour: super::format::fmt_time(&cfg, r.hour),
+            gate_id: r.gate_id,
+            count: r.count,
+            reasons: r
+                .reasons
+                .iter()
+                .map(|(code, n)| format!("{code} ×{n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
     // Hour buckets ending with the current local hour.
     let this_hour = (now + offset).div_euclid(3600);
     let bucket = |t: i64| -> Option<usize> {
@@ -289,6 +330,7 @@ pub async fn dashboard(
         scans: scans_chart,
         reasons: reasons_chart,
         handling,
+        refused,
         totals,
         avg_handling,
         ctx,

@@ -124,6 +124,7 @@ pub async fn trust_list(State(ep): State<IssuerEndpoints>) -> Response {
 
 /// Revocation feed query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SinceQuery {
     /// Last sequence number seen (default 0: from the start).
     pub since: Option<i64>,

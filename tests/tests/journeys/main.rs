@@ -5,5 +5,7 @@ mod app;
 mod counter;
 mod issuers;
 mod kiosk;
+mod openapi;
+mod spend;
 
 pub use tests::{System, Traveller, codes, csrf_of, inline_svg, svg_qr_to_png};
