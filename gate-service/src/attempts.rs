@@ -69,7 +69,9 @@ pub fn record(
     match attempt {
         Attempt::Misread => Ok(misreads),
         Attempt::Mismatch => Ok(c
-            .prepare_cached("SELECT coalesce(sum(mismatches), 0) FROM token_attempts WHERE cti = ?1")?
+            .prepare_cached(
+                "SELECT coalesce(sum(mismatches), 0) FROM token_attempts WHERE cti = ?1",
+            )?
             .query_row([&cti[..]], |r| r.get(0))?),
     }
 }

@@ -185,11 +185,7 @@ pub fn document() -> &'static str {
 
 /// `GET /openapi.json`.
 pub async fn serve() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        document(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], document()).into_response()
 }
 
 #[cfg(test)]

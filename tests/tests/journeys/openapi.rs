@@ -65,8 +65,8 @@ async fn both_services_openapi_documents_pass_openapi_spec_validator() {
             assert!(op["responses"][status].is_object(), "{path} {status}");
         }
     }
-    let examples = &gate["paths"]["/v1/scans"]["post"]["responses"]["200"]["content"]
-        ["application/json"]["examples"];
+    let examples = &gate["paths"]["/v1/scans"]["post"]["responses"]["200"]["content"]["application/json"]
+        ["examples"];
     for decision in ["green", "red", "retry"] {
         assert!(
             examples

@@ -29,15 +29,24 @@ fn assert_no_officer_data(d: &Value, forbidden: &[&str]) {
         assert_eq!(keys, BTreeSet::from(["code", "message"]), "{d}");
         let code = r["code"].as_str().unwrap();
         assert!(
-            !code.starts_with("selection.") && !code.starts_with("alert.") && !code.starts_with("rules."),
+            !code.starts_with("selection.")
+                && !code.starts_with("alert.")
+                && !code.starts_with("rules."),
             "officer reason {code} shown to the passenger: {d}"
         );
     }
     let text = d.to_string();
     // Keys are checked above; a passenger message may say "see an officer".
-    for f in ["case_id", "selection", "watch", "allowance", "duty", "declaration_id"]
-        .iter()
-        .chain(forbidden)
+    for f in [
+        "case_id",
+        "selection",
+        "watch",
+        "allowance",
+        "duty",
+        "declaration_id",
+    ]
+    .iter()
+    .chain(forbidden)
     {
         assert!(!text.contains(f), "{f:?} in a device answer: {text}");
     }
@@ -163,7 +172,10 @@ async fn a_misread_passport_twice_then_read_is_green_with_no_case_and_three_misr
         let d = sys.scan(&qr, &misread(&hanako.mrz())).await;
         assert_eq!(d["decision"], "retry", "{d}");
         assert_eq!(d["retries_left"], left, "{d}");
-        assert_eq!(d["passenger_message"], "Place your passport on the reader again.");
+        assert_eq!(
+            d["passenger_message"],
+            "Place your passport on the reader again."
+        );
         assert_eq!(codes(&d), ["mrz.check_digit"]);
         assert_no_officer_data(&d, &[]);
     }
@@ -183,7 +195,10 @@ async fn a_misread_passport_twice_then_read_is_green_with_no_case_and_three_misr
         }
         v
     };
-    let decisions: Vec<&str> = answers.iter().map(|d| d["decision"].as_str().unwrap()).collect();
+    let decisions: Vec<&str> = answers
+        .iter()
+        .map(|d| d["decision"].as_str().unwrap())
+        .collect();
     assert_eq!(decisions, ["retry", "retry", "red"], "{answers:?}");
     assert_no_officer_data(&answers[2], &[]);
     assert_eq!(count(&sys, "SELECT count(*) FROM cases").await, 1);
@@ -195,7 +210,9 @@ async fn no_scan_answer_carries_officer_data_whatever_the_decision() {
     let sys = System::spawn().await;
     let hanako = Traveller::hanako();
     // GREEN.
-    let green = sys.scan(&green_qr(&sys, &hanako).await, &hanako.mrz()).await;
+    let green = sys
+        .scan(&green_qr(&sys, &hanako).await, &hanako.mrz())
+        .await;
     assert_eq!(green["decision"], "green");
     assert_no_officer_data(&green, &[]);
     // RED for the rules: the passenger reason only, no rules detail.
@@ -230,13 +247,18 @@ async fn no_scan_answer_carries_officer_data_whatever_the_decision() {
     let watched = sys.scan(&green_qr(&sys, &erik).await, &erik.mrz()).await;
     assert_eq!(watched["decision"], "red", "{watched}");
     assert!(codes(&watched).is_empty(), "{watched}");
-    assert_no_officer_data(&watched, &["nh212-person-of-interest", "Intelligence", "2026-077"]);
+    assert_no_officer_data(
+        &watched,
+        &["nh212-person-of-interest", "Intelligence", "2026-077"],
+    );
     // RED for a refused token (forged: one character changed).
     let qr = green_qr(&sys, &erik).await;
     let mut forged = qr.into_bytes();
     let at = forged.len() - 5;
     forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
-    let refused = sys.scan(&String::from_utf8(forged).unwrap(), &erik.mrz()).await;
+    let refused = sys
+        .scan(&String::from_utf8(forged).unwrap(), &erik.mrz())
+        .await;
     assert_eq!(refused["decision"], "red");
     assert!(refused.get("scan_id").is_none(), "{refused}");
     assert_no_officer_data(&refused, &[]);
@@ -331,8 +353,9 @@ async fn a_token_for_another_arrival_date_is_red_with_its_own_reason() {
         .to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap())
         .date();
     let mut body = hanako.declaration(json!([]));
-    body["trip"]["arrival_date"] =
-        json!(shared::domain::format_date(tokyo_today + time::Duration::days(3)));
+    body["trip"]["arrival_date"] = json!(shared::domain::format_date(
+        tokyo_today + time::Duration::days(3)
+    ));
     let (status, created) = sys.declare(&body).await;
     assert_eq!(status, 201, "{created}");
     let d = sys
@@ -346,8 +369,9 @@ async fn a_token_for_another_arrival_date_is_red_with_its_own_reason() {
     );
     assert_no_officer_data(&d, &[]);
     // Tomorrow is within the window.
-    body["trip"]["arrival_date"] =
-        json!(shared::domain::format_date(tokyo_today + time::Duration::days(1)));
+    body["trip"]["arrival_date"] = json!(shared::domain::format_date(
+        tokyo_today + time::Duration::days(1)
+    ));
     let (_, created) = sys.declare(&body).await;
     let d = sys
         .scan(created["qr"]["text"].as_str().unwrap(), &hanako.mrz())
