@@ -20,8 +20,8 @@
 //! officer until the retention purge. What the device is told is in [`crate::routes`]:
 //! the lane and the passenger's messages, never officer reasons or case ids.
 
-pub use crate::attempts::MAX_READS;
 use crate::AppState;
+pub use crate::attempts::MAX_READS;
 use crate::attempts::{self, Attempt, MISMATCH_ALERT_AT};
 use crate::case_record::{
     Audience, CaseEvaluation, CaseIdentity, CaseReason, CaseSummary, to_json,
@@ -292,7 +292,7 @@ fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
         reportable: state
             .issuers
             .iter()
-            .any(|i| i.id == verified.claims.iss && i.base_url.is_some()),
+            .any(|i| i.id == verified.claims.iss && i.internal_url.is_some()),
     });
     // A gate on a restored backup does not know the uses it lost until the issuers'
     // feeds are pulled again: a token issued before the restore waits for them.
@@ -361,8 +361,14 @@ fn decide(state: &AppState, input: ScanInput, started: Instant) -> Pending {
 }
 
 /// A refused token's write: one more in the device's hourly count, nothing else.
-fn store_refused(conn: &rusqlite::Connection, p: Pending) -> Result<ScanOutcome, shared::db::DbError> {
-    let reason = p.reasons.first().map_or("token.malformed", |r| r.code.as_str());
+fn store_refused(
+    conn: &rusqlite::Connection,
+    p: Pending,
+) -> Result<ScanOutcome, shared::db::DbError> {
+    let reason = p
+        .reasons
+        .first()
+        .map_or("token.malformed", |r| r.code.as_str());
     attempts::count_refused(conn, &p.gate_id, p.now, reason)?;
     Ok(ScanOutcome {
         scan_id: None,
@@ -463,7 +469,8 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
     ])?;
     // Spend only on success: the token's own passenger, read, with a token not used yet.
     let mut use_to_report = false;
-    let consumes = !p.misread && !p.mismatch && !p.reasons.iter().any(|r| r.code == "token.replayed");
+    let consumes =
+        !p.misread && !p.mismatch && !p.reasons.iter().any(|r| r.code == "token.replayed");
     if consumes {
         // `reported_at` NULL is the outbox of use reports; an issuer without a URL
         // cannot take reports, so its uses are born reported.
@@ -537,7 +544,8 @@ pub async fn run_scan(state: &AppState, input: ScanInput) -> Result<ScanOutcome,
     let started = Instant::now();
     let pending = decide(state, input, started);
     let outcome = state.db.write(move |conn| store(conn, pending)).await?;
-    if outcome.use_to_report {
+    // A case is a presentation to report too (crate::presentations).
+    if outcome.use_to_report || outcome.case_id.is_some() {
         state.reporter.wake();
     }
     state.metrics.record(&outcome, started.elapsed());
