@@ -29,10 +29,12 @@ async fn case_of(h: &Harness, v: &Value) -> Option<i64> {
         .db
         .read(move |c| -> Result<Option<i64>, shared::db::DbError> {
             use rusqlite::OptionalExtension as _;
-            Ok(c.query_row("SELECT id FROM cases WHERE scan_id = ?1", [scan_id], |r| {
-                r.get(0)
-            })
-            .optional()?)
+            Ok(
+                c.query_row("SELECT id FROM cases WHERE scan_id = ?1", [scan_id], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
         })
         .await
         .unwrap()
@@ -361,7 +363,11 @@ async fn goods_to_declare_are_red_and_the_case_keeps_the_identity() {
     let (_, v) = h.scan(&qr, &ANNA.mrz()).await;
     assert_eq!(codes(&v, "passenger"), ["declaration.items_to_declare"]);
     assert!(v["reasons"][0].get("detail").is_none(), "{v}");
-    assert!(officer_reasons(&h, &v).await[0]["detail"].as_array().is_some());
+    assert!(
+        officer_reasons(&h, &v).await[0]["detail"]
+            .as_array()
+            .is_some()
+    );
     let case = h.case_row(case_of(&h, &v).await.unwrap()).await;
     let identity: Value = serde_json::from_str(case["identity_json"].as_str().unwrap()).unwrap();
     assert_eq!(identity["surname"], ANNA.surname);
