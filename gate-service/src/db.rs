@@ -34,6 +34,10 @@ pub const MIGRATIONS: &[Migration] = &[
         "0006 refused scans, token attempts",
         include_str!("../migrations/0006_refused_scans.sql"),
     ),
+    (
+        "0007 console: payments by case, idempotency keys, account unlocks",
+        include_str!("../migrations/0007_console_hygiene.sql"),
+    ),
 ];
 
 /// `gate_meta` key: when the backup this database was made from was taken (set only in

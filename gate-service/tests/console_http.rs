@@ -307,11 +307,24 @@ async fn every_console_route_answers_each_role_as_expected() {
         .post_form(
             &format!("/console/cases/{case}/payment"),
             &mut supervisor,
-            &[("csrf", &csrf), ("method", "cash"), ("amount_yen", "100")],
+            &[
+                ("csrf", &csrf),
+                ("method", "cash"),
+                ("amount_yen", "100"),
+                ("idempotency_key", "matrix-payment-key-0001"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let receipt = r.location().to_owned();
+    let tanaka_id: i64 = app
+        .state
+        .db
+        .read(|c| -> Result<i64, shared::db::DbError> {
+            Ok(c.query_row("SELECT id FROM officers WHERE username = 'tanaka'", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap();
 
     // (method, path, anonymous, officer, supervisor)
     use StatusCode as S;
@@ -329,6 +342,8 @@ async fn every_console_route_answers_each_role_as_expected() {
         ),
         (format!("/console/cases/{case}"), S::SEE_OTHER, S::OK, S::OK),
         (receipt.clone(), S::SEE_OTHER, S::OK, S::OK),
+        ("/console/account".into(), S::SEE_OTHER, S::OK, S::OK),
+        ("/console/accounts".into(), S::SEE_OTHER, S::FORBIDDEN, S::OK),
         (
             "/console/no-such-page".into(),
             S::NOT_FOUND,
@@ -382,9 +397,25 @@ async fn every_console_route_answers_each_role_as_expected() {
         ),
         (
             format!("/console/cases/{case}/payment"),
-            vec![("method", "card"), ("amount_yen", "1")],
+            vec![
+                ("method", "card"),
+                ("amount_yen", "1"),
+                ("idempotency_key", "matrix-payment-key-0002"),
+            ],
             S::CONFLICT,
             S::CONFLICT,
+        ),
+        (
+            format!("/console/accounts/{tanaka_id}/unlock"),
+            vec![],
+            S::FORBIDDEN,
+            S::SEE_OTHER,
+        ),
+        (
+            "/console/account/password".into(),
+            vec![("new_password", "short"), ("new_password_confirm", "short")],
+            S::UNPROCESSABLE_ENTITY,
+            S::UNPROCESSABLE_ENTITY,
         ),
         ("/console/logout".into(), vec![], S::SEE_OTHER, S::SEE_OTHER),
     ];
@@ -430,7 +461,7 @@ async fn the_queue_shows_a_red_scan_newest_first_and_filters_by_flight_and_statu
     );
     assert!(
         r.body.contains(
-            "http-equiv=\"refresh\" content=\"30; url=/console/queue?flight=&#38;status=open\""
+            "http-equiv=\"refresh\" content=\"30; url=/console/queue?flight=&#38;status=open&#38;refresh=auto\""
         ),
         "{}",
         r.body
@@ -683,7 +714,12 @@ async fn a_payment_for_assessed_duty_is_recorded_and_its_receipt_prints() {
         .post_form(
             &format!("/console/cases/{case}/payment"),
             &mut jar,
-            &[("csrf", &csrf), ("method", "cash"), ("amount_yen", "100")],
+            &[
+                ("csrf", &csrf),
+                ("method", "cash"),
+                ("amount_yen", "100"),
+                ("idempotency_key", "no-duty-yet-form-key"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "no assessed duty yet");
@@ -701,6 +737,18 @@ async fn a_payment_for_assessed_duty_is_recorded_and_its_receipt_prints() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = app.get(&format!("/console/cases/{case}"), &mut jar).await;
     assert!(page.body.contains("id=\"payment-form\""));
+    // The form proposes what is left to pay: the assessed duty.
+    let due: String = page
+        .body
+        .split("name=\"amount_yen\" inputmode=\"numeric\" value=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .unwrap()
+        .to_owned();
+    let due_yen = format!(
+        "¥{}",
+        shared::rules::group_thousands(due.parse::<u64>().unwrap())
+    );
     let r = app
         .post_form(
             &format!("/console/cases/{case}/payment"),
@@ -709,7 +757,8 @@ async fn a_payment_for_assessed_duty_is_recorded_and_its_receipt_prints() {
                 ("csrf", &csrf),
                 ("method", "qr_payment"),
                 ("reference", "PAYPAY-778"),
-                ("amount_yen", "23,450"),
+                ("amount_yen", &due),
+                ("idempotency_key", &page.payment_key()),
             ],
         )
         .await;
@@ -718,7 +767,7 @@ async fn a_payment_for_assessed_duty_is_recorded_and_its_receipt_prints() {
     assert_eq!(receipt.status, StatusCode::OK);
     for s in [
         "id=\"receipt\"",
-        "¥23,450",
+        due_yen.as_str(),
         "PAYPAY-778",
         "D-PAY",
         "ERIKSSON",

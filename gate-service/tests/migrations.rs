@@ -37,6 +37,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0005 devices",
         "42a7e1a31d0d2e2524f017f370ee575646df4862625614fd127d0f7d14b1c9e7",
     ),
+    (
+        "0007 console: payments by case, idempotency keys, account unlocks",
+        "bd5150f954df80f3d9b3b250923722c244c0720435055771ea4a9b7c67643312",
+    ),
 ];
 
 const CTI_1: [u8; 16] = [1; 16];
@@ -74,9 +78,26 @@ fn released_migrations_are_never_edited_or_moved() {
     );
 }
 
+/// Whether the first `applied` migrations include the one numbered `number` ("0007").
+fn has_run(applied: usize, number: &str) -> bool {
+    MIGRATIONS[..applied]
+        .iter()
+        .any(|(name, _)| name.starts_with(&format!("{number} ")))
+}
+
 /// Rows for the tables migration `index` (0-based) made, as the gate wrote them when
 /// `applied` migrations had run. Column lists are explicit, so they fit any later schema.
 fn seed(c: &Connection, index: usize, applied: usize) {
+    // Migrations numbered out of their place while others land are seeded by number.
+    if MIGRATIONS[index].0.starts_with("0007 ") {
+        c.execute(
+            "INSERT INTO account_unlocks (username, officer_id, at, last_attempt_id)
+             VALUES ('tanaka', 1, 3000, 1)",
+            [],
+        )
+        .unwrap();
+        return;
+    }
     match index {
         0 => {
             c.execute(
@@ -118,8 +139,8 @@ fn seed(c: &Connection, index: usize, applied: usize) {
             )
             .unwrap();
         }
-        2 => c
-            .execute_batch(
+        2 => {
+            c.execute_batch(
                 "INSERT INTO officers (username, display_name, role, password_hash, created_at)
                    VALUES ('tanaka', 'Tanaka', 'supervisor', '$argon2id$v=19$m=19456,t=2,p=1$x$y', 1000);
                  INSERT INTO sessions (id_hash, officer_id, csrf_token, created_at, last_seen_at, expires_at)
@@ -129,14 +150,23 @@ fn seed(c: &Connection, index: usize, applied: usize) {
                  UPDATE cases SET status = 'closed' WHERE id = 1;
                  INSERT INTO outcomes (case_id, kind, amount_yen, amount_source, officer_id, recorded_at)
                    VALUES (1, 'duty_assessed', 5000, 'estimate', 1, 1100);
-                 INSERT INTO payments (outcome_id, method, amount_yen, officer_id, recorded_at)
-                   VALUES (1, 'cash', 5000, 1, 1200);
                  INSERT INTO case_adjustments (case_id, officer_id, at, items_json)
                    VALUES (1, 1, 1050, '[]');
                  INSERT INTO audit_log (at, officer_id, action, case_id)
                    VALUES (1100, 1, 'outcome.recorded', 1);",
             )
-            .unwrap(),
+            .unwrap();
+            // From migration 7 on, a payment names its case and its form's key.
+            let sql = if has_run(applied, "0007") {
+                "INSERT INTO payments (outcome_id, case_id, method, amount_yen, officer_id,
+                   recorded_at, idempotency_key)
+                 VALUES (1, 1, 'cash', 5000, 1, 1200, 'form-key-1')"
+            } else {
+                "INSERT INTO payments (outcome_id, method, amount_yen, officer_id, recorded_at)
+                 VALUES (1, 'cash', 5000, 1, 1200)"
+            };
+            c.execute(sql, []).unwrap();
+        }
         3 => {
             c.execute(
                 "INSERT INTO scans (id, gate_id, scanned_at, decision, reasons, issuer, cti)
@@ -295,6 +325,18 @@ fn check_upgraded(c: &Connection, applied: usize, latest: &[(String, String, Opt
             c.execute("UPDATE outcomes SET amount_yen = 1", []).is_err(),
             "outcomes stay append-only"
         );
+        // Migration 7: the payment names its case (filled in from its outcome).
+        let case_id: i64 = c
+            .query_row("SELECT case_id FROM payments", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(case_id, 1, "from version {applied}");
+        assert!(
+            c.execute("UPDATE payments SET amount_yen = 1", []).is_err(),
+            "payments stay append-only"
+        );
+    }
+    if has_run(applied, "0007") {
+        assert_eq!(count(c, "account_unlocks"), 1, "from version {applied}");
     }
     if applied >= 4 {
         let reported: i64 = c

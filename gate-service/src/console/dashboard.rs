@@ -7,14 +7,12 @@
 use super::Cfg;
 use super::auth::Supervisor;
 use super::page::{self, PageCtx, PageResult};
-use super::store;
 use crate::AppState;
 use crate::error::AppError;
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
-use std::collections::BTreeMap;
 
 /// One bar of a chart (SVG user units).
 #[derive(Debug, Clone)]
@@ -115,6 +113,66 @@ impl DashboardPage {
     }
 }
 
+/// Reason codes charted at most.
+const MAX_REASONS: i64 = 12;
+
+/// A day of activity, aggregated by SQL.
+struct DayAggregates {
+    /// Local hour number (unix hours), red or not, scans.
+    scans: Vec<(i64, bool, i64)>,
+    /// Reason code and the red scans that carry it, most frequent first.
+    reasons: Vec<(String, i64)>,
+    /// Local hour number of the first outcome, cases, total seconds handling them.
+    handled: Vec<(i64, i64, i64)>,
+}
+
+/// The dashboard's numbers for the day after `since` (`offset`: seconds east of UTC),
+/// each query grouped so that its result is bounded (≤ 48, 12 and 25 rows).
+fn day_aggregates(
+    c: &rusqlite::Connection,
+    since: i64,
+    offset: i64,
+) -> rusqlite::Result<DayAggregates> {
+    let mut st = c.prepare(
+        "SELECT (scanned_at + ?2) / 3600 AS hour, decision = 'red' AS is_red, count(*)
+         FROM scans WHERE scanned_at > ?1 GROUP BY hour, is_red",
+    )?;
+    let scans = st
+        .query_map([since, offset], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    // `scans.reasons` is a JSON array of codes (or of objects with a `code`).
+    let mut st = c.prepare(
+        "SELECT code, count(*) AS n FROM (
+             SELECT CASE j.type WHEN 'text' THEN j.value
+                                WHEN 'object' THEN json_extract(j.value, '$.code') END AS code
+             FROM scans s,
+                  json_each(CASE WHEN json_valid(s.reasons) AND json_type(s.reasons) = 'array'
+                                 THEN s.reasons ELSE '[]' END) j
+             WHERE s.scanned_at > ?1 AND s.decision = 'red')
+         WHERE code IS NOT NULL GROUP BY code ORDER BY n DESC, code LIMIT ?2",
+    )?;
+    let reasons = st
+        .query_map(rusqlite::params![since, MAX_REASONS], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    // A case's first outcome is the one that supersedes none (one per case).
+    let mut st = c.prepare(
+        "SELECT (o.recorded_at + ?2) / 3600 AS hour, count(*),
+                sum(max(o.recorded_at - c.opened_at, 0))
+         FROM outcomes o JOIN cases c ON c.id = o.case_id
+         WHERE o.supersedes_id IS NULL AND o.recorded_at > ?1 GROUP BY hour",
+    )?;
+    let handled = st
+        .query_map([since, offset], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(DayAggregates {
+        scans,
+        reasons,
+        handled,
+    })
+}
+
 const H: i64 = 180;
 const TOP: i64 = 10;
 const BOTTOM: i64 = 24;
@@ -129,66 +187,27 @@ pub async fn dashboard(
     let ctx = ctx.with_officer(&officer);
     let now = state.clock.unix();
     let since = now - 86_400;
-    type Data = (Vec<(i64, String, String)>, Vec<(i64, i64)>);
-    let (scans, handled): Data = state
-        .db
-        .read(move |c| -> Result<Data, AppError> {
-            let mut st =
-                c.prepare("SELECT scanned_at, decision, reasons FROM scans WHERE scanned_at > ?1")?;
-            let scans = st
-                .query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut st = c.prepare(
-                "SELECT c.opened_at, min(o.recorded_at) FROM cases c
-                 JOIN outcomes o ON o.case_id = c.id
-                 GROUP BY c.id HAVING min(o.recorded_at) > ?1",
-            )?;
-            let handled = st
-                .query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((scans, handled))
-        })
-        .await?;
     let offset = i64::from(cfg.utc_offset_minutes) * 60;
-    let refused = state
+    // Everything is aggregated in SQL: a few dozen rows whatever a day's traffic.
+    let day = state
         .db
-        .read(move |c| {
-            crate::attempts::refused_per_device_hour(c, since, MAX_REFUSED_LINES)
-                .map_err(AppError::from)
-        })
-        .await?
-        .into_iter()
-        .map(|r| RefusedLine {
-            hour: super::format::fmt_time(&cfg, r.hour),
-            gate_id: r.gate_id,
-            count: r.count,
-            reasons: r
-                .reasons
-                .iter()
-                .map(|(code, n)| format!("{code} ×{n}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-        .collect();
+        .read(move |c| day_aggregates(c, since, offset).map_err(AppError::from))
+        .await?;
     // Hour buckets ending with the current local hour.
     let this_hour = (now + offset).div_euclid(3600);
-    let bucket = |t: i64| -> Option<usize> {
-        let b = 23 - (this_hour - (t + offset).div_euclid(3600));
+    let bucket = |hour: i64| -> Option<usize> {
+        let b = 23 - (this_hour - hour);
         usize::try_from(b).ok().filter(|b| *b < 24)
     };
     let hour_label = |i: usize| format!("{:02}", (this_hour - 23 + i as i64).rem_euclid(24));
     let mut green = [0i64; 24];
     let mut red = [0i64; 24];
-    let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
-    for (at, decision, codes) in &scans {
-        if let Some(b) = bucket(*at) {
-            if decision == "red" {
-                red[b] += 1;
-                for code in store::reason_codes(codes) {
-                    *reasons.entry(code).or_default() += 1;
-                }
+    for (hour, is_red, n) in &day.scans {
+        if let Some(b) = bucket(*hour) {
+            if *is_red {
+                red[b] += n;
             } else {
-                green[b] += 1;
+                green[b] += n;
             }
         }
     }
@@ -244,9 +263,7 @@ pub async fn dashboard(
     scans_chart.summary = ctx.t("console-dash-scans-summary");
 
     // Chart 2: horizontal bars per reason code.
-    let mut by_count: Vec<(String, i64)> = reasons.into_iter().collect();
-    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    by_count.truncate(12);
+    let by_count = &day.reasons;
     let rmax = by_count.first().map_or(1, |r| r.1.max(1));
     let mut reasons_chart = Chart {
         width: 720,
@@ -280,10 +297,10 @@ pub async fn dashboard(
     // Chart 3: average handling minutes by the hour of the outcome.
     let mut sum = [0i64; 24];
     let mut cnt = [0i64; 24];
-    for (opened, outcome) in &handled {
-        if let Some(b) = bucket(*outcome) {
-            sum[b] += (outcome - opened).max(0);
-            cnt[b] += 1;
+    for (hour, n, total_secs) in &day.handled {
+        if let Some(b) = bucket(*hour) {
+            sum[b] += total_secs;
+            cnt[b] += n;
         }
     }
     let avg: Vec<i64> = (0..24)

@@ -8,7 +8,8 @@
 //! - [`page`]: per-request page context (language, CSP nonce), security headers, the
 //!   HTML page of an error; [`forms`]: posted forms and their CSRF check; [`cookies`];
 //!   [`format`]: times and amounts;
-//! - `queue`, `cases`, `outcomes`, `search`, `dashboard`: the pages;
+//! - `queue`, `cases`, `outcomes`, `payments`, `search`, `dashboard`: the pages;
+//!   `account` (an officer's own password), `officers` (supervisors: accounts, unlock);
 //! - [`admin`]: officer accounts as the operator manages them (`egate officer …`).
 //!
 //! Outcomes, payments and the audit log are append-only: SQLite triggers refuse any
@@ -20,6 +21,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use std::sync::Arc;
 
+mod account;
 pub mod admin;
 pub mod auth;
 mod cases;
@@ -27,8 +29,10 @@ pub mod cookies;
 mod dashboard;
 pub mod format;
 pub mod forms;
+mod officers;
 mod outcomes;
 pub mod page;
+mod payments;
 mod queue;
 mod search;
 mod store;
@@ -144,6 +148,10 @@ pub fn router_with(cfg: ConsoleConfig) -> Router<AppState> {
             get(auth::login::login_form).post(auth::login::login),
         )
         .route("/logout", post(auth::login::logout))
+        .route("/account", get(account::account))
+        .route("/account/password", post(account::change_password))
+        .route("/accounts", get(officers::officers))
+        .route("/accounts/{id}/unlock", post(officers::unlock))
         .route("/queue", get(queue::queue))
         .route("/search", get(search::search))
         .route("/dashboard", get(dashboard::dashboard))
@@ -152,8 +160,8 @@ pub fn router_with(cfg: ConsoleConfig) -> Router<AppState> {
         .route("/cases/{id}/adjust", post(cases::adjust))
         .route("/cases/{id}/outcome", post(outcomes::record))
         .route("/cases/{id}/supersede", post(outcomes::supersede))
-        .route("/cases/{id}/payment", post(outcomes::payment))
-        .route("/payments/{id}/receipt", get(outcomes::receipt))
+        .route("/cases/{id}/payment", post(payments::payment))
+        .route("/payments/{id}/receipt", get(payments::receipt))
         .fallback(page::not_found)
         .layer(axum::middleware::from_fn(page::console_layer))
         .layer(axum::Extension(Arc::new(cfg)))

@@ -1,27 +1,21 @@
-//! Outcomes (append-only, superseded only by a supervisor with a reason), payment
-//! records and the printable receipt.
+//! Outcomes (append-only, superseded only by a supervisor with a reason). Payments and
+//! the receipt are in `payments`.
 
-use super::Cfg;
 use super::auth::{Officer, Supervisor};
 use super::cases::duty::estimate_in_force;
 use super::cases::page::record_of;
-use super::format::{fmt_time, yen};
 use super::forms::FormData;
-use super::page::{self, PageCtx, PageResult};
+use super::page::{self, PageResult};
 use super::store;
 use crate::AppState;
 use crate::error::AppError;
-use askama::Template;
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use rusqlite::params;
 
 const KINDS: [&str; 4] = ["cleared", "duty_assessed", "goods_retained", "referred"];
-const METHODS: [&str; 3] = ["cash", "card", "qr_payment"];
 /// Largest amount accepted, yen.
-const MAX_YEN: i64 = 10_000_000_000;
+pub(super) const MAX_YEN: i64 = 10_000_000_000;
 
 /// What an outcome form asks to record.
 struct NewOutcome {
@@ -32,7 +26,7 @@ struct NewOutcome {
     note: String,
 }
 
-fn parse_yen(s: &str) -> Option<i64> {
+pub(super) fn parse_yen(s: &str) -> Option<i64> {
     let digits: String = s
         .chars()
         .filter(|c| *c != ',' && *c != '¥' && *c != ' ')
@@ -43,7 +37,7 @@ fn parse_yen(s: &str) -> Option<i64> {
         .filter(|n| (0..=MAX_YEN).contains(n))
 }
 
-fn limited(s: String, max: usize, errors: &mut Vec<String>, key: &str) -> String {
+pub(super) fn limited(s: String, max: usize, errors: &mut Vec<String>, key: &str) -> String {
     if s.chars().count() > max || s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
         errors.push(key.to_owned());
     }
@@ -215,134 +209,4 @@ pub async fn supersede(
         })
         .await?;
     Ok(page::see_other(&format!("/console/cases/{id}#outcome")))
-}
-
-/// `POST /console/cases/{id}/payment`: a payment against the "duty assessed" outcome in
-/// force; then the receipt.
-pub async fn payment(
-    State(state): State<AppState>,
-    officer: Officer,
-    Path(id): Path<i64>,
-    body: Bytes,
-) -> PageResult {
-    let form = officer.verified_form(&body)?;
-    let mut errors = Vec::new();
-    let method = form.get("method");
-    if !METHODS.contains(&method.as_str()) {
-        errors.push("console-method-required".to_owned());
-    }
-    let reference = limited(
-        form.get("reference"),
-        64,
-        &mut errors,
-        "console-reference-too-long",
-    );
-    let amount = parse_yen(&form.get("amount_yen")).filter(|a| *a > 0);
-    if amount.is_none() {
-        errors.push("console-amount-invalid".to_owned());
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
-    }
-    let amount = amount.unwrap_or_default();
-    let now = state.clock.unix();
-    let oid = officer.id;
-    let pid = state
-        .db
-        .write(move |c| -> Result<i64, AppError> {
-            match store::current_outcome_id(c, id)? {
-                Some((outcome, kind)) if kind == "duty_assessed" => {
-                    c.execute(
-                        "INSERT INTO payments (outcome_id, method, reference, amount_yen, officer_id, recorded_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![outcome, method, reference, amount, oid, now],
-                    )?;
-                    let pid = c.last_insert_rowid();
-                    store::audit(c, now, Some(oid), "payment.recorded", Some(id), &format!("payment {pid}: {amount} yen by {method}"))?;
-                    Ok(pid)
-                }
-                _ => Err(AppError::Conflict("console-payment-no-duty")),
-            }
-        })
-        .await?;
-    Ok(page::see_other(&format!("/console/payments/{pid}/receipt")))
-}
-
-/// The printable receipt.
-#[derive(Template)]
-#[template(path = "console/receipt.html")]
-pub struct ReceiptPage {
-    /// Page context.
-    pub ctx: PageCtx,
-    /// Receipt number (payment id).
-    pub number: i64,
-    /// Case id.
-    pub case_id: i64,
-    /// Lines: label, value.
-    pub lines: Vec<(String, String)>,
-    /// Amount paid.
-    pub amount: String,
-}
-
-/// `GET /console/payments/{id}/receipt`.
-pub async fn receipt(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<PageCtx>,
-    Extension(cfg): Cfg,
-    officer: Officer,
-    Path(id): Path<i64>,
-) -> PageResult {
-    let (p, case) = state
-        .db
-        .read(move |c| -> Result<_, AppError> {
-            let Some((p, case_id)) = store::payment(c, id)? else {
-                return Err(AppError::NotFound);
-            };
-            let case = store::load_case(c, case_id)?.ok_or(AppError::NotFound)?;
-            Ok((p, case))
-        })
-        .await?;
-    let ctx = ctx.with_officer(&officer);
-    let identity = record_of(&case)?.identity;
-    let mut lines = vec![
-        (ctx.t("console-receipt-date"), fmt_time(&cfg, p.recorded_at)),
-        (ctx.t("console-case-number"), case.id.to_string()),
-        (
-            ctx.t("console-declaration-id"),
-            case.declaration_id.clone().unwrap_or_else(|| "—".into()),
-        ),
-        (
-            ctx.t("console-flight"),
-            case.flight.clone().unwrap_or_else(|| "—".into()),
-        ),
-    ];
-    if let Some(i) = identity {
-        lines.push((
-            ctx.t("console-receipt-payer"),
-            format!("{} {}", i.surname, i.given_names),
-        ));
-    }
-    lines.extend([
-        (
-            ctx.t("console-payment-method"),
-            ctx.t(&format!("console-method-{}", p.method.replace('_', "-"))),
-        ),
-        (
-            ctx.t("console-payment-reference"),
-            if p.reference.is_empty() {
-                "—".into()
-            } else {
-                p.reference.clone()
-            },
-        ),
-        (ctx.t("console-receipt-officer"), p.officer_name.clone()),
-    ]);
-    let page = ReceiptPage {
-        number: p.id,
-        case_id: case.id,
-        lines,
-        amount: yen(p.amount_yen),
-        ctx,
-    };
-    page::html(StatusCode::OK, &page)
 }

@@ -152,11 +152,12 @@ fn payment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentRow> {
 const PAYMENT_COLS: &str =
     "p.id, p.outcome_id, p.method, p.reference, p.amount_yen, f.display_name, p.recorded_at";
 
-/// Every payment recorded against a case's outcomes, oldest first.
+/// Every payment of a case, oldest first. Payments reference their case, so a superseded
+/// outcome keeps the payments taken under it.
 pub fn payments_of(c: &Connection, case_id: i64) -> rusqlite::Result<Vec<PaymentRow>> {
     let sql = format!(
-        "SELECT {PAYMENT_COLS} FROM payments p JOIN outcomes o ON o.id = p.outcome_id
-         JOIN officers f ON f.id = p.officer_id WHERE o.case_id = ?1 ORDER BY p.id"
+        "SELECT {PAYMENT_COLS} FROM payments p
+         JOIN officers f ON f.id = p.officer_id WHERE p.case_id = ?1 ORDER BY p.id"
     );
     let mut st = c.prepare(&sql)?;
     let rows = st.query_map([case_id], payment_from_row)?;
@@ -166,11 +167,30 @@ pub fn payments_of(c: &Connection, case_id: i64) -> rusqlite::Result<Vec<Payment
 /// One payment and its case id.
 pub fn payment(c: &Connection, id: i64) -> rusqlite::Result<Option<(PaymentRow, i64)>> {
     let sql = format!(
-        "SELECT {PAYMENT_COLS}, o.case_id FROM payments p JOIN outcomes o ON o.id = p.outcome_id
+        "SELECT {PAYMENT_COLS}, p.case_id FROM payments p
          JOIN officers f ON f.id = p.officer_id WHERE p.id = ?1"
     );
     c.query_row(&sql, [id], |r| Ok((payment_from_row(r)?, r.get(7)?)))
         .optional()
+}
+
+/// The total paid on a case, yen.
+pub fn paid_on_case(c: &Connection, case_id: i64) -> rusqlite::Result<i64> {
+    c.query_row(
+        "SELECT coalesce(sum(amount_yen), 0) FROM payments WHERE case_id = ?1",
+        [case_id],
+        |r| r.get(0),
+    )
+}
+
+/// The payment recorded under an idempotency key, with its case id.
+pub fn payment_by_key(c: &Connection, key: &str) -> rusqlite::Result<Option<(i64, i64)>> {
+    c.query_row(
+        "SELECT id, case_id FROM payments WHERE idempotency_key = ?1",
+        [key],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
 }
 
 /// The latest line adjustment of a case: when, by whom, the items (JSON).

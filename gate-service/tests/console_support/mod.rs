@@ -79,6 +79,16 @@ impl Resp {
             .map(|v| v.to_str().unwrap())
             .unwrap_or("")
     }
+    /// The payment form's idempotency key.
+    pub fn payment_key(&self) -> String {
+        self.field("idempotency_key")
+    }
+    /// The value of the first field named `name` (attribute `value` right after it).
+    pub fn field(&self, name: &str) -> String {
+        let pat = format!("name=\"{name}\" value=\"");
+        let i = self.body.find(&pat).unwrap_or_else(|| panic!("no {name} field")) + pat.len();
+        self.body[i..].split('"').next().unwrap().to_owned()
+    }
     /// The first hidden CSRF field of the page.
     pub fn csrf(&self) -> String {
         let i = self
@@ -214,8 +224,19 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let v: Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(v["decision"], "red", "{v}");
-        v["officer"]["case_id"]
-            .as_i64()
+        // The device's answer carries no case id (officer data): the case is looked up.
+        let decl = declaration_id.to_owned();
+        self.state
+            .db
+            .read(move |c| -> Result<Option<i64>, shared::db::DbError> {
+                Ok(c.query_row(
+                    "SELECT max(id) FROM cases WHERE declaration_id = ?1",
+                    [&decl],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .unwrap()
             .expect("a red scan opens a case")
     }
 

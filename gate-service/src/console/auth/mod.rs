@@ -23,4 +23,4 @@ pub mod throttle;
 
 pub use accounts::{AccountError, create_officer, normalise_username, unix_now};
 pub use password::{MIN_PASSWORD_LEN, check_password_strength, hash_password, verify_password};
-pub use session::{Officer, Supervisor};
+pub use session::{AUTO_REFRESH_PARAM, Officer, Supervisor};

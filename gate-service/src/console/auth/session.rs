@@ -1,5 +1,6 @@
 //! The signed-in officer of a request: the session cookie checked against `sessions`
-//! (idle and absolute expiry, revocation, disabled accounts) at every request.
+//! (idle and absolute expiry, revocation, disabled accounts) at every request. Every
+//! request but the queue's automatic refresh counts as activity.
 
 use crate::AppState;
 use crate::console::page::NavOfficer;
@@ -16,6 +17,23 @@ pub const SESSION_COOKIE_SECURE: &str = "__Host-egate_session";
 pub const SESSION_COOKIE: &str = "egate_session";
 const LOGIN_CSRF_COOKIE_SECURE: &str = "__Host-egate_login_csrf";
 const LOGIN_CSRF_COOKIE: &str = "egate_login_csrf";
+
+/// Query parameter (`refresh=auto`) the queue's automatic refresh adds to its URL: such a
+/// request is served, but it is not the officer's activity and does not extend the idle
+/// timeout (an unattended console signs itself out).
+pub const AUTO_REFRESH_PARAM: (&str, &str) = ("refresh", "auto");
+
+/// Whether the request is an automatic refresh (a GET with [`AUTO_REFRESH_PARAM`]).
+fn is_auto_refresh(parts: &Parts) -> bool {
+    parts.method == axum::http::Method::GET
+        && parts.uri.query().is_some_and(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q).is_ok_and(|pairs| {
+                pairs
+                    .iter()
+                    .any(|(k, v)| k == AUTO_REFRESH_PARAM.0 && v == AUTO_REFRESH_PARAM.1)
+            })
+        })
+}
 
 /// The session cookie's name for this deployment.
 pub fn session_cookie_name(secure: bool) -> &'static str {
@@ -101,6 +119,7 @@ impl FromRequestParts<AppState> for Officer {
         let id_hash = shared::web::token_hash(&token);
         let now = state.clock.unix();
         let idle = cfg.idle_timeout_secs;
+        let activity = !is_auto_refresh(parts);
         state
             .db
             .write(move |c| -> Result<Option<Officer>, AppError> {
@@ -137,10 +156,12 @@ impl FromRequestParts<AppState> for Officer {
                     tracing::info!(officer.id = officer.id, "console session expired");
                     return Ok(None);
                 }
-                c.execute(
-                    "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
-                    params![id_hash, now],
-                )?;
+                if activity {
+                    c.execute(
+                        "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
+                        params![id_hash, now],
+                    )?;
+                }
                 Ok(Some(officer))
             })
             .await?

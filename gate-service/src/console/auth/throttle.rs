@@ -37,16 +37,6 @@ fn throttle(
 ) -> rusqlite::Result<i64> {
     // Older failures cannot matter: a wait never exceeds the lock period.
     let horizon = now - cfg.throttle_window_secs - cfg.lock_secs;
-    // Per account: failures since the account's last success.
-    let (n_user, last_user): (i64, Option<i64>) = c.query_row(
-        "WITH f AS (SELECT at FROM login_attempts
-                    WHERE username = ?1 AND success = 0 AND throttled = 0 AND at > ?2
-                      AND at >= (SELECT coalesce(max(at), 0) FROM login_attempts
-                                 WHERE username = ?1 AND success = 1))
-         SELECT count(*), max(at) FROM f WHERE at > (SELECT max(at) FROM f) - ?3",
-        params![username, horizon, cfg.throttle_window_secs],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
     // Per client address: every failure (a success does not reset it).
     let (n_ip, last_ip): (i64, Option<i64>) = c.query_row(
         "WITH f AS (SELECT at FROM login_attempts
@@ -55,14 +45,57 @@ fn throttle(
         params![ip, horizon, cfg.throttle_window_secs],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    Ok(
-        wait_secs(cfg, n_user, last_user.unwrap_or(now), now).max(wait_secs(
-            cfg,
-            n_ip,
-            last_ip.unwrap_or(now),
-            now,
-        )),
-    )
+    Ok(account_wait(c, cfg, username, now)?.max(wait_secs(
+        cfg,
+        n_ip,
+        last_ip.unwrap_or(now),
+        now,
+    )))
+}
+
+/// The wait imposed on the account `username` now, whatever the address (0 = may
+/// try): its failures since its last success and since a supervisor last unlocked it.
+pub fn account_wait(
+    c: &rusqlite::Connection,
+    cfg: &ConsoleConfig,
+    username: &str,
+    now: i64,
+) -> rusqlite::Result<i64> {
+    let horizon = now - cfg.throttle_window_secs - cfg.lock_secs;
+    let (n_user, last_user): (i64, Option<i64>) = c.query_row(
+        "WITH f AS (SELECT at FROM login_attempts
+                    WHERE username = ?1 AND success = 0 AND throttled = 0 AND at > ?2
+                      AND at >= (SELECT coalesce(max(at), 0) FROM login_attempts
+                                 WHERE username = ?1 AND success = 1)
+                      AND id > (SELECT coalesce(max(last_attempt_id), 0) FROM account_unlocks
+                                WHERE username = ?1))
+         SELECT count(*), max(at) FROM f WHERE at > (SELECT max(at) FROM f) - ?3",
+        params![username, horizon, cfg.throttle_window_secs],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(wait_secs(cfg, n_user, last_user.unwrap_or(now), now))
+}
+
+/// Lift the per-account throttle of `username` (a supervisor's unlock, inside a
+/// write): the failures recorded so far no longer count. The per-address throttle
+/// stays (an unlock does not help whoever was guessing).
+pub fn unlock_account(
+    c: &rusqlite::Connection,
+    username: &str,
+    supervisor_id: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let last: i64 = c.query_row(
+        "SELECT coalesce(max(id), 0) FROM login_attempts WHERE username = ?1",
+        [username],
+        |r| r.get(0),
+    )?;
+    c.execute(
+        "INSERT INTO account_unlocks (username, officer_id, at, last_attempt_id)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![username, supervisor_id, now, last],
+    )?;
+    Ok(())
 }
 
 /// The throttle's answer inside the write: the attempt id and the officer (id, hash)

@@ -65,6 +65,8 @@ pub struct CasePage {
     pub pay_amount: String,
     /// Payments.
     pub payments: Vec<PaymentView>,
+    /// The payment form's idempotency key (one payment per rendered form).
+    pub payment_key: String,
 }
 
 impl CasePage {
@@ -226,11 +228,8 @@ pub async fn render(
     // 4. Outcomes and payments: what is in force and what is left to pay.
     let current_row = store::current_outcome(&outcomes).cloned();
     let current = current_row.as_ref().map(|o| o.id);
-    let paid: i64 = payments
-        .iter()
-        .filter(|p| Some(p.outcome_id) == current)
-        .map(|p| p.amount_yen)
-        .sum();
+    // Payments belong to the case: what was paid under a superseded outcome counts.
+    let paid: i64 = payments.iter().map(|p| p.amount_yen).sum();
     let pay_amount = current_row
         .as_ref()
         .and_then(|o| o.amount_yen)
@@ -269,6 +268,7 @@ pub async fn render(
             .map(|p| payment_view(&ctx, cfg, p))
             .collect(),
         ctx,
+        payment_key: crate::console::payments::new_form_key(),
     };
     page::html(status, &page)
 }

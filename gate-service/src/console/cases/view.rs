@@ -75,6 +75,8 @@ pub struct PaymentView {
     pub amount: String,
     /// When.
     pub at: String,
+    /// The outcome in force when it was taken (it may since have been superseded).
+    pub outcome_id: i64,
 }
 
 /// The localised name of a category code.
@@ -169,5 +171,6 @@ pub fn payment_view(ctx: &PageCtx, cfg: &ConsoleConfig, p: &PaymentRow) -> Payme
         method: ctx.t(&format!("console-method-{}", p.method.replace('_', "-"))),
         amount: yen(p.amount_yen),
         at: fmt_time(cfg, p.recorded_at),
+        outcome_id: p.outcome_id,
     }
 }
