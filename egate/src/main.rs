@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+mod device;
 mod officer;
 mod up;
 
@@ -43,6 +44,10 @@ enum Cmd {
     /// Manage the officer accounts of the console (add, list, disable, reset-password).
     #[command(subcommand)]
     Officer(officer::OfficerCmd),
+    /// Manage the credentials of the E-Gate devices and kiosk terminals (add, list,
+    /// revoke).
+    #[command(subcommand)]
+    Device(device::DeviceCmd),
     /// Print an issuer's trust list (JWKS) as the gate would load it.
     TrustList {
         /// Which issuer.
@@ -93,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Run { service } => run_one(service).await,
         Cmd::RotateKey { issuer } => rotate_key(issuer),
         Cmd::Officer(cmd) => officer::run(cmd).await,
+        Cmd::Device(cmd) => device::run(cmd).await,
         Cmd::TrustList { issuer } => {
             let (dir, id, max) = key_dir(issuer)?;
             let ring = shared::token::KeyRing::open(&dir, &id, now())?;

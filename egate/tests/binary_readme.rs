@@ -37,6 +37,7 @@ async fn a_use_seen_while_the_issuer_is_down_reaches_its_feed_once_it_is_back() 
             .await,
     );
     let issuers = format!("mobile-api={m_url}");
+    let key = add_gate_device(d, "G-01");
     let mut gate = Process::spawn(
         d,
         &["run", "gate"],
@@ -50,6 +51,7 @@ async fn a_use_seen_while_the_issuer_is_down_reaches_its_feed_once_it_is_back() 
             .wait_for_line("the gate URL", |l| l.starts_with("gate-service on http://"))
             .await,
     );
+    register_gate_key(&g_url, &key);
     let health = |http: reqwest::Client, g: String| async move {
         let r = http.get(format!("{g}/healthz")).send().await.ok()?;
         r.json::<Value>().await.ok()
@@ -184,9 +186,9 @@ async fn a_watch_rule_on_a_flight_sends_its_passengers_red_with_the_reason_for_o
 
     // The officer sees the rule's reason on the case.
     let case_id = dec["officer"]["case_id"].as_i64().expect("a case");
-    let console = console_login(&up.gate, "supervisor", &password).await;
+    let console = console_login(&up.console, "supervisor", &password).await;
     let page = console
-        .get(format!("{}/console/cases/{case_id}", up.gate))
+        .get(format!("{}/console/cases/{case_id}", up.console))
         .send()
         .await
         .unwrap()
@@ -207,10 +209,10 @@ async fn post_image(gate: &str, image: Vec<u8>) -> (u16, String, String) {
                 .mime_str("image/png")
                 .unwrap(),
         )
-        .text("mrz", MRZ)
-        .text("gate_id", "G-03");
+        .text("mrz", MRZ);
     let r = client()
         .post(format!("{gate}/v1/scans/image"))
+        .bearer_auth(gate_key(gate))
         .multipart(form)
         .send()
         .await
@@ -292,7 +294,8 @@ async fn an_image_over_the_limit_is_413_problem_json_and_the_gate_keeps_scanning
     let boundary = "b0undary";
     let huge = 16 * 1024 * 1024;
     let head = format!(
-        "POST /v1/scans/image HTTP/1.1\r\nHost: {gate_addr}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"f.png\"\r\nContent-Type: image/png\r\n\r\n",
+        "POST /v1/scans/image HTTP/1.1\r\nHost: {gate_addr}\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"f.png\"\r\nContent-Type: image/png\r\n\r\n",
+        gate_key(&up.gate),
         huge + 200
     );
     let writer = tokio::spawn(async move {

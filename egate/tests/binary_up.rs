@@ -40,9 +40,9 @@ async fn first_start_writes_0600_keys_prints_the_supervisor_password_once_and_se
     assert_eq!(passwords.len(), 1, "{}", up.proc.output());
     let password = passwords[0].clone();
     assert!(password.len() >= 16, "a random password: {password:?}");
-    let console = console_login(&up.gate, "supervisor", &password).await;
+    let console = console_login(&up.console, "supervisor", &password).await;
     let queue = console
-        .get(format!("{}/console/queue", up.gate))
+        .get(format!("{}/console/queue", up.console))
         .send()
         .await
         .unwrap();
@@ -85,12 +85,24 @@ async fn first_start_writes_0600_keys_prints_the_supervisor_password_once_and_se
         "the password is printed once only:\n{}",
         again.proc.output()
     );
+    // The demo gate's key was printed by the first start only, and still scans.
+    let demo_keys = |out: String| out.lines().filter(|l| l.trim().starts_with("key:")).count();
+    assert_eq!(demo_keys(up.proc.output()), 1, "{}", up.proc.output());
+    assert_eq!(demo_keys(again.proc.output()), 0, "{}", again.proc.output());
+    let r = http
+        .post(format!("{}/v1/scans", again.gate))
+        .bearer_auth(gate_key(&again.gate))
+        .json(&serde_json::json!({"qr": "CD1:X", "mrz": MRZ}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the demo gate's key from the first start");
     assert_eq!(
         kids(&get_json(&http, &format!("{}/v1/trust-list", again.mobile)).await),
         kids(&m_jwks)
     );
     assert_eq!(files_ending(&d.join("mobile-api/keys"), ".pk8").len(), 1);
-    console_login(&again.gate, "supervisor", &password).await;
+    console_login(&again.console, "supervisor", &password).await;
     again.proc.stop().await;
 }
 
@@ -168,14 +180,15 @@ async fn ctrl_c_lets_an_in_flight_image_scan_finish_then_exits_0_with_the_databa
     body.extend_from_slice(&png);
     body.extend_from_slice(
         format!(
-            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"mrz\"\r\n\r\n{MRZ}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"gate_id\"\r\n\r\nG-07\r\n--{boundary}--\r\n"
+            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"mrz\"\r\n\r\n{MRZ}\r\n--{boundary}--\r\n"
         )
         .as_bytes(),
     );
     let gate_addr = up.gate.trim_start_matches("http://").to_owned();
     let mut s = tokio::net::TcpStream::connect(&gate_addr).await.unwrap();
     let head = format!(
-        "POST /v1/scans/image HTTP/1.1\r\nHost: {gate_addr}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        "POST /v1/scans/image HTTP/1.1\r\nHost: {gate_addr}\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        gate_key(&up.gate),
         body.len()
     );
     s.write_all(head.as_bytes()).await.unwrap();
@@ -486,8 +499,8 @@ async fn purge_erases_personal_data_past_retention_and_leaves_the_rest() {
     let decision = scan(&http, &up.gate, old["qr"]["text"].as_str().unwrap()).await;
     assert_eq!(decision["decision"], "red", "{decision}");
     let case_id = decision["officer"]["case_id"].as_i64().expect("a case");
-    let console = console_login(&up.gate, "supervisor", &password).await;
-    let case_url = format!("{}/console/cases/{case_id}", up.gate);
+    let console = console_login(&up.console, "supervisor", &password).await;
+    let case_url = format!("{}/console/cases/{case_id}", up.console);
     let page = console
         .get(&case_url)
         .send()
@@ -549,9 +562,9 @@ async fn purge_erases_personal_data_past_retention_and_leaves_the_rest() {
     let r = read(&recent, &up.mobile).await;
     assert_eq!(r.status(), 200, "within retention: kept");
     assert!(r.text().await.unwrap().contains(SURNAME));
-    let console = console_login(&up.gate, "supervisor", &password).await;
+    let console = console_login(&up.console, "supervisor", &password).await;
     let page = console
-        .get(format!("{}/console/cases/{case_id}", up.gate))
+        .get(format!("{}/console/cases/{case_id}", up.console))
         .send()
         .await
         .unwrap()

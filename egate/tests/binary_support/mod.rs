@@ -42,6 +42,7 @@ pub fn command(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         .env("EGATE_DATA_DIR", data)
         .env("EGATE_MOBILE_API_ADDR", "127.0.0.1:0")
         .env("EGATE_GATE_ADDR", "127.0.0.1:0")
+        .env("EGATE_CONSOLE_ADDR", "127.0.0.1:0")
         .env("EGATE_KIOSK_ADDR", "127.0.0.1:0")
         .stdin(Stdio::null());
     for (k, v) in env {
@@ -240,8 +241,10 @@ pub struct Up {
     pub proc: Process,
     /// mobile-api base URL.
     pub mobile: String,
-    /// gate-service base URL.
+    /// gate-service base URL (the device listener: the scan API).
     pub gate: String,
+    /// The officer console's base URL (its own listener).
+    pub console: String,
     /// kiosk base URL.
     pub kiosk: String,
 }
@@ -265,9 +268,22 @@ impl Up {
         let up = Up {
             mobile: find("mobile-api"),
             gate: find("gate-service"),
+            console: find("console").trim_end_matches("/console").to_owned(),
             kiosk: find("kiosk"),
             proc,
         };
+        // The demo gate's key, printed on the first start of this data directory.
+        let key = lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("key:"))
+            .map(|k| k.trim().to_owned());
+        let mut keys = GATE_KEYS.lock().unwrap();
+        let key = key.or_else(|| keys.get(&data.display().to_string()).cloned());
+        if let Some(key) = key {
+            keys.insert(data.display().to_string(), key.clone());
+            keys.insert(up.gate.clone(), key);
+        }
+        drop(keys);
         let http = client();
         for base in [&up.mobile, &up.gate, &up.kiosk] {
             let r = http.get(format!("{base}/healthz")).send().await.unwrap();
@@ -285,6 +301,38 @@ impl Up {
             .map(|p| p.trim().to_owned())
             .collect()
     }
+}
+
+/// Gate device keys, by gate URL (and by data directory, for a gate started again).
+static GATE_KEYS: std::sync::Mutex<std::collections::BTreeMap<String, String>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Register the device key scans at `gate` (a base URL) send.
+pub fn register_gate_key(gate: &str, key: &str) {
+    GATE_KEYS
+        .lock()
+        .unwrap()
+        .insert(gate.to_owned(), key.to_owned());
+}
+
+/// The device key of the gate at `gate`: the demo gate's key printed by `egate up`, or
+/// one registered with [`register_gate_key`].
+pub fn gate_key(gate: &str) -> String {
+    GATE_KEYS
+        .lock()
+        .unwrap()
+        .get(gate)
+        .cloned()
+        .unwrap_or_else(|| panic!("no device key known for the gate at {gate}"))
+}
+
+/// `egate device add <id> --kind gate` on `data`; the key it printed once.
+pub fn add_gate_device(data: &Path, id: &str) -> String {
+    let out = run_ok(data, &["device", "add", id, "--kind", "gate"], &[]);
+    out.lines()
+        .find_map(|l| l.split_once("): ").map(|(_, k)| k.trim().to_owned()))
+        .filter(|k| k.starts_with("egd_"))
+        .unwrap_or_else(|| panic!("no key printed:\n{out}"))
 }
 
 /// An HTTP client with a cookie store and a bounded timeout per request.
@@ -344,7 +392,8 @@ pub async fn declare(http: &reqwest::Client, mobile: &str, body: &Value) -> Valu
 pub async fn scan(http: &reqwest::Client, gate: &str, qr: &str) -> Value {
     let r = http
         .post(format!("{gate}/v1/scans"))
-        .json(&json!({"qr": qr, "mrz": MRZ, "gate_id": "G-01"}))
+        .bearer_auth(gate_key(gate))
+        .json(&json!({"qr": qr, "mrz": MRZ}))
         .send()
         .await
         .unwrap();
