@@ -20,8 +20,12 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
     let k_listener = bind(k_cfg.addr).await?;
     let g_listener = bind(g_cfg.addr).await?;
     let c_listener = bind(g_cfg.console_addr).await?;
+    let m_internal = bind(m_cfg.internal_addr).await?;
+    let k_internal = bind(k_cfg.internal_addr).await?;
     let m_addr = m_listener.local_addr()?;
     let k_addr = k_listener.local_addr()?;
+    let m_i_addr = m_internal.local_addr()?;
+    let k_i_addr = k_internal.local_addr()?;
     let g_addr = g_listener.local_addr()?;
     let c_addr = c_listener.local_addr()?;
 
@@ -29,22 +33,29 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
     // operator configured issuers explicitly.
     if std::env::var_os("EGATE_GATE_ISSUERS").is_none() {
         g_cfg.issuers = gate_service::IssuerConfig::parse_list(&format!(
-            "{}=http://{m_addr},{}=http://{k_addr}",
+            "{}=http://{m_addr};internal=http://{m_i_addr},{}=http://{k_addr};internal=http://{k_i_addr}",
             m_cfg.issuer_id(),
             k_cfg.issuer_id()
         ))?;
     }
 
+    // The gate's per-purpose keys and their verifiers, before the issuers read the
+    // verifiers (the gate holds the keys; the issuers only the verifiers).
+    gate_service::ServiceKeys::load(&g_cfg)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let m_state = mobile_api::build(m_cfg).await?;
     let k_state = kiosk::build(k_cfg).await?;
     let m_stop = fan_out(&stop_rx);
     let k_stop = fan_out(&stop_rx);
     let m_task = tokio::spawn(async move {
-        Ok::<_, anyhow::Error>(mobile_api::serve(m_listener, m_state, m_stop).await?)
+        Ok::<_, anyhow::Error>(
+            mobile_api::serve_with_internal(m_listener, Some(m_internal), m_state, m_stop).await?,
+        )
     });
     let k_task = tokio::spawn(async move {
-        Ok::<_, anyhow::Error>(kiosk::serve(k_listener, k_state, k_stop).await?)
+        Ok::<_, anyhow::Error>(
+            kiosk::serve_with_internal(k_listener, Some(k_internal), k_state, k_stop).await?,
+        )
     });
 
     let g_state = gate_service::build(g_cfg.clone()).await?;
@@ -68,6 +79,7 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
     println!("  gate-service  http://{g_addr}   (device scan API /v1/scans)");
     println!("  console       http://{c_addr}/console/   (officer console)");
     println!("  kiosk         http://{k_addr}   (arrival-hall terminal)");
+    println!("  internal      http://{m_i_addr} (mobile-api), http://{k_i_addr} (kiosk): gate-service only");
     if let Some(pw) = first_password {
         println!();
         println!("  First supervisor account created (shown once, change it):");

@@ -1,6 +1,7 @@
 //! Configuration of the gate service, from `EGATE_*` environment variables with defaults
 //! that work on one machine.
 
+use shared::service_keys::{Purpose, ServiceKey};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,8 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8081";
 /// Default listening address of the officer console.
 pub const DEFAULT_CONSOLE_ADDR: &str = "127.0.0.1:8083";
 /// Default trusted issuers on one machine.
-pub const DEFAULT_ISSUERS: &str = "mobile-api=http://127.0.0.1:8080,kiosk:T1=http://127.0.0.1:8082";
+pub const DEFAULT_ISSUERS: &str = "mobile-api=http://127.0.0.1:8080;internal=http://127.0.0.1:8084,\
+     kiosk:T1=http://127.0.0.1:8082;internal=http://127.0.0.1:8085";
 
 /// One trusted issuer: its id (the token's `iss`) and where its keys come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,24 +21,44 @@ pub struct IssuerConfig {
     /// Base URL of the issuer (`{url}/v1/trust-list`, `{url}/v1/revocations`), e.g.
     /// `http://127.0.0.1:8080`.
     pub base_url: Option<String>,
+    /// Base URL of the issuer's internal listener (`;internal=URL` after the source):
+    /// where use and presentation reports go (`{url}/v1/internal/uses|presentations`)
+    /// and, for mobile-api, the console's declaration reads. Without it the gate reports
+    /// nothing to this issuer and reads no declaration from it.
+    pub internal_url: Option<String>,
     /// A JWKS file, when the keys are installed as a file instead of fetched.
     pub jwks_file: Option<PathBuf>,
 }
 
 impl IssuerConfig {
-    /// Parse `id=source` (source: an `http(s)://` base URL or a JWKS file path).
+    /// Parse `id=source[;internal=url]` (source: an `http(s)://` base URL or a JWKS file
+    /// path; the internal URL: the issuer's internal listener).
     pub fn parse(spec: &str) -> Result<IssuerConfig, IssuerSpecError> {
         let refused = || IssuerSpecError {
             spec: spec.to_owned(),
         };
-        let (id, source) = spec.split_once('=').ok_or_else(refused)?;
+        let is_web = |s: &str| s.starts_with("http://") || s.starts_with("https://");
+        let (id, rest) = spec.split_once('=').ok_or_else(refused)?;
+        let (source, internal) = match rest.split_once(';') {
+            Some((source, internal)) => {
+                let url = internal
+                    .trim()
+                    .strip_prefix("internal=")
+                    .map(str::trim)
+                    .filter(|u| is_web(u))
+                    .ok_or_else(refused)?;
+                (source, Some(url.trim_end_matches('/').to_owned()))
+            }
+            None => (rest, None),
+        };
         let (id, source) = (id.trim(), source.trim());
         if id.is_empty() || id.len() > 64 || source.is_empty() {
             return Err(refused());
         }
-        let web = source.starts_with("http://") || source.starts_with("https://");
+        let web = is_web(source);
         Ok(IssuerConfig {
             id: id.to_owned(),
+            internal_url: internal,
             base_url: web.then(|| source.trim_end_matches('/').to_owned()),
             jwks_file: (!web).then(|| PathBuf::from(source)),
         })
@@ -54,7 +76,10 @@ impl IssuerConfig {
 
 /// An issuer that is not written `id=url-or-file`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("issuer `{spec}` must be written id=url-or-file (id of 1 to 64 characters)")]
+#[error(
+    "issuer `{spec}` must be written id=url-or-file or id=url-or-file;internal=url \
+     (id of 1 to 64 characters)"
+)]
 pub struct IssuerSpecError {
     /// The refused entry, as written.
     pub spec: String,
@@ -96,14 +121,16 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `EGATE_GATE_ADDR` (default `127.0.0.1:8081`).
     pub addr: SocketAddr,
-    /// `$EGATE_DATA_DIR/gate-api.key`: the secret presented to the issuers' internal
-    /// endpoints (use reports; the console's declaration read), created if missing.
-    pub gate_api_key_file: PathBuf,
-    /// `EGATE_GATE_API_KEY` (at least 32 characters): the same secret given directly,
-    /// instead of the file.
-    pub gate_api_key: Option<shared::feed::ApiKey>,
     /// `EGATE_CONSOLE_ADDR` (default `127.0.0.1:8083`): the officer console's listener.
     pub console_addr: SocketAddr,
+    /// `EGATE_USE_REPORT_KEY` (at least 32 characters): the key of the use and
+    /// presentation reports to the issuers; when unset, `$EGATE_DATA_DIR/gate/use-report.key`,
+    /// created if missing with its verifier `$EGATE_DATA_DIR/use-report.verifier`.
+    pub use_report_key: Option<ServiceKey>,
+    /// `EGATE_DECLARATION_READ_KEY` (at least 32 characters): the key of the console's
+    /// declaration reads at mobile-api; when unset,
+    /// `$EGATE_DATA_DIR/gate/declaration-read.key` (and its verifier), as above.
+    pub declaration_read_key: Option<ServiceKey>,
     /// Mark console cookies `Secure`: always when HTTPS is on (`tls`), and when forced
     /// with `EGATE_SECURE_COOKIES=1` (HTTPS terminated by a proxy in front).
     pub secure_cookies: bool,
@@ -210,14 +237,25 @@ impl Config {
         c.retention_days = env_parse("EGATE_RETENTION_DAYS", 30i64)?.max(0);
         c.rules_profile = env("EGATE_RULES_PROFILE").map(PathBuf::from);
         c.fetch_timeout_secs = env_parse("EGATE_GATE_FETCH_TIMEOUT_SECS", 3u64)?.max(1);
-        if let Some(k) = env("EGATE_GATE_API_KEY") {
-            if k.trim().len() < shared::feed::MIN_API_KEY_LEN {
-                return Err(ConfigError::OutOfRange {
-                    name: "EGATE_GATE_API_KEY",
-                    expected: "at least 32 characters",
-                });
+        if env("EGATE_GATE_API_KEY").is_some() {
+            return Err(ConfigError::Invalid {
+                name: "EGATE_GATE_API_KEY",
+                value: "<redacted>".into(),
+                why: shared::service_keys::RETIRED_GATE_API_KEY.into(),
+            });
+        }
+        for purpose in [Purpose::UseReport, Purpose::DeclarationRead] {
+            let Some(k) = env(purpose.key_env()) else {
+                continue;
+            };
+            let key = ServiceKey::new(&k).ok_or(ConfigError::OutOfRange {
+                name: purpose.key_env(),
+                expected: "at least 32 characters",
+            })?;
+            match purpose {
+                Purpose::UseReport => c.use_report_key = Some(key),
+                Purpose::DeclarationRead => c.declaration_read_key = Some(key),
             }
-            c.gate_api_key = Some(shared::feed::ApiKey(k.trim().to_owned()));
         }
         c.scan_rate_per_sec = env_parse("EGATE_GATE_SCAN_RATE", 5u32)?.max(1);
         c.scan_burst = env_parse("EGATE_GATE_SCAN_BURST", 20u32)?.max(1);
@@ -239,9 +277,9 @@ impl Config {
         Config {
             data_dir: data_dir.to_owned(),
             addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
-            gate_api_key_file: data_dir.join("gate-api.key"),
-            gate_api_key: None,
             console_addr: SocketAddr::from(([127, 0, 0, 1], 8083)),
+            use_report_key: None,
+            declaration_read_key: None,
             secure_cookies: false,
             tls: None,
             issuers: Vec::new(),
@@ -312,6 +350,14 @@ mod tests {
         assert_eq!(list.len(), 2);
         assert_eq!(list[1].id, "kiosk:T1");
         assert_eq!(list[1].base_url.as_deref(), Some("http://127.0.0.1:8082"));
+        assert_eq!(
+            list[1].internal_url.as_deref(),
+            Some("http://127.0.0.1:8085")
+        );
+        let plain = IssuerConfig::parse("m=http://a:1").unwrap();
+        assert!(plain.internal_url.is_none());
+        assert!(IssuerConfig::parse("m=http://a:1;internal=ftp://x").is_err());
+        assert!(IssuerConfig::parse("m=http://a:1;http://b").is_err());
         let f = IssuerConfig::parse("x=/etc/jwks.json").unwrap();
         assert_eq!(f.jwks_file, Some(PathBuf::from("/etc/jwks.json")));
         assert!(f.base_url.is_none());
@@ -320,7 +366,7 @@ mod tests {
         assert_eq!(
             ConfigError::from(IssuerConfig::parse_list("a=b,nosource").unwrap_err()).to_string(),
             "failed to parse EGATE_GATE_ISSUERS: issuer `nosource` must be written \
-             id=url-or-file (id of 1 to 64 characters)"
+             id=url-or-file or id=url-or-file;internal=url (id of 1 to 64 characters)"
         );
     }
 }

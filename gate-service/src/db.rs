@@ -38,6 +38,10 @@ pub const MIGRATIONS: &[Migration] = &[
         "0007 console: payments by case, idempotency keys, account unlocks",
         include_str!("../migrations/0007_console_hygiene.sql"),
     ),
+    (
+        "0008 presentation reports",
+        include_str!("../migrations/0008_presentation_reports.sql"),
+    ),
 ];
 
 /// `gate_meta` key: when the backup this database was made from was taken (set only in

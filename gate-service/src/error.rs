@@ -185,8 +185,9 @@ pub enum StartError {
     /// The selection key could not be loaded or created.
     #[error("failed to load the selection key: {0}")]
     SelectionKey(#[source] shared::token::KeyError),
-    /// The gate API key file could not be read or created.
-    #[error("failed to load the gate API key {}: {source}", path.display())]
+    /// A key file of the gate's (use-report, declaration-read) could not be read or
+    /// created.
+    #[error("failed to load the key {}: {source}", path.display())]
     ApiKey {
         /// The key file.
         path: std::path::PathBuf,

@@ -28,6 +28,7 @@ pub mod devices;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod presentations;
 pub mod reports;
 pub mod restore;
 pub mod routes;
@@ -45,6 +46,7 @@ pub use tasks::{purge_expired, refresh_now};
 use shared::clock::SharedClock;
 use shared::db::Db;
 use shared::rules::RulesProfile;
+use shared::service_keys::{Purpose, ServiceKey};
 use shared::token::BindingKey;
 use std::sync::{Arc, Mutex};
 
@@ -72,7 +74,7 @@ pub struct AppState {
     /// Background tasks, stopped by [`serve`] at shutdown.
     pub tasks: Arc<tasks::Tasks>,
     /// The secret presented to the issuers (use reports, the console's declaration read).
-    pub gate_api_key: Arc<str>,
+    pub service_keys: Arc<ServiceKeys>,
     /// Use reports to the issuers.
     pub reporter: Arc<reports::Reporter>,
     /// Whether this database is a restored backup still waiting for the issuers.
@@ -102,7 +104,7 @@ pub async fn build(config: Config) -> Result<AppState, StartError> {
 pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppState, StartError> {
     let cfg = config.clone();
     let now = clock.unix();
-    let (db, binding_key, selection_key, profile, gate_api_key) =
+    let (db, binding_key, selection_key, profile, service_keys) =
         shared::offload::blocking(move || -> Result<_, StartError> {
             std::fs::create_dir_all(cfg.gate_dir()).map_err(|source| StartError::DataDir {
                 path: cfg.gate_dir(),
@@ -116,21 +118,13 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
                 .map_err(StartError::BindingKey)?;
             let selection_key = selection::load_or_generate_key(&cfg.selection_key_path())
                 .map_err(StartError::SelectionKey)?;
-            let gate_api_key = match &cfg.gate_api_key {
-                Some(k) => k.0.clone(),
-                None => shared::feed::load_or_create_api_key(&cfg.gate_api_key_file).map_err(
-                    |source| StartError::ApiKey {
-                        path: cfg.gate_api_key_file.clone(),
-                        source,
-                    },
-                )?,
-            };
+            let service_keys = ServiceKeys::load(&cfg)?;
             // The profile's errors name its file.
             let profile = match &cfg.rules_profile {
                 Some(p) => RulesProfile::load(p)?,
                 None => RulesProfile::jp_2026(),
             };
-            Ok((db, binding_key, selection_key, profile, gate_api_key))
+            Ok((db, binding_key, selection_key, profile, service_keys))
         })
         .await
         .map_err(StartError::Task)??;
@@ -163,7 +157,7 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
         selection: Arc::new(selection),
         metrics: Arc::new(metrics::Metrics::default()),
         tasks: Arc::new(tasks::Tasks::default()),
-        gate_api_key: Arc::from(gate_api_key),
+        service_keys: Arc::new(service_keys),
         login_name_key: Arc::new(ring::hmac::Key::new(
             ring::hmac::HMAC_SHA256,
             ring::hmac::sign(
@@ -188,6 +182,9 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
             "uses no configured issuer can take were marked reported"
         ),
         Err(e) => tracing::warn!(error = %e, "failed to settle unreportable uses"),
+    }
+    if let Err(e) = presentations::settle_unreportable(&state).await {
+        tracing::warn!(error = %e, "failed to settle unreportable presentations");
     }
     if let Some(taken) = state.restore.backup_taken_at
         && state.restore.pending()
@@ -290,3 +287,41 @@ pub async fn shutdown_signal() {
 
 /// A guard-free mutex helper for the task list.
 pub(crate) type TaskList = Mutex<Vec<tokio::task::JoinHandle<()>>>;
+
+/// The gate's per-purpose keys to the issuers (docs/trust.md): the issuers hold only
+/// their verifiers.
+#[derive(Debug, Clone)]
+pub struct ServiceKeys {
+    /// Use and presentation reports (`/v1/internal/uses|presentations`, every issuer).
+    pub use_report: ServiceKey,
+    /// The console's declaration reads (`/v1/internal/declarations/{id}`, mobile-api).
+    pub declaration_read: ServiceKey,
+}
+
+impl ServiceKeys {
+    /// The configured keys, else the files under the data directory (created with their
+    /// verifiers when missing). A leftover single key (`gate-api.key`) is not read.
+    pub fn load(cfg: &Config) -> Result<ServiceKeys, StartError> {
+        let load = |configured: &Option<ServiceKey>, purpose: Purpose| match configured {
+            Some(k) => Ok(k.clone()),
+            None => shared::service_keys::load_or_create_key(&cfg.data_dir, purpose).map_err(
+                |source| StartError::ApiKey {
+                    path: cfg.data_dir.join(purpose.key_file()),
+                    source,
+                },
+            ),
+        };
+        let keys = ServiceKeys {
+            use_report: load(&cfg.use_report_key, Purpose::UseReport)?,
+            declaration_read: load(&cfg.declaration_read_key, Purpose::DeclarationRead)?,
+        };
+        let leftover = cfg.data_dir.join("gate-api.key");
+        if leftover.exists() {
+            tracing::warn!(
+                path = %leftover.display(),
+                "the single gate API key is no longer used (one key per purpose replaced it): delete the file from every machine"
+            );
+        }
+        Ok(keys)
+    }
+}

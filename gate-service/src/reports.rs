@@ -1,5 +1,6 @@
 //! Use reports: every token this gate accepted once is reported to its issuer
-//! (`POST {issuer}/v1/internal/uses`, with the gate API key), which puts it in its
+//! (`POST {internal}/v1/internal/uses` on the issuer's internal listener, with the
+//! use-report key), which puts it in its
 //! revocation feed as `used`. A gate restored from a backup, or another gate-service
 //! instance, pulls the feed and refuses the token as replayed, although its own
 //! one-time-use record is gone or was never written (RELIABILITY.md, item 6).
@@ -8,7 +9,8 @@
 //! with `reported_at` NULL (the outbox), a background loop woken after each such scan
 //! sends the pending ones in batches and marks them reported once the issuer answered
 //! 200. An issuer that is down is retried after [`RETRY_AFTER`]; nothing is lost, since
-//! the outbox is the gate's database.
+//! the outbox is the gate's database. The same pass sends the presentation reports
+//! ([`crate::presentations`]).
 
 use crate::AppState;
 use crate::config::IssuerConfig;
@@ -83,7 +85,7 @@ pub async fn settle_unreportable(state: &AppState) -> Result<usize, shared::db::
     let urls: Vec<String> = state
         .issuers
         .iter()
-        .filter(|i| i.base_url.is_some())
+        .filter(|i| i.internal_url.is_some())
         .map(|i| i.id.clone())
         .collect();
     let list = serde_json::to_string(&urls).unwrap_or_else(|_| "[]".into());
@@ -127,13 +129,19 @@ pub async fn flush(state: &AppState, respect_backoff: bool) -> usize {
     let _one_at_a_time = reporter.flushing.lock().await;
     let mut total = 0;
     for issuer in state.issuers.iter() {
-        let Some(url) = &issuer.base_url else {
+        let Some(url) = &issuer.internal_url else {
             continue;
         };
         if respect_backoff && reporter.backing_off(&issuer.id) {
             continue;
         }
-        match flush_issuer(state, issuer, url).await {
+        let sent = match flush_issuer(state, issuer, url).await {
+            Ok(n) => crate::presentations::flush_issuer(state, issuer, url)
+                .await
+                .map(|_| n),
+            Err(e) => Err(e),
+        };
+        match sent {
             Ok(n) => {
                 total += n;
                 reporter.set_backoff(&issuer.id, false);
@@ -187,7 +195,7 @@ async fn flush_issuer(
             .trust
             .http()
             .post(format!("{url}/v1/internal/uses"))
-            .bearer_auth(&*state.gate_api_key)
+            .bearer_auth(state.service_keys.use_report.expose())
             .json(&report)
             .send()
             .await?

@@ -367,6 +367,8 @@ impl MockIssuer {
             let _ = self.jwks_file.set(path);
         }
         issuer.base_url = Some(self.base.clone());
+        // The full declaration is read on the issuer's internal listener.
+        issuer.internal_url = Some(self.base.clone());
     }
 }
 

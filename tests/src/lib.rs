@@ -61,6 +61,10 @@ pub struct System {
     /// The key of E-Gate device `G-01`, registered at start: scans send it as
     /// `Authorization: Bearer` (see [`System::gate_device`] for another gate).
     pub gate_key: String,
+    /// mobile-api's internal listener (`/v1/internal/*`, gates only).
+    pub mobile_internal: SocketAddr,
+    /// The kiosk's internal listener (`/v1/internal/*`, gates only).
+    pub kiosk_internal: SocketAddr,
     /// HTTP client.
     pub http: reqwest::Client,
 }
@@ -80,24 +84,33 @@ impl System {
             .await
             .unwrap();
         let console_addr = c_l.local_addr().unwrap();
+        let m_il = tokio::net::TcpListener::bind(m_cfg.internal_addr)
+            .await
+            .unwrap();
+        let k_il = tokio::net::TcpListener::bind(k_cfg.internal_addr)
+            .await
+            .unwrap();
+        let (mobile_internal, kiosk_internal) =
+            (m_il.local_addr().unwrap(), k_il.local_addr().unwrap());
         let (m_addr, k_addr, g_addr) = (
             m_l.local_addr().unwrap(),
             k_l.local_addr().unwrap(),
             g_l.local_addr().unwrap(),
         );
         g_cfg.issuers = gate_service::IssuerConfig::parse_list(&format!(
-            "mobile-api=http://{m_addr},kiosk:{}=http://{k_addr}",
+            "mobile-api=http://{m_addr};internal=http://{mobile_internal},\
+             kiosk:{}=http://{k_addr};internal=http://{kiosk_internal}",
             k_cfg.terminal_id
         ))
         .unwrap();
 
         let m_state = mobile_api::build(m_cfg).await.unwrap();
         let (m_stop, m_sig) = stopper();
-        let m_serve = mobile_api::serve(m_l, m_state.clone(), m_sig);
+        let m_serve = mobile_api::serve_with_internal(m_l, Some(m_il), m_state.clone(), m_sig);
         let m_task = tokio::spawn(async move { Ok(m_serve.await?) });
         let k_state = kiosk::build(k_cfg).await.unwrap();
         let (k_stop, k_sig) = stopper();
-        let k_serve = kiosk::serve(k_l, k_state.clone(), k_sig);
+        let k_serve = kiosk::serve_with_internal(k_l, Some(k_il), k_state.clone(), k_sig);
         let k_task = tokio::spawn(async move { Ok(k_serve.await?) });
         let g_state = gate_service::build(g_cfg).await.unwrap();
         let (g_stop, g_sig) = stopper();
@@ -138,6 +151,8 @@ impl System {
                 task: Some(g_task),
             },
             console_addr,
+            mobile_internal,
+            kiosk_internal,
             gate_key,
             http: reqwest::Client::builder()
                 .cookie_store(true)

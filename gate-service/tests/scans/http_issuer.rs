@@ -74,6 +74,7 @@ async fn revocations_pulled_from_an_issuer_refuse_the_token_and_a_failing_issuer
     let h = Harness::with(|c, _| {
         c.issuers = vec![IssuerConfig {
             id: "mobile-api".into(),
+            internal_url: None,
             base_url: Some(url.clone()),
             jwks_file: None,
         }];

@@ -124,10 +124,15 @@ async fn feed_proxy(upstream: String, open: bool) -> FeedProxy {
 }
 
 /// A data directory for another gate of the same deployment: the binding key and the
-/// gate API key are the ones the system shares.
+/// gate's per-purpose keys are the ones the system shares.
 fn sibling_dir(sys: &System) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for f in ["binding.key", "gate-api.key"] {
+    std::fs::create_dir_all(dir.path().join("gate")).unwrap();
+    for f in [
+        "binding.key",
+        "gate/use-report.key",
+        "gate/declaration-read.key",
+    ] {
         std::fs::copy(sys.dir.path().join(f), dir.path().join(f)).unwrap();
     }
     dir
@@ -138,8 +143,10 @@ fn sibling_dir(sys: &System) -> tempfile::TempDir {
 async fn start_gate(sys: &System, dir: tempfile::TempDir, mobile_url: &str) -> Restored {
     let mut cfg = gate_service::Config::for_tests(dir.path());
     cfg.issuers = gate_service::IssuerConfig::parse_list(&format!(
-        "mobile-api={mobile_url},kiosk:T1={}",
-        sys.kiosk.url("")
+        "mobile-api={mobile_url};internal=http://{},kiosk:T1={};internal=http://{}",
+        sys.mobile_internal,
+        sys.kiosk.url(""),
+        sys.kiosk_internal
     ))
     .unwrap();
     let listeners = gate_service::Listeners::bind(&cfg).await.unwrap();

@@ -15,6 +15,10 @@ enum Svc {
     Mobile,
     Gate,
     Kiosk,
+    /// mobile-api's internal listener (`/v1/internal/*`, gate-service only).
+    MobileInternal,
+    /// The kiosk's internal listener.
+    KioskInternal,
 }
 
 /// How a route is protected against a request forged by another site.
@@ -103,17 +107,24 @@ const ROUTES: &[Route] = &[
     ),
     Route(Mobile, "GET", "/v1/trust-list", "/v1/trust-list", Read),
     Route(
-        Mobile,
+        MobileInternal,
         "GET",
         "/v1/internal/declarations/{id}",
         "/v1/internal/declarations/{id}",
-        Read,
+        Bearer,
     ),
     Route(
-        Mobile,
+        MobileInternal,
         "POST",
         "/v1/internal/uses",
         "/v1/internal/uses",
+        Bearer,
+    ),
+    Route(
+        MobileInternal,
+        "POST",
+        "/v1/internal/presentations",
+        "/v1/internal/presentations",
         Bearer,
     ),
     Route(Mobile, "GET", "/healthz", "/healthz", Read),
@@ -204,6 +215,22 @@ const ROUTES: &[Route] = &[
         "/console/payments/1/receipt",
         Read,
     ),
+    Route(Gate, "GET", "/console/account", "/console/account", Read),
+    Route(
+        Gate,
+        "POST",
+        "/console/account/password",
+        "/console/account/password",
+        ConsoleForm,
+    ),
+    Route(Gate, "GET", "/console/accounts", "/console/accounts", Read),
+    Route(
+        Gate,
+        "POST",
+        "/console/accounts/{id}/unlock",
+        "/console/accounts/1/unlock",
+        ConsoleForm,
+    ),
     Route(Kiosk, "GET", "/", "/", Read),
     Route(Kiosk, "POST", "/start", "/start", KioskForm),
     Route(Kiosk, "GET", "/passport", "/passport", Read),
@@ -233,10 +260,17 @@ const ROUTES: &[Route] = &[
         Read,
     ),
     Route(
-        Kiosk,
+        KioskInternal,
         "POST",
         "/v1/internal/uses",
         "/v1/internal/uses",
+        Bearer,
+    ),
+    Route(
+        KioskInternal,
+        "POST",
+        "/v1/internal/presentations",
+        "/v1/internal/presentations",
         Bearer,
     ),
     Route(Kiosk, "GET", "/healthz", "/healthz", Read),
@@ -245,7 +279,25 @@ const ROUTES: &[Route] = &[
 /// The (service, method, path) triples declared by `.route("…", …)` calls in a file.
 fn routes_in_source(svc: Svc, file: &str, prefix: &str, out: &mut BTreeSet<String>) {
     let src = std::fs::read_to_string(file).unwrap();
-    let mut rest = src.as_str();
+    routes_in_text(svc, &src, prefix, out);
+}
+
+/// [`routes_in_source`] for a file holding a public router, then (from `marker` on) the
+/// internal listener's router: each part's routes go to its listener.
+fn routes_in_split_source(
+    (public, internal): (Svc, Svc),
+    file: &str,
+    marker: &str,
+    out: &mut BTreeSet<String>,
+) {
+    let src = std::fs::read_to_string(file).unwrap();
+    let at = src.find(marker).expect("the internal router's marker");
+    routes_in_text(public, &src[..at], "", out);
+    routes_in_text(internal, &src[at..], "", out);
+}
+
+fn routes_in_text(svc: Svc, src: &str, prefix: &str, out: &mut BTreeSet<String>) {
+    let mut rest = src;
     while let Some(i) = rest.find(".route(") {
         rest = rest[i + 7..].trim_start();
         let Some(r) = rest.strip_prefix('"') else {
@@ -289,10 +341,10 @@ fn routes_in_source(svc: Svc, file: &str, prefix: &str, out: &mut BTreeSet<Strin
 fn the_route_list_names_every_route_of_the_three_routers_sources() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let mut found = BTreeSet::new();
-    routes_in_source(
-        Mobile,
+    routes_in_split_source(
+        (Mobile, MobileInternal),
         &format!("{root}/mobile-api/src/routes.rs"),
-        "",
+        "pub fn internal_router",
         &mut found,
     );
     routes_in_source(
@@ -304,13 +356,13 @@ fn the_route_list_names_every_route_of_the_three_routers_sources() {
     for p in rust_files_under(&format!("{root}/gate-service/src/console")) {
         routes_in_source(Gate, &p, "/console", &mut found);
     }
-    // The issuer endpoints (trust list, revocations, use reports): one router in shared,
-    // mounted by both issuers.
-    for svc in [Mobile, Kiosk] {
-        routes_in_source(
-            svc,
+    // The issuer endpoints (trust list, revocations; the internal listener's reports):
+    // one router each in shared, mounted by both issuers.
+    for svcs in [(Mobile, MobileInternal), (Kiosk, KioskInternal)] {
+        routes_in_split_source(
+            svcs,
             &format!("{root}/shared/src/issuer/routes.rs"),
-            "",
+            "pub fn internal_router",
             &mut found,
         );
     }
@@ -402,7 +454,18 @@ async fn fixture() -> Fixture {
             &Traveller::erik().mrz(),
         )
         .await;
-    let case_id = d["officer"]["case_id"].as_i64().expect("a case");
+    assert_eq!(d["decision"], "red", "{d}");
+    // The device answer carries no case id: the case is the gate's.
+    let case_id: i64 = sys
+        .gate
+        .state
+        .db
+        .read(|c| {
+            c.query_row("SELECT max(id) FROM cases", [], |r| r.get(0))
+                .map_err(shared::db::DbError::from)
+        })
+        .await
+        .expect("a case");
     gate_service::console::create_officer(
         &sys.gate.state.db,
         "tanaka",
@@ -429,6 +492,8 @@ impl Fixture {
             Mobile => self.sys.mobile.url(&path),
             Gate => self.sys.gate.url(&path),
             Kiosk => self.sys.kiosk.url(&path),
+            MobileInternal => format!("http://{}{path}", self.sys.mobile_internal),
+            KioskInternal => format!("http://{}{path}", self.sys.kiosk_internal),
         }
     }
 
@@ -548,6 +613,8 @@ async fn every_route_answers_with_the_security_headers_and_every_kiosk_response_
         f.sys.gate.url("/nope"),
         f.sys.gate.url("/console/nope"),
         f.sys.kiosk.url("/nope"),
+        format!("http://{}/nope", f.sys.mobile_internal),
+        format!("http://{}/nope", f.sys.kiosk_internal),
     ] {
         let resp = anon.get(&url).send().await.unwrap();
         assert_eq!(resp.status(), 404, "{url}");

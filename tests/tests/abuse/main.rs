@@ -10,6 +10,7 @@ mod hardening;
 mod login;
 mod oversized;
 mod replay;
+mod service_keys;
 
 pub use tests::{System, Traveller, codes};
 

@@ -1,12 +1,19 @@
 //! The full declaration, read from the issuer that signed the token
-//! (`GET {issuer}/v1/internal/declarations/{id}` with the gate's API key, 2 s budget).
-//! The page never fails because of it: an issuer that does not answer is shown as such.
+//! (`GET {internal}/v1/internal/declarations/{id}` on the issuer's internal listener,
+//! with the declaration-read key, 2 s budget). The read names the gate instance, the
+//! case and the officer (`X-Egate-*` headers); the issuer allows it only for a case
+//! this gate reported as presenting that declaration, so a case not reported yet is
+//! flushed first ([`crate::presentations::ensure_reported`]). The page never fails
+//! because of it: an issuer that does not answer, or refuses, is shown as unreachable.
 
 use crate::AppState;
 use crate::console::store::CaseRow;
 use serde::Deserialize;
 use shared::domain::DeclarationInput;
 use std::time::Duration;
+
+/// The whole read's budget (the presentation flush included).
+const BUDGET: Duration = Duration::from_secs(2);
 
 /// What the console asked for: the parts of the issuer's answer it shows.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,8 +37,8 @@ pub enum FullDeclaration {
     Found(Box<IssuerDeclaration>, String),
 }
 
-/// GET the full declaration of a case from its issuer.
-pub async fn fetch(state: &AppState, case: &CaseRow) -> FullDeclaration {
+/// GET the full declaration of a case from its issuer, for `officer` (user name).
+pub async fn fetch(state: &AppState, case: &CaseRow, officer: &str) -> FullDeclaration {
     let (Some(issuer), Some(decl)) = (case.issuer.as_deref(), case.declaration_id.as_deref())
     else {
         return FullDeclaration::NotAvailable;
@@ -40,7 +47,7 @@ pub async fn fetch(state: &AppState, case: &CaseRow) -> FullDeclaration {
         .issuers
         .iter()
         .find(|i| i.id == issuer)
-        .and_then(|i| i.base_url.clone())
+        .and_then(|i| i.internal_url.clone())
     else {
         return FullDeclaration::NotAvailable;
     };
@@ -51,14 +58,25 @@ pub async fn fetch(state: &AppState, case: &CaseRow) -> FullDeclaration {
     {
         return FullDeclaration::NotAvailable;
     }
+    // The issuer allows the read only once it knows this case presented the token.
+    let started = std::time::Instant::now();
+    if !crate::presentations::ensure_reported(state, case.id, BUDGET).await {
+        tracing::info!(case.id = case.id, "the case's presentation is not reported yet");
+    }
+    let left = BUDGET
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_millis(500));
     // The gate's one HTTP client for issuers (connection pool, TLS set up once).
     let url = format!("{base}/v1/internal/declarations/{decl}");
     let resp = state
         .trust
         .http()
         .get(&url)
-        .timeout(Duration::from_secs(2))
-        .bearer_auth(&*state.gate_api_key)
+        .timeout(left)
+        .bearer_auth(state.service_keys.declaration_read.expose())
+        .header(shared::feed::HEADER_GATE, &state.config.instance)
+        .header(shared::feed::HEADER_CASE, case.id.to_string())
+        .header(shared::feed::HEADER_OFFICER, officer)
         .send()
         .await;
     let body = match resp {

@@ -187,11 +187,12 @@ pub async fn render(
             ))
         })
         .await?;
+    let officer_name = officer.username.clone();
     let ctx = ctx.with_officer(officer);
     let record = record_of(&case)?;
     let summary = record.summary.as_ref();
     // 2. The issuer's full declaration (never fails the page).
-    let full = issuer::fetch(state, &case).await;
+    let full = issuer::fetch(state, &case, &officer_name).await;
 
     // 3. The duty at the gate, and recomputed after the latest adjustment.
     let duty = record
@@ -267,8 +268,8 @@ pub async fn render(
             .iter()
             .map(|p| payment_view(&ctx, cfg, p))
             .collect(),
-        ctx,
         payment_key: crate::console::payments::new_form_key(),
+        ctx,
     };
     page::html(status, &page)
 }
