@@ -319,9 +319,17 @@ async fn run_one(service: Service) -> anyhow::Result<()> {
         Service::MobileApi => {
             let config = mobile_api::Config::from_env()?;
             let listener = bind(config.addr).await?;
-            println!("mobile-api on http://{}", listener.local_addr()?);
+            let internal = bind(config.internal_addr).await?;
+            println!(
+                "mobile-api on http://{}; internal (gates only) on http://{}",
+                listener.local_addr()?,
+                internal.local_addr()?
+            );
             let state = mobile_api::build(config).await?;
-            Ok(mobile_api::serve(listener, state, shutdown_signal()).await?)
+            Ok(
+                mobile_api::serve_with_internal(listener, Some(internal), state, shutdown_signal())
+                    .await?,
+            )
         }
         Service::Gate => {
             let config = gate_service::Config::from_env()?;
@@ -340,9 +348,14 @@ async fn run_one(service: Service) -> anyhow::Result<()> {
         Service::Kiosk => {
             let config = kiosk::Config::from_env()?;
             let listener = bind(config.addr).await?;
-            println!("kiosk on http://{}", listener.local_addr()?);
+            let internal = bind(config.internal_addr).await?;
+            println!(
+                "kiosk on http://{}; internal (gates only) on http://{}",
+                listener.local_addr()?,
+                internal.local_addr()?
+            );
             let state = kiosk::build(config).await?;
-            Ok(kiosk::serve(listener, state, shutdown_signal()).await?)
+            Ok(kiosk::serve_with_internal(listener, Some(internal), state, shutdown_signal()).await?)
         }
     }
 }

@@ -22,7 +22,10 @@ async fn first_start_writes_0600_keys_prints_the_supervisor_password_once_and_se
     // The keys, each readable by the owner only.
     let mut keys = vec![
         d.join("binding.key"),
-        d.join("gate-api.key"),
+        d.join("gate/use-report.key"),
+        d.join("gate/declaration-read.key"),
+        d.join("use-report.verifier"),
+        d.join("declaration-read.verifier"),
         d.join("gate/selection.key"),
     ];
     let mobile_keys = files_ending(&d.join("mobile-api/keys"), ".pk8");
