@@ -219,7 +219,9 @@ async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_ou
             ("csrf", csrf_of(&after).as_str()),
             ("method", "card"),
             ("reference", "CARD-E2E-1"),
-            ("amount_yen", "1200"),
+            // What the form proposes: the assessed duty (no more can be paid).
+            ("amount_yen", proposed_amount_of(&after).as_str()),
+            ("idempotency_key", form_key_of(&after).as_str()),
         ])
         .send()
         .await
@@ -240,4 +242,18 @@ async fn a_passenger_over_the_allowance_is_routed_red_and_the_officer_records_ou
         .await
         .unwrap();
     assert_eq!((outcomes, payments), (1, 1));
+}
+
+/// The payment form's idempotency key (one payment per rendered form).
+fn form_key_of(html: &str) -> String {
+    let pat = "name=\"idempotency_key\" value=\"";
+    let i = html.find(pat).expect("the payment form has its key") + pat.len();
+    html[i..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// The amount the payment form proposes (what is left of the assessed duty).
+fn proposed_amount_of(html: &str) -> String {
+    let pat = "name=\"amount_yen\" inputmode=\"numeric\" value=\"";
+    let i = html.find(pat).expect("the payment form proposes an amount") + pat.len();
+    html[i..].split('"').next().unwrap_or_default().to_owned()
 }
