@@ -120,12 +120,11 @@ pub struct ScanImageDoc {
                     "reasons": [{"code": "mrz.check_digit", "message": "The passport could not be read correctly (check digit)."}],
                     "retries_left": 2}))),
             )),
-        (status = 400, description = "The body is not JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not the JSON expected: not JSON, or a field missing, unknown (`gate_id` included) or of the wrong type (`errors` names it)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, description = "No device key, or an unknown or revoked one (`WWW-Authenticate: Bearer`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 403, description = "A kiosk terminal's key: kiosks may not scan", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "A field is missing, unknown or of the wrong type (`errors` names it)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 429, description = "This device scans faster than its limit (`Retry-After` seconds)", body = ProblemDoc, content_type = "application/problem+json"),
     )
 )]
