@@ -17,8 +17,14 @@ use tower::ServiceExt as _;
 
 struct TestApp {
     app: Router,
+    /// The internal listener's router (`/v1/internal/*`).
+    internal: Router,
     state: AppState,
     dir: TempDir,
+    /// The gate's keys, as a gate on the same data directory creates them (their
+    /// verifiers are what this service loads).
+    use_report_key: String,
+    read_key: String,
 }
 
 struct Resp {
@@ -58,11 +64,22 @@ async fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = Config::for_tests(dir.path());
     f(&mut cfg);
+    let key = |p| {
+        shared::service_keys::load_or_create_key(dir.path(), p)
+            .unwrap()
+            .expose()
+            .to_owned()
+    };
+    let use_report_key = key(shared::service_keys::Purpose::UseReport);
+    let read_key = key(shared::service_keys::Purpose::DeclarationRead);
     let state = build(cfg).await.unwrap();
     TestApp {
         app: build_app(state.clone()),
+        internal: mobile_api::routes::internal_router(state.clone()),
         state,
         dir,
+        use_report_key,
+        read_key,
     }
 }
 
@@ -74,7 +91,13 @@ impl TestApp {
     async fn send(&self, mut req: Request<Body>) -> Resp {
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-        let resp = self.app.clone().oneshot(req).await.unwrap();
+        // `/v1/internal/*` is served on the internal listener only.
+        let router = if req.uri().path().starts_with("/v1/internal/") {
+            &self.internal
+        } else {
+            &self.app
+        };
+        let resp = router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.into_body().collect().await.unwrap().to_bytes();
@@ -870,22 +893,47 @@ async fn rules_trust_list_health_and_metrics_are_served() {
 }
 
 #[tokio::test]
-async fn the_officer_console_reads_the_full_declaration_with_the_gate_api_key_only() {
+async fn the_officer_console_reads_a_declaration_its_case_presented_with_the_read_key_only() {
     let app = spawn().await;
+    let trust = app.trust_list().await;
     let created = app.create(&declaration()).await;
     let id = created["id"].as_str().unwrap();
+    let cti = cti_of(created["qr"]["text"].as_str().unwrap(), &trust);
     let path = format!("/v1/internal/declarations/{id}");
-    let key = app.state.gate_api_key.to_string();
-    let file = std::fs::read_to_string(app.dir.path().join("gate-api.key")).unwrap();
-    assert_eq!(file.trim(), key);
-    assert_eq!(key.len(), 64);
-    use std::os::unix::fs::MetadataExt as _;
-    let mode = std::fs::metadata(app.dir.path().join("gate-api.key"))
-        .unwrap()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
-    let r = app.get(&path, Some(&key)).await;
+    let case = [
+        ("x-egate-gate", "gate-1"),
+        ("x-egate-case", "7"),
+        ("x-egate-officer", "tanaka"),
+    ];
+    let read = |key: Option<String>| {
+        let (app, path) = (&app, &path);
+        async move {
+            app.request(Method::GET, path, key.as_deref(), None, &case)
+                .await
+        }
+    };
+    // Before the gate reported the case: refused (and audited).
+    read(Some(app.read_key.clone()))
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let presented = app
+        .request(
+            Method::POST,
+            "/v1/internal/presentations",
+            Some(&app.use_report_key),
+            Some(&json!({"gate": "gate-1", "presentations": [
+                {"case": 7, "declaration_id": id, "cti": cti, "at": 1_800_000_000}]})),
+            &[],
+        )
+        .await;
+    presented.assert_status(StatusCode::OK);
+    assert_eq!(
+        presented.json(),
+        json!({"recorded": 1, "known": 0, "unknown": 0})
+    );
+    let r = read(Some(app.read_key.clone())).await;
     r.assert_status(StatusCode::OK);
+    assert_eq!(r.header("cache-control"), "private, no-store");
     let b = r.json();
     assert_eq!(
         b["declaration"]["passenger"]["passport_number"],
@@ -894,12 +942,50 @@ async fn the_officer_console_reads_the_full_declaration_with_the_gate_api_key_on
     assert_eq!(b["revision"], 1);
     assert_eq!(b["lane"], "green");
     assert!(b["reasons"].is_array());
-    app.get(&path, None)
-        .await
-        .assert_status(StatusCode::NOT_FOUND);
-    app.get(&path, created["edit_token"].as_str())
-        .await
-        .assert_status(StatusCode::NOT_FOUND);
+    // Without the read key, with an edit token or the use-report key: 401.
+    for key in [
+        None,
+        created["edit_token"].as_str().map(str::to_owned),
+        Some(app.use_report_key.clone()),
+    ] {
+        let r = read(key).await;
+        r.assert_status(StatusCode::UNAUTHORIZED);
+        assert_eq!(r.header("www-authenticate"), "Bearer");
+    }
+    // Missing or malformed case headers: 400.
+    for bad in [&case[..2], &[("x-egate-gate", "g"), ("x-egate-case", "x"), ("x-egate-officer", "o")][..]] {
+        app.request(Method::GET, &path, Some(&app.read_key), None, bad)
+            .await
+            .assert_status(StatusCode::BAD_REQUEST);
+    }
+    // The audit: one refused, one allowed, naming the case and the officer.
+    let audit: Vec<(i64, String, bool, String)> = rusqlite::Connection::open(app.db_path())
+        .unwrap()
+        .prepare("SELECT case_id, officer, allowed, reason FROM declaration_reads ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        audit,
+        [
+            (7, "tanaka".to_owned(), false, "not_presented".to_owned()),
+            (7, "tanaka".to_owned(), true, "presented".to_owned()),
+        ]
+    );
+    // The public router does not serve it.
+    let mut req = Request::builder()
+        .uri(&path)
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.read_key));
+    for (k, v) in case {
+        req = req.header(k, v);
+    }
+    let mut req = req.body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    let resp = app.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -910,7 +996,7 @@ async fn a_gate_use_report_enters_each_token_once_in_the_revocation_feed_as_used
     let b = app.create(&declaration()).await;
     let cti_a = cti_of(a["qr"]["text"].as_str().unwrap(), &trust);
     let cti_b = cti_of(b["qr"]["text"].as_str().unwrap(), &trust);
-    let key = app.state.gate_api_key.to_string();
+    let key = app.use_report_key.clone();
     let foreign = shared::feed::cti_base64(&[9u8; 16]);
     let report = json!({"gate": "gate-1", "uses": [
         {"cti": cti_a, "used_at": 1_800_000_000},
@@ -929,11 +1015,15 @@ async fn a_gate_use_report_enters_each_token_once_in_the_revocation_feed_as_used
             .await
         }
     };
-    // Without the gate API key (or with an edit token): 401, nothing recorded.
+    // Without the use-report key (or with an edit token, or the declaration-read key):
+    // 401, nothing recorded.
     let r = post(report.clone(), None).await;
     r.assert_status(StatusCode::UNAUTHORIZED);
     assert_eq!(r.header("www-authenticate"), "Bearer");
     post(report.clone(), a["edit_token"].as_str().map(str::to_owned))
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    post(report.clone(), Some(app.read_key.clone()))
         .await
         .assert_status(StatusCode::UNAUTHORIZED);
     let r = post(report.clone(), Some(key.clone())).await;
@@ -1043,6 +1133,7 @@ async fn the_openapi_document_is_generated_and_lists_every_path_and_the_bearer_s
         "/v1/trust-list",
         "/v1/internal/declarations/{id}",
         "/v1/internal/uses",
+        "/v1/internal/presentations",
         "/openapi.json",
         "/healthz",
         "/metrics",
@@ -1054,7 +1145,8 @@ async fn the_openapi_document_is_generated_and_lists_every_path_and_the_bearer_s
     }
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(schemes["edit_token"]["scheme"], "bearer");
-    assert_eq!(schemes["gate_api_key"]["scheme"], "bearer");
+    assert_eq!(schemes["use_report_key"]["scheme"], "bearer");
+    assert_eq!(schemes["declaration_read_key"]["scheme"], "bearer");
     let create = &paths["/v1/declarations"]["post"]["responses"];
     assert!(create["422"]["content"]["application/problem+json"].is_object());
     assert!(create["429"]["headers"]["Retry-After"].is_object());
