@@ -13,7 +13,10 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Svc {
     Mobile,
+    /// gate-service's device listener (the scan API, health, metrics).
     Gate,
+    /// gate-service's officer console listener (`EGATE_CONSOLE_ADDR`).
+    Console,
     Kiosk,
     /// mobile-api's internal listener (`/v1/internal/*`, gate-service only).
     MobileInternal,
@@ -34,9 +37,10 @@ enum Guard {
     /// API key of the internal routes): refused (401, or 404 as for an unknown id)
     /// without it.
     Bearer,
-    /// Gate-hardware multipart upload: no ambient credential (no cookie is read), so
-    /// CSRF does not apply; see RELIABILITY.md.
-    Machine,
+    /// The gate's scan API: an E-Gate device credential (`Authorization: Bearer`, no
+    /// cookie is read, so CSRF does not apply): 401 without it or with a made-up key,
+    /// 403 with a kiosk's, and a form's content type refused (415) even with it.
+    Device,
     /// Officer console form: needs the session and its CSRF token.
     ConsoleForm,
     /// Console login form: needs the login CSRF cookie and field.
@@ -130,102 +134,91 @@ const ROUTES: &[Route] = &[
     Route(Mobile, "GET", "/healthz", "/healthz", Read),
     Route(Mobile, "GET", "/metrics", "/metrics", Read),
     Route(Mobile, "GET", "/openapi.json", "/openapi.json", Read),
-    Route(Gate, "POST", "/v1/scans", "/v1/scans", JsonOnly),
-    Route(Gate, "POST", "/v1/scans/image", "/v1/scans/image", Machine),
+    Route(Gate, "POST", "/v1/scans", "/v1/scans", Device),
+    Route(Gate, "POST", "/v1/scans/image", "/v1/scans/image", Device),
     Route(Gate, "GET", "/healthz", "/healthz", Read),
+    Route(Gate, "GET", "/openapi.json", "/openapi.json", Read),
     Route(Gate, "GET", "/metrics", "/metrics", Read),
-    Route(Gate, "GET", "/console/", "/console", Read),
-    Route(
-        Gate,
+    Route(Console, "GET", "/", "/", Read),
+    Route(Console, "GET", "/console/", "/console", Read),
+    Route(Console,
         "GET",
         "/console/static/console.css",
         "/console/static/console.css",
         Read,
     ),
-    Route(Gate, "GET", "/console/login", "/console/login", Read),
-    Route(
-        Gate,
+    Route(Console, "GET", "/console/login", "/console/login", Read),
+    Route(Console,
         "POST",
         "/console/login",
         "/console/login",
         ConsoleLogin,
     ),
-    Route(
-        Gate,
+    Route(Console,
         "POST",
         "/console/logout",
         "/console/logout",
         ConsoleForm,
     ),
-    Route(Gate, "GET", "/console/queue", "/console/queue", Read),
-    Route(Gate, "GET", "/console/search", "/console/search", Read),
-    Route(
-        Gate,
+    Route(Console, "GET", "/console/queue", "/console/queue", Read),
+    Route(Console, "GET", "/console/search", "/console/search", Read),
+    Route(Console,
         "GET",
         "/console/dashboard",
         "/console/dashboard",
         Read,
     ),
-    Route(
-        Gate,
+    Route(Console,
         "GET",
         "/console/cases/{id}",
         "/console/cases/{case}",
         Read,
     ),
-    Route(
-        Gate,
+    Route(Console,
         "POST",
         "/console/cases/{id}/take",
         "/console/cases/{case}/take",
         ConsoleForm,
     ),
-    Route(
-        Gate,
+    Route(Console,
         "POST",
         "/console/cases/{id}/adjust",
         "/console/cases/{case}/adjust",
         ConsoleForm,
     ),
-    Route(
-        Gate,
+    Route(Console,
         "POST",
         "/console/cases/{id}/outcome",
         "/console/cases/{case}/outcome",
         ConsoleForm,
     ),
-    Route(
-        Gate,
+    Route(Console,
         "POST",
         "/console/cases/{id}/supersede",
         "/console/cases/{case}/supersede",
         ConsoleForm,
     ),
-    Route(
-        Gate,
+    Route(Console,
         "POST",
         "/console/cases/{id}/payment",
         "/console/cases/{case}/payment",
         ConsoleForm,
     ),
-    Route(
-        Gate,
+    Route(Console,
         "GET",
         "/console/payments/{id}/receipt",
         "/console/payments/1/receipt",
         Read,
     ),
-    Route(Gate, "GET", "/console/account", "/console/account", Read),
-    Route(
-        Gate,
+    Route(Console, "GET", "/console/account", "/console/account", Read),
+    Route(Console,
         "POST",
         "/console/account/password",
         "/console/account/password",
         ConsoleForm,
     ),
-    Route(Gate, "GET", "/console/accounts", "/console/accounts", Read),
-    Route(
-        Gate,
+    Route(Console, "GET", "/console/accounts", "/console/accounts", Read),
+    Route(Console,
         "POST",
         "/console/accounts/{id}/unlock",
         "/console/accounts/1/unlock",
@@ -347,14 +340,14 @@ fn the_route_list_names_every_route_of_the_three_routers_sources() {
         "pub fn internal_router",
         &mut found,
     );
-    routes_in_source(
-        Gate,
+    routes_in_split_source(
+        (Gate, Console),
         &format!("{root}/gate-service/src/routes.rs"),
-        "",
+        "pub fn console_router",
         &mut found,
     );
     for p in rust_files_under(&format!("{root}/gate-service/src/console")) {
-        routes_in_source(Gate, &p, "/console", &mut found);
+        routes_in_source(Console, &p, "/console", &mut found);
     }
     // The issuer endpoints (trust list, revocations; the internal listener's reports):
     // one router each in shared, mounted by both issuers.
@@ -438,6 +431,8 @@ fn csrf_of(body: &str) -> String {
 
 struct Fixture {
     sys: System,
+    /// A kiosk terminal's device key (may not scan).
+    kiosk_device_key: String,
     decl_id: String,
     edit_token: String,
     case_id: i64,
@@ -475,7 +470,16 @@ async fn fixture() -> Fixture {
     )
     .await
     .unwrap();
+    let kiosk_device_key = gate_service::devices::add(
+        &sys.gate.state.db,
+        "K-01",
+        gate_service::devices::DeviceKind::Kiosk,
+        sys.gate.state.clock.unix(),
+    )
+    .await
+    .unwrap();
     Fixture {
+        kiosk_device_key,
         decl_id: created["id"].as_str().unwrap().to_owned(),
         edit_token: created["edit_token"].as_str().unwrap().to_owned(),
         case_id,
@@ -491,6 +495,7 @@ impl Fixture {
         match r.0 {
             Mobile => self.sys.mobile.url(&path),
             Gate => self.sys.gate.url(&path),
+            Console => self.sys.console_url(&path),
             Kiosk => self.sys.kiosk.url(&path),
             MobileInternal => format!("http://{}{path}", self.sys.mobile_internal),
             KioskInternal => format!("http://{}{path}", self.sys.kiosk_internal),
@@ -500,13 +505,13 @@ impl Fixture {
     /// Log an officer in on `c`; returns the session's CSRF token.
     async fn login(&self, c: &reqwest::Client) -> String {
         let form = c
-            .get(self.sys.gate.url("/console/login"))
+            .get(self.sys.console_url("/console/login"))
             .send()
             .await
             .unwrap();
         let csrf = csrf_of(&form.text().await.unwrap());
         let r = c
-            .post(self.sys.gate.url("/console/login"))
+            .post(self.sys.console_url("/console/login"))
             .form(&[
                 ("csrf", csrf.as_str()),
                 ("username", "tanaka"),
@@ -517,7 +522,7 @@ impl Fixture {
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "logged in");
         let q = c
-            .get(self.sys.gate.url("/console/queue"))
+            .get(self.sys.console_url("/console/queue"))
             .send()
             .await
             .unwrap();
@@ -573,7 +578,7 @@ async fn every_route_answers_with_the_security_headers_and_every_kiosk_response_
         // Each route as a stranger and, for console and kiosk, also inside a session.
         let mut clients = vec![("anonymous", &anon)];
         match r.0 {
-            Gate if r.2.starts_with("/console") => clients.push(("officer", &officer)),
+            Console => clients.push(("officer", &officer)),
             Kiosk => clients.push(("kiosk session", &kiosk)),
             _ => {}
         }
@@ -611,7 +616,10 @@ async fn every_route_answers_with_the_security_headers_and_every_kiosk_response_
     for url in [
         f.sys.mobile.url("/nope"),
         f.sys.gate.url("/nope"),
-        f.sys.gate.url("/console/nope"),
+        f.sys.gate.url("/console/queue"),
+        f.sys.console_url("/nope"),
+        f.sys.console_url("/console/nope"),
+        f.sys.console_url("/v1/scans"),
         f.sys.kiosk.url("/nope"),
         format!("http://{}/nope", f.sys.mobile_internal),
         format!("http://{}/nope", f.sys.kiosk_internal),
@@ -633,6 +641,35 @@ async fn every_route_answers_with_the_security_headers_and_every_kiosk_response_
 }
 
 #[tokio::test]
+async fn each_gate_listener_serves_only_its_own_routes() {
+    let _g = EXCLUSIVE.read().await;
+    let f = fixture().await;
+    let officer = client();
+    f.login(&officer).await;
+    let mut crossed = 0;
+    for r in ROUTES {
+        // A route of one gate listener requested on the other, by a signed-in officer
+        // and with the gate's device key: neither opens it.
+        let url = match r.0 {
+            Gate => f.url(r).replace(&f.sys.gate.url(""), &f.sys.console_url("")),
+            Console => f.url(r).replace(&f.sys.console_url(""), &f.sys.gate.url("")),
+            _ => continue,
+        };
+        let method = Method::from_bytes(r.1.as_bytes()).unwrap();
+        let resp = officer
+            .request(method, &url)
+            .bearer_auth(&f.sys.gate_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{} {} on the other listener", r.1, r.3);
+        crossed += 1;
+    }
+    assert!(crossed >= 20, "{crossed}");
+    println!("RELIABILITY devices: {crossed} gate routes requested on the other gate listener -> 404");
+}
+
+#[tokio::test]
 async fn every_state_changing_route_refuses_a_request_without_its_csrf_token_or_credential() {
     let _g = EXCLUSIVE.read().await;
     let f = fixture().await;
@@ -647,7 +684,33 @@ async fn every_state_changing_route_refuses_a_request_without_its_csrf_token_or_
         let method = Method::from_bytes(r.1.as_bytes()).unwrap();
         let url = f.url(r);
         match r.4 {
-            Read | Machine => continue,
+            Read => continue,
+            Device => {
+                let kiosk_key = f.kiosk_device_key.as_str();
+                let made_up = "egd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+                for (key, want) in [(None, 401), (Some(made_up), 401), (Some(kiosk_key), 403)] {
+                    let mut req = anon
+                        .request(method.clone(), &url)
+                        .json(&json!({"qr": "x", "mrz": "y"}));
+                    if let Some(k) = key {
+                        req = req.bearer_auth(k);
+                    }
+                    let resp = req.send().await.unwrap();
+                    assert_eq!(resp.status(), want, "{} {} with {key:?}", r.1, r.3);
+                }
+                // What a cross-site form can send, even carrying the gate's key.
+                for ct in ["application/x-www-form-urlencoded", "text/plain"] {
+                    let resp = anon
+                        .request(method.clone(), &url)
+                        .bearer_auth(&f.sys.gate_key)
+                        .header("content-type", ct)
+                        .body("{}")
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(resp.status(), 415, "{} {} as {ct}", r.1, r.3);
+                }
+            }
             JsonOnly => {
                 // What a cross-site HTML form can send.
                 for ct in ["application/x-www-form-urlencoded", "text/plain"] {
@@ -760,7 +823,7 @@ async fn every_state_changing_route_refuses_a_request_without_its_csrf_token_or_
     let audit_after = cases_taken_or_closed(&f).await;
     assert_eq!(audit_after, audit_before, "no case was taken or closed");
     let q = officer
-        .get(f.sys.gate.url("/console/queue"))
+        .get(f.sys.console_url("/console/queue"))
         .send()
         .await
         .unwrap();
@@ -899,7 +962,7 @@ async fn no_page_links_to_a_url_holding_the_passengers_name_or_passport_number()
         "/console/search?flight=NH212".to_owned(),
         "/console/dashboard".to_owned(),
     ] {
-        let r = o.get(f.sys.gate.url(&path)).send().await.unwrap();
+        let r = o.get(f.sys.console_url(&path)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
         pages.push((format!("GET {path}"), r.text().await.unwrap()));
     }
