@@ -121,6 +121,7 @@ section_schemathesis() {
   # Rate limits lifted (creation and edits), as for every load here: the run checks the
   # endpoints' contract, not the limiter (a 429 under a fuzzer's burst).
   EGATE_DATA_DIR=$data EGATE_MOBILE_API_ADDR=127.0.0.1:$port EGATE_RATE_LIMIT_PER_MINUTE=100000000 \
+    EGATE_MOBILE_API_INTERNAL_ADDR=127.0.0.1:$(free_port) \
     EGATE_EDIT_RATE_LIMIT_PER_MINUTE=100000000 EGATE_EDIT_RATE_LIMIT_PER_DECLARATION_PER_MINUTE=100000000 \
     EGATE_LOG=warn "$EGATE" run mobile-api >"$WORK/st-server.log" 2>&1 &
   local pid=$!
@@ -233,13 +234,14 @@ section_load() {
   local bin=$WORK/loadbin
   mkdir -p "$bin" && cp "${BIN_DIR:-$LOAD_BIN}"/{egate,gate-service} "$bin/" \
     || { echo "RELIABILITY item7: FAILED: no binaries"; FAILED+=(load); return; }
-  local data=$WORK/load gport mport murl gurl
+  local data=$WORK/load gport mport miport murl miurl gurl
   mkdir -p "$data"
-  gport=$(free_port); mport=$(free_port)
-  murl=http://127.0.0.1:$mport; gurl=http://127.0.0.1:$gport
-  # 1. mobile-api first (it creates binding.key and gate-api.key in the shared directory).
+  gport=$(free_port); mport=$(free_port); miport=$(free_port)
+  murl=http://127.0.0.1:$mport; miurl=http://127.0.0.1:$miport; gurl=http://127.0.0.1:$gport
+  # 1. mobile-api first (it creates binding.key in the shared directory; it reads the
+  # verifiers of the gate's keys once the gate has written them).
   EGATE_DATA_DIR=$data EGATE_MOBILE_API_ADDR=127.0.0.1:$mport EGATE_RATE_LIMIT_PER_MINUTE=100000000 \
-    EGATE_LOG=warn "$bin/egate" run mobile-api >"$WORK/mobile.log" 2>&1 &
+    EGATE_MOBILE_API_INTERNAL_ADDR=127.0.0.1:$miport EGATE_LOG=warn "$bin/egate" run mobile-api >"$WORK/mobile.log" 2>&1 &
   PIDS+=($!)
   wait_up "$murl" || { echo "mobile-api did not start"; FAILED+=(load); return; }
   # 2. The tokens, through its HTTP API (3 more for the sample scans).
@@ -253,8 +255,8 @@ section_load() {
     cat "$LOAD_EXTRA_BODIES" "$WORK/bodies.txt" >"$WORK/bodies.tmp" && mv "$WORK/bodies.tmp" "$WORK/bodies.txt"
   fi
   # 3. The gate on the same directory, trusting mobile-api by URL (keys, revocation feed,
-  # use reports with the gate API key from $data/gate-api.key).
-  EGATE_DATA_DIR=$data EGATE_GATE_ADDR=127.0.0.1:$gport EGATE_GATE_ISSUERS="mobile-api=$murl" \
+  # use reports on its internal listener with the use-report key the gate creates).
+  EGATE_DATA_DIR=$data EGATE_GATE_ADDR=127.0.0.1:$gport EGATE_GATE_ISSUERS="mobile-api=$murl;internal=$miurl" \
     EGATE_LOG=warn "$bin/gate-service" serve >"$WORK/gate.log" 2>&1 &
   PIDS+=($!)
   wait_up "$gurl" || { echo "gate-service did not start"; FAILED+=(load); return; }

@@ -44,7 +44,8 @@ echo "== 4+5. egate up: declarations under load, RSS"
 cargo build --release -q -p egate
 DATA=$(mktemp -d)
 EGATE_DATA_DIR=$DATA EGATE_MOBILE_API_ADDR=127.0.0.1:18180 EGATE_GATE_ADDR=127.0.0.1:18181 \
-  EGATE_KIOSK_ADDR=127.0.0.1:18182 EGATE_RATE_LIMIT_PER_MINUTE=100000000 EGATE_LOG=warn \
+  EGATE_KIOSK_ADDR=127.0.0.1:18182 EGATE_MOBILE_API_INTERNAL_ADDR=127.0.0.1:18184 \
+  EGATE_KIOSK_INTERNAL_ADDR=127.0.0.1:18185 EGATE_RATE_LIMIT_PER_MINUTE=100000000 EGATE_LOG=warn \
   target/release/egate up >/dev/null &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
