@@ -321,7 +321,11 @@ async fn every_console_route_answers_each_role_as_expected() {
         .state
         .db
         .read(|c| -> Result<i64, shared::db::DbError> {
-            Ok(c.query_row("SELECT id FROM officers WHERE username = 'tanaka'", [], |r| r.get(0))?)
+            Ok(c.query_row(
+                "SELECT id FROM officers WHERE username = 'tanaka'",
+                [],
+                |r| r.get(0),
+            )?)
         })
         .await
         .unwrap();
@@ -343,7 +347,12 @@ async fn every_console_route_answers_each_role_as_expected() {
         (format!("/console/cases/{case}"), S::SEE_OTHER, S::OK, S::OK),
         (receipt.clone(), S::SEE_OTHER, S::OK, S::OK),
         ("/console/account".into(), S::SEE_OTHER, S::OK, S::OK),
-        ("/console/accounts".into(), S::SEE_OTHER, S::FORBIDDEN, S::OK),
+        (
+            "/console/accounts".into(),
+            S::SEE_OTHER,
+            S::FORBIDDEN,
+            S::OK,
+        ),
         (
             "/console/no-such-page".into(),
             S::NOT_FOUND,

@@ -249,14 +249,30 @@ async fn an_overpayment_is_refused_for_an_officer_and_recorded_with_a_reason_by_
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let form = payment_form(&http, &mut officer, case).await;
     let r = pay(&http, &mut officer, case, &form, "1", "a reason").await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "a reason does not help an officer");
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "a reason does not help an officer"
+    );
     assert_eq!(count(&app, "SELECT count(*) FROM payments").await, 1);
 
     let mut boss = http.session("boss").await;
     let form = payment_form(&http, &mut boss, case).await;
     let r = pay(&http, &mut boss, case, &form, "500", "").await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a reason is required");
-    let r = pay(&http, &mut boss, case, &form, "500", "paid in excess, refund by bank").await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reason is required"
+    );
+    let r = pay(
+        &http,
+        &mut boss,
+        case,
+        &form,
+        "500",
+        "paid in excess, refund by bank",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(
         count(&app, "SELECT sum(amount_yen) FROM payments").await,
@@ -313,10 +329,16 @@ async fn payments_stay_with_the_case_and_their_receipts_print_after_the_outcome_
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let page = http.get(&format!("/console/cases/{case}"), &mut officer).await;
-    assert!(page.body.contains(&format!("href=\"{receipt}\"")), "still listed");
+    let page = http
+        .get(&format!("/console/cases/{case}"), &mut officer)
+        .await;
     assert!(
-        page.body.contains("name=\"amount_yen\" inputmode=\"numeric\" value=\"6000\""),
+        page.body.contains(&format!("href=\"{receipt}\"")),
+        "still listed"
+    );
+    assert!(
+        page.body
+            .contains("name=\"amount_yen\" inputmode=\"numeric\" value=\"6000\""),
         "what was paid under the old outcome counts: {}",
         page.body
     );
@@ -326,11 +348,15 @@ async fn payments_stay_with_the_case_and_their_receipts_print_after_the_outcome_
     // 6,000 more fits the new duty exactly; one yen more does not.
     let form = payment_form(&http, &mut officer, case).await;
     assert_eq!(
-        pay(&http, &mut officer, case, &form, "6001", "").await.status,
+        pay(&http, &mut officer, case, &form, "6001", "")
+            .await
+            .status,
         StatusCode::CONFLICT
     );
     assert_eq!(
-        pay(&http, &mut officer, case, &form, "6000", "").await.status,
+        pay(&http, &mut officer, case, &form, "6000", "")
+            .await
+            .status,
         StatusCode::SEE_OTHER
     );
     // Superseded to "cleared": no more payments, the old ones still there.
@@ -347,10 +373,15 @@ async fn payments_stay_with_the_case_and_their_receipts_print_after_the_outcome_
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let page = http.get(&format!("/console/cases/{case}"), &mut officer).await;
+    let page = http
+        .get(&format!("/console/cases/{case}"), &mut officer)
+        .await;
     assert!(!page.body.contains("id=\"payment-form\""));
     assert_eq!(page.body.matches("data-payment=").count(), 2);
-    assert_eq!(http.get(&receipt, &mut officer).await.status, StatusCode::OK);
+    assert_eq!(
+        http.get(&receipt, &mut officer).await.status,
+        StatusCode::OK
+    );
     let stray = count(
         &app,
         "SELECT count(*) FROM payments p JOIN outcomes o ON o.id = p.outcome_id
@@ -413,11 +444,18 @@ async fn an_officer_changes_their_password_and_their_other_sessions_end() {
     here = jar;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let r = http.get(r.location(), &mut here).await;
-    assert!(r.body.contains("id=\"password-changed\""), "still signed in here");
+    assert!(
+        r.body.contains("id=\"password-changed\""),
+        "still signed in here"
+    );
     let r = http.get("/console/queue", &mut elsewhere).await;
     assert_eq!(r.location(), "/console/login", "the other session ended");
     let r = http.login(&mut Jar::default(), "tanaka", PASSWORD).await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the old password is gone");
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "the old password is gone"
+    );
     let r = http.login(&mut Jar::default(), "tanaka", new).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "the new one works");
     assert_eq!(
@@ -441,11 +479,19 @@ async fn a_supervisor_unlocks_a_locked_account_and_an_officer_cannot() {
     let mut guesser = Jar::default();
     for i in 0..8 {
         let r = app
-            .login_from(&mut guesser, "tanaka", "wrong password", &format!("10.0.3.{i}"))
+            .login_from(
+                &mut guesser,
+                "tanaka",
+                "wrong password",
+                &format!("10.0.3.{i}"),
+            )
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "failure {i}");
-        app.clock
-            .advance(Duration::seconds(if i >= 4 { (30 << (i - 4)) + 1 } else { 1 }));
+        app.clock.advance(Duration::seconds(if i >= 4 {
+            (30 << (i - 4)) + 1
+        } else {
+            1
+        }));
     }
     let http = Http::start(&app).await;
     let r = http.login(&mut Jar::default(), "tanaka", PASSWORD).await;
@@ -471,7 +517,9 @@ async fn a_supervisor_unlocks_a_locked_account_and_an_officer_cannot() {
     assert!(page.body.contains(&format!("id=\"unlock-{locked_id}\"")));
     let r = http.post(&unlock, &mut boss, &[("csrf", "forged")]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = http.post(&unlock, &mut boss, &[("csrf", &page.csrf())]).await;
+    let r = http
+        .post(&unlock, &mut boss, &[("csrf", &page.csrf())])
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let r = http.login(&mut Jar::default(), "tanaka", PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "unlocked: {}", r.body);
@@ -503,7 +551,10 @@ async fn the_queue_auto_refresh_does_not_keep_an_idle_session_alive() {
         .expect("a meta refresh");
     let refresh = unescape(content.split_once("url=").unwrap().1);
     assert!(refresh.contains("refresh=auto"), "{refresh}");
-    assert!(refresh.contains("flight=NH212"), "the filter stays: {refresh}");
+    assert!(
+        refresh.contains("flight=NH212"),
+        "the filter stays: {refresh}"
+    );
     // Refreshed every 5 minutes for 15 minutes, nobody at the desk: served.
     for _ in 0..3 {
         app.clock.advance(Duration::minutes(5));
@@ -511,7 +562,8 @@ async fn the_queue_auto_refresh_does_not_keep_an_idle_session_alive() {
         assert_eq!(r.status, StatusCode::OK);
     }
     // 16 minutes after the last real request: signed out, refresh or not.
-    app.clock.advance(Duration::minutes(1) + Duration::seconds(1));
+    app.clock
+        .advance(Duration::minutes(1) + Duration::seconds(1));
     let r = http.get(&refresh, &mut jar).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location(), "/console/login");
@@ -551,7 +603,10 @@ async fn every_case_is_reachable_exactly_once_paging_the_queue_both_ways() {
     let http = Http::start(&app).await;
     let mut jar = http.session("tanaka").await;
     let first = http.get("/console/queue?status=all", &mut jar).await;
-    assert!(first.body.contains("id=\"queue-count\">120<"), "waiting count");
+    assert!(
+        first.body.contains("id=\"queue-count\">120<"),
+        "waiting count"
+    );
     let (mut seen, mut older, newer) = queue_page(&first);
     assert!(newer.is_none(), "the first page is the newest");
     let mut pages = vec![seen.len()];

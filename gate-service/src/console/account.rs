@@ -107,7 +107,8 @@ pub async fn change_password(
     if check_password_strength(&new).is_err() {
         return refuse("console-password-weak");
     }
-    let ip = shared::web::client_ip(&extensions).map_or_else(|| "unknown".into(), |a| a.to_string());
+    let ip =
+        shared::web::client_ip(&extensions).map_or_else(|| "unknown".into(), |a| a.to_string());
     match authenticate(&state, &cfg, &officer.username, &current, &ip).await? {
         AuthResult::Ok(id) if id == officer.id => {}
         AuthResult::Throttled(wait) => {

@@ -81,14 +81,16 @@ pub async fn officers(
     let ctx = ctx.with_officer(&sup);
     let officers = lines
         .into_iter()
-        .map(|((id, username, display_name, role, disabled), wait_secs)| OfficerLine {
-            id,
-            username,
-            display_name,
-            role: ctx.role_label(&role),
-            wait_secs,
-            disabled,
-        })
+        .map(
+            |((id, username, display_name, role, disabled), wait_secs)| OfficerLine {
+                id,
+                username,
+                display_name,
+                role: ctx.role_label(&role),
+                wait_secs,
+                disabled,
+            },
+        )
         .collect();
     let page = OfficersPage {
         csrf: sup.csrf.clone(),
@@ -130,6 +132,10 @@ pub async fn unlock(
             Ok(())
         })
         .await?;
-    tracing::info!(officer.id = id, supervisor.id = sid, "console account unlocked");
+    tracing::info!(
+        officer.id = id,
+        supervisor.id = sid,
+        "console account unlocked"
+    );
     Ok(page::see_other("/console/accounts"))
 }

@@ -45,12 +45,7 @@ fn throttle(
         params![ip, horizon, cfg.throttle_window_secs],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    Ok(account_wait(c, cfg, username, now)?.max(wait_secs(
-        cfg,
-        n_ip,
-        last_ip.unwrap_or(now),
-        now,
-    )))
+    Ok(account_wait(c, cfg, username, now)?.max(wait_secs(cfg, n_ip, last_ip.unwrap_or(now), now)))
 }
 
 /// The wait imposed on the account `username` now, whatever the address (0 = may
