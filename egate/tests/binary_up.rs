@@ -75,7 +75,7 @@ async fn first_start_writes_0600_keys_prints_the_supervisor_password_once_and_se
     .await;
     let d1 = scan(&http, &up.gate, created["qr"]["text"].as_str().unwrap()).await;
     assert!(
-        d1["decision"] == "green" || codes(&d1).1.iter().all(|c| c == "selection.random"),
+        d1["decision"] == "green" || codes(&d1).is_empty(),
         "{d1}"
     );
     up.proc.stop().await;
@@ -501,8 +501,8 @@ async fn purge_erases_personal_data_past_retention_and_leaves_the_rest() {
     .await;
     let decision = scan(&http, &up.gate, old["qr"]["text"].as_str().unwrap()).await;
     assert_eq!(decision["decision"], "red", "{decision}");
-    let case_id = decision["officer"]["case_id"].as_i64().expect("a case");
     let console = console_login(&up.console, "supervisor", &password).await;
+    let case_id = newest_case(&console, &up.console).await;
     let case_url = format!("{}/console/cases/{case_id}", up.console);
     let page = console
         .get(&case_url)
@@ -655,7 +655,7 @@ async fn run_starts_one_service_alone_and_stops_on_ctrl_c() {
     let decision = scan(&http, &g_url, created["qr"]["text"].as_str().unwrap()).await;
     assert!(
         decision["decision"] == "green"
-            || codes(&decision).1.iter().all(|c| c == "selection.random"),
+            || codes(&decision).is_empty(),
         "{decision}"
     );
     gate.stop().await;

@@ -92,7 +92,20 @@ async fn an_officer_signs_in_opens_a_red_case_and_records_an_outcome_in_a_real_b
         .await
         .unwrap();
     assert_eq!(scan["decision"], "red", "{scan}");
-    let case_id = scan["officer"]["case_id"].as_i64().unwrap();
+    // The device's answer carries no case id (officer data): the case is looked up.
+    let scan_id = scan["scan_id"].as_str().unwrap().to_owned();
+    let case_id: i64 = app
+        .state
+        .db
+        .read(move |c| -> Result<i64, shared::db::DbError> {
+            Ok(c.query_row(
+                "SELECT id FROM cases WHERE scan_id = ?1",
+                [scan_id],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
 
     // chromedriver on the port it picks.
     let (mut driver, port) = start_chromedriver().await;

@@ -178,6 +178,44 @@ impl System {
         .unwrap()
     }
 
+    /// The case a RED scan answer opened, looked up by its `scan_id` in the gate's
+    /// database (the device answer never carries the case id).
+    pub async fn case_of(&self, decision: &Value) -> Option<i64> {
+        let scan_id = decision["scan_id"].as_str()?.to_owned();
+        self.gate
+            .state
+            .db
+            .read(move |c| -> Result<Option<i64>, shared::db::DbError> {
+                use rusqlite::OptionalExtension as _;
+                Ok(c.query_row("SELECT id FROM cases WHERE scan_id = ?1", [scan_id], |r| {
+                    r.get(0)
+                })
+                .optional()?)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Every reason code the gate stored with the scan of `decision`, officer-only ones
+    /// included (what the console shows).
+    pub async fn stored_codes(&self, decision: &Value) -> Vec<String> {
+        let Some(scan_id) = decision["scan_id"].as_str().map(str::to_owned) else {
+            return Vec::new();
+        };
+        let json: String = self
+            .gate
+            .state
+            .db
+            .read(move |c| -> Result<String, shared::db::DbError> {
+                Ok(c.query_row("SELECT reasons FROM scans WHERE id = ?1", [scan_id], |r| {
+                    r.get(0)
+                })?)
+            })
+            .await
+            .unwrap();
+        serde_json::from_str(&json).unwrap()
+    }
+
     /// Make the gate pull trust lists and revocations now.
     pub async fn gate_refresh(&self) {
         gate_service::refresh_now(&self.gate.state).await;
@@ -338,22 +376,15 @@ pub fn years_after(date: time::Date, years: i32) -> time::Date {
         .unwrap_or_else(|e| unreachable!("day {day} exists in {year}-{}: {e}", date.month()))
 }
 
-/// Reason codes of a scan decision (passenger and officer parts together).
+/// Reason codes of a scan answer (passenger-facing only: officer reasons are in the case,
+/// see [`System::stored_codes`]).
 pub fn codes(decision: &Value) -> Vec<String> {
-    let mut out: Vec<String> = decision["reasons"]
+    decision["reasons"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|r| r["code"].as_str().map(str::to_owned))
-        .collect();
-    out.extend(
-        decision["officer"]["reasons"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["code"].as_str().map(str::to_owned)),
-    );
-    out
+        .collect()
 }
 
 /// The value of the first hidden `csrf` field of an HTML page.

@@ -408,16 +408,31 @@ pub async fn get_json(http: &reqwest::Client, url: &str) -> Value {
     r.json().await.unwrap()
 }
 
-/// Reason codes of a decision: (passenger-visible, officer).
-pub fn codes(d: &Value) -> (Vec<String>, Vec<String>) {
-    let list = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["code"].as_str().map(str::to_owned))
-            .collect()
-    };
-    (list(&d["reasons"]), list(&d["officer"]["reasons"]))
+/// Reason codes of a decision: the passenger-facing ones, all a device is told (officer
+/// reasons are on the case, in the console).
+pub fn codes(d: &Value) -> Vec<String> {
+    d["reasons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The newest case in the console queue of a signed-in client (the device answer never
+/// carries a case id).
+pub async fn newest_case(console: &reqwest::Client, gate_console: &str) -> i64 {
+    let queue = console
+        .get(format!("{gate_console}/console/queue?status=all"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = queue.find("/console/cases/").expect("a case in the queue") + "/console/cases/".len();
+    let digits: String = queue[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap()
 }
 
 /// The value of the first hidden `csrf` field of an HTML page.

@@ -953,7 +953,7 @@ async fn no_page_links_to_a_url_holding_the_passengers_name_or_passport_number()
         .sys
         .scan(created["qr"]["text"].as_str().unwrap(), &hanako.mrz())
         .await;
-    let case = d["officer"]["case_id"].as_i64().unwrap();
+    let case = f.sys.case_of(&d).await.unwrap();
     let o = client();
     f.login(&o).await;
     for path in [
