@@ -79,7 +79,9 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
     println!("  gate-service  http://{g_addr}   (device scan API /v1/scans)");
     println!("  console       http://{c_addr}/console/   (officer console)");
     println!("  kiosk         http://{k_addr}   (arrival-hall terminal)");
-    println!("  internal      http://{m_i_addr} (mobile-api), http://{k_i_addr} (kiosk): gate-service only");
+    println!(
+        "  internal      http://{m_i_addr} (mobile-api), http://{k_i_addr} (kiosk): gate-service only"
+    );
     if let Some(pw) = first_password {
         println!();
         println!("  First supervisor account created (shown once, change it):");
@@ -88,7 +90,9 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
     }
     if let Some(key) = demo_gate_key {
         println!();
-        println!("  Demo E-Gate device created (key shown once; send it as Authorization: Bearer):");
+        println!(
+            "  Demo E-Gate device created (key shown once; send it as Authorization: Bearer):"
+        );
         println!("    device:   {DEMO_GATE}");
         println!("    key:      {key}");
     }

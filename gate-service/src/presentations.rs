@@ -113,8 +113,9 @@ pub async fn flush_issuer(
         state
             .db
             .write(move |c| -> Result<(), DbError> {
-                let mut stmt = c
-                    .prepare_cached("UPDATE cases SET presentation_reported_at = ?1 WHERE id = ?2")?;
+                let mut stmt = c.prepare_cached(
+                    "UPDATE cases SET presentation_reported_at = ?1 WHERE id = ?2",
+                )?;
                 for id in &ids {
                     stmt.execute((now, id))?;
                 }

@@ -55,7 +55,9 @@ pub fn build_app(state: AppState) -> Router {
 /// (`/v1/internal/*`, problem+json), every other path 404.
 pub fn build_internal_app(state: AppState) -> Router {
     Router::new()
-        .merge(shared::issuer::routes::internal_router(state.issuer_endpoints()))
+        .merge(shared::issuer::routes::internal_router(
+            state.issuer_endpoints(),
+        ))
         .fallback(|| async { shared::web::Problem::not_found() })
         .layer(axum::middleware::from_fn(shared::web::security_headers))
         .layer(

@@ -15,7 +15,9 @@ use crate::{AppState, lang_of};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::feed::{HEADER_CASE, HEADER_GATE, HEADER_OFFICER, is_declaration_id, is_short_printable};
+use shared::feed::{
+    HEADER_CASE, HEADER_GATE, HEADER_OFFICER, is_declaration_id, is_short_printable,
+};
 use shared::issuer::presentations::{ReadRequest, authorize_read};
 use shared::web::Problem;
 
@@ -122,8 +124,12 @@ fn read_request(headers: &HeaderMap, id: &str) -> Result<ReadRequest, AppError> 
     if !is_declaration_id(id) {
         return Err(bad("The declaration id is malformed."));
     }
-    let gate = text(HEADER_GATE).ok_or_else(|| bad("X-Egate-Gate must name the gate instance (1 to 64 printable characters)."))?;
-    let officer = text(HEADER_OFFICER).ok_or_else(|| bad("X-Egate-Officer must name the officer (1 to 64 printable characters)."))?;
+    let gate = text(HEADER_GATE).ok_or_else(|| {
+        bad("X-Egate-Gate must name the gate instance (1 to 64 printable characters).")
+    })?;
+    let officer = text(HEADER_OFFICER).ok_or_else(|| {
+        bad("X-Egate-Officer must name the officer (1 to 64 printable characters).")
+    })?;
     let case_id = text(HEADER_CASE)
         .and_then(|v| v.parse::<i64>().ok())
         .filter(|n| *n >= 1)

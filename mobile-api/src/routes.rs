@@ -30,6 +30,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         rules::rules,
         issuer::revocations,
         issuer::trust_list,
+        issuer::jwks,
         ops::healthz,
         ops::metrics,
         ops::openapi,

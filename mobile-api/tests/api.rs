@@ -953,7 +953,14 @@ async fn the_officer_console_reads_a_declaration_its_case_presented_with_the_rea
         assert_eq!(r.header("www-authenticate"), "Bearer");
     }
     // Missing or malformed case headers: 400.
-    for bad in [&case[..2], &[("x-egate-gate", "g"), ("x-egate-case", "x"), ("x-egate-officer", "o")][..]] {
+    for bad in [
+        &case[..2],
+        &[
+            ("x-egate-gate", "g"),
+            ("x-egate-case", "x"),
+            ("x-egate-officer", "o"),
+        ][..],
+    ] {
         app.request(Method::GET, &path, Some(&app.read_key), None, bad)
             .await
             .assert_status(StatusCode::BAD_REQUEST);

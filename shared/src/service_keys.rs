@@ -292,7 +292,10 @@ mod tests {
 
     fn with_bearer(k: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, format!("Bearer {k}").parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {k}").parse().unwrap(),
+        );
         h
     }
 

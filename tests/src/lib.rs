@@ -187,10 +187,12 @@ impl System {
             .db
             .read(move |c| -> Result<Option<i64>, shared::db::DbError> {
                 use rusqlite::OptionalExtension as _;
-                Ok(c.query_row("SELECT id FROM cases WHERE scan_id = ?1", [scan_id], |r| {
-                    r.get(0)
-                })
-                .optional()?)
+                Ok(
+                    c.query_row("SELECT id FROM cases WHERE scan_id = ?1", [scan_id], |r| {
+                        r.get(0)
+                    })
+                    .optional()?,
+                )
             })
             .await
             .unwrap()
@@ -207,9 +209,11 @@ impl System {
             .state
             .db
             .read(move |c| -> Result<String, shared::db::DbError> {
-                Ok(c.query_row("SELECT reasons FROM scans WHERE id = ?1", [scan_id], |r| {
-                    r.get(0)
-                })?)
+                Ok(
+                    c.query_row("SELECT reasons FROM scans WHERE id = ?1", [scan_id], |r| {
+                        r.get(0)
+                    })?,
+                )
             })
             .await
             .unwrap();

@@ -141,20 +141,23 @@ const ROUTES: &[Route] = &[
     Route(Gate, "GET", "/metrics", "/metrics", Read),
     Route(Console, "GET", "/", "/", Read),
     Route(Console, "GET", "/console/", "/console", Read),
-    Route(Console,
+    Route(
+        Console,
         "GET",
         "/console/static/console.css",
         "/console/static/console.css",
         Read,
     ),
     Route(Console, "GET", "/console/login", "/console/login", Read),
-    Route(Console,
+    Route(
+        Console,
         "POST",
         "/console/login",
         "/console/login",
         ConsoleLogin,
     ),
-    Route(Console,
+    Route(
+        Console,
         "POST",
         "/console/logout",
         "/console/logout",
@@ -162,63 +165,79 @@ const ROUTES: &[Route] = &[
     ),
     Route(Console, "GET", "/console/queue", "/console/queue", Read),
     Route(Console, "GET", "/console/search", "/console/search", Read),
-    Route(Console,
+    Route(
+        Console,
         "GET",
         "/console/dashboard",
         "/console/dashboard",
         Read,
     ),
-    Route(Console,
+    Route(
+        Console,
         "GET",
         "/console/cases/{id}",
         "/console/cases/{case}",
         Read,
     ),
-    Route(Console,
+    Route(
+        Console,
         "POST",
         "/console/cases/{id}/take",
         "/console/cases/{case}/take",
         ConsoleForm,
     ),
-    Route(Console,
+    Route(
+        Console,
         "POST",
         "/console/cases/{id}/adjust",
         "/console/cases/{case}/adjust",
         ConsoleForm,
     ),
-    Route(Console,
+    Route(
+        Console,
         "POST",
         "/console/cases/{id}/outcome",
         "/console/cases/{case}/outcome",
         ConsoleForm,
     ),
-    Route(Console,
+    Route(
+        Console,
         "POST",
         "/console/cases/{id}/supersede",
         "/console/cases/{case}/supersede",
         ConsoleForm,
     ),
-    Route(Console,
+    Route(
+        Console,
         "POST",
         "/console/cases/{id}/payment",
         "/console/cases/{case}/payment",
         ConsoleForm,
     ),
-    Route(Console,
+    Route(
+        Console,
         "GET",
         "/console/payments/{id}/receipt",
         "/console/payments/1/receipt",
         Read,
     ),
     Route(Console, "GET", "/console/account", "/console/account", Read),
-    Route(Console,
+    Route(
+        Console,
         "POST",
         "/console/account/password",
         "/console/account/password",
         ConsoleForm,
     ),
-    Route(Console, "GET", "/console/accounts", "/console/accounts", Read),
-    Route(Console,
+    Route(
+        Console,
+        "GET",
+        "/console/accounts",
+        "/console/accounts",
+        Read,
+    ),
+    Route(
+        Console,
         "POST",
         "/console/accounts/{id}/unlock",
         "/console/accounts/1/unlock",
@@ -651,8 +670,12 @@ async fn each_gate_listener_serves_only_its_own_routes() {
         // A route of one gate listener requested on the other, by a signed-in officer
         // and with the gate's device key: neither opens it.
         let url = match r.0 {
-            Gate => f.url(r).replace(&f.sys.gate.url(""), &f.sys.console_url("")),
-            Console => f.url(r).replace(&f.sys.console_url(""), &f.sys.gate.url("")),
+            Gate => f
+                .url(r)
+                .replace(&f.sys.gate.url(""), &f.sys.console_url("")),
+            Console => f
+                .url(r)
+                .replace(&f.sys.console_url(""), &f.sys.gate.url("")),
             _ => continue,
         };
         let method = Method::from_bytes(r.1.as_bytes()).unwrap();
@@ -666,7 +689,9 @@ async fn each_gate_listener_serves_only_its_own_routes() {
         crossed += 1;
     }
     assert!(crossed >= 20, "{crossed}");
-    println!("RELIABILITY devices: {crossed} gate routes requested on the other gate listener -> 404");
+    println!(
+        "RELIABILITY devices: {crossed} gate routes requested on the other gate listener -> 404"
+    );
 }
 
 #[tokio::test]

@@ -169,15 +169,17 @@ async fn each_of_the_gates_keys_does_only_its_job() {
         }
     }
     // And the read key reads, for the right case.
-    assert_eq!(read(&sys, reads, &decl, case, "tanaka").await, StatusCode::OK);
+    assert_eq!(
+        read(&sys, reads, &decl, case, "tanaka").await,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn a_read_for_a_case_that_did_not_scan_the_declaration_is_refused_and_audited() {
     let _g = EXCLUSIVE.read().await;
     let sys = System::spawn().await;
-    let (hanako_decl, hanako_case) =
-        red_case(&sys, &Traveller::hanako(), &Traveller::erik()).await;
+    let (hanako_decl, hanako_case) = red_case(&sys, &Traveller::hanako(), &Traveller::erik()).await;
     let (erik_decl, _) = red_case(&sys, &Traveller::erik(), &Traveller::hanako()).await;
     gate_service::report_uses_now(&sys.gate.state).await;
     let key = sys.gate.state.service_keys.declaration_read.expose();
@@ -309,7 +311,10 @@ async fn internal_endpoints_answer_404_on_the_public_listeners_even_with_the_rig
         };
         for base in [sys.mobile.url(""), sys.kiosk.url("")] {
             let req = client()
-                .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{base}{path}"))
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                    format!("{base}{path}"),
+                )
                 .bearer_auth(key)
                 .header("X-Egate-Gate", &sys.gate.state.config.instance)
                 .header("X-Egate-Case", case.to_string())

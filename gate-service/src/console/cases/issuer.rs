@@ -61,7 +61,10 @@ pub async fn fetch(state: &AppState, case: &CaseRow, officer: &str) -> FullDecla
     // The issuer allows the read only once it knows this case presented the token.
     let started = std::time::Instant::now();
     if !crate::presentations::ensure_reported(state, case.id, BUDGET).await {
-        tracing::info!(case.id = case.id, "the case's presentation is not reported yet");
+        tracing::info!(
+            case.id = case.id,
+            "the case's presentation is not reported yet"
+        );
     }
     let left = BUDGET
         .saturating_sub(started.elapsed())
