@@ -415,7 +415,14 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
     }
     if p.misread {
         let misreads = attempts::record(conn, &t.cti, &p.gate_id, p.now, t.exp, Attempt::Misread)?;
-        if !spent && misreads < MAX_READS {
+        // Read again only when the passport is all that stands between the passenger and
+        // a decision: a token already RED for another reason (arrival date, restore)
+        // goes to the counter now.
+        let red_anyway = p
+            .reasons
+            .iter()
+            .any(|r| r.red && !r.code.starts_with("mrz."));
+        if !spent && !red_anyway && misreads < MAX_READS {
             return Ok(ScanOutcome {
                 scan_id: None,
                 decision: Decision::Retry,
@@ -555,4 +562,26 @@ pub async fn run_scan(state: &AppState, input: ScanInput) -> Result<ScanOutcome,
 /// The cti as standard base64 (logs of revocations, tests).
 pub fn cti_base64(cti: &[u8; 16]) -> String {
     base64::engine::general_purpose::STANDARD.encode(cti)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn the_arrival_date_window_is_yesterday_to_tomorrow_in_the_profiles_time_zone() {
+        let jp = rules::RulesProfile::jp_2026();
+        // 16:30 UTC on 1 November is 01:30 on 2 November in Japan.
+        let now = datetime!(2026-11-01 16:30 UTC);
+        for (day, ok) in [
+            (date!(2026 - 10 - 31), false),
+            (date!(2026 - 11 - 01), true),
+            (date!(2026 - 11 - 02), true),
+            (date!(2026 - 11 - 03), true),
+            (date!(2026 - 11 - 04), false),
+        ] {
+            assert_eq!(arrival_date_current(&jp, now, day), ok, "{day}");
+        }
+    }
 }
