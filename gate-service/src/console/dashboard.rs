@@ -2,7 +2,8 @@
 //! selection reasons, the average handling time (case opened → first outcome) and the
 //! refused scans per device per hour (QR codes refused before they verified, which open
 //! no case),
-//! drawn as SVG bar charts on the server (no script, no CDN).
+//! drawn as SVG bar charts on the server (no script, no CDN). The numbers are
+//! aggregated by SQL, so a busy day costs the same memory as a quiet one.
 
 use super::Cfg;
 use super::auth::Supervisor;

@@ -86,7 +86,11 @@ impl Resp {
     /// The value of the first field named `name` (attribute `value` right after it).
     pub fn field(&self, name: &str) -> String {
         let pat = format!("name=\"{name}\" value=\"");
-        let i = self.body.find(&pat).unwrap_or_else(|| panic!("no {name} field")) + pat.len();
+        let i = self
+            .body
+            .find(&pat)
+            .unwrap_or_else(|| panic!("no {name} field"))
+            + pat.len();
         self.body[i..].split('"').next().unwrap().to_owned()
     }
     /// The first hidden CSRF field of the page.
@@ -214,7 +218,7 @@ impl TestApp {
 
     /// A RED scan through `POST /v1/scans`; returns the case id.
     pub async fn red_scan(&self, flight: &str, declaration_id: &str) -> i64 {
-        let body = json!({"qr": self.red_token(flight, declaration_id), "mrz": anna_mrz(), "gate_id": "G1"});
+        let body = json!({"qr": self.red_token(flight, declaration_id), "mrz": anna_mrz()});
         let req = Request::post("/v1/scans")
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::AUTHORIZATION, format!("Bearer {}", self.gate_key))
@@ -255,7 +259,7 @@ impl TestApp {
     pub async fn send_to(&self, app: &Router, mut req: Request<Body>, ip: &str) -> Resp {
         let addr: SocketAddr = format!("{ip}:40000").parse().unwrap();
         req.extensions_mut().insert(ConnectInfo(addr));
-        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.into_body().collect().await.unwrap().to_bytes();
