@@ -38,6 +38,10 @@ const RELEASED: &[(&str, &str)] = &[
         "42a7e1a31d0d2e2524f017f370ee575646df4862625614fd127d0f7d14b1c9e7",
     ),
     (
+        "0006 refused scans, token attempts",
+        "7abfee831fe76ecad2e947c623065e1203bfd78bc09554c56d8510ac14d200f4",
+    ),
+    (
         "0007 console: payments by case, idempotency keys, account unlocks",
         "bd5150f954df80f3d9b3b250923722c244c0720435055771ea4a9b7c67643312",
     ),
@@ -89,6 +93,16 @@ fn has_run(applied: usize, number: &str) -> bool {
 /// `applied` migrations had run. Column lists are explicit, so they fit any later schema.
 fn seed(c: &Connection, index: usize, applied: usize) {
     // Migrations numbered out of their place while others land are seeded by number.
+    if MIGRATIONS[index].0.starts_with("0006 ") {
+        c.execute_batch(
+            "INSERT INTO refused_scans (gate_id, hour, reason, count)
+               VALUES ('G-01', 3600, 'token.malformed', 12);
+             INSERT INTO token_attempts (cti, gate_id, misreads, mismatches, last_at, exp)
+               VALUES (x'01010101010101010101010101010101', 'G-01', 1, 0, 3000, 4000000000);",
+        )
+        .unwrap();
+        return;
+    }
     if MIGRATIONS[index].0.starts_with("0007 ") {
         c.execute(
             "INSERT INTO account_unlocks (username, officer_id, at, last_attempt_id)
@@ -291,6 +305,10 @@ fn check_upgraded(c: &Connection, applied: usize, latest: &[(String, String, Opt
         .unwrap();
     assert_eq!(identity, r#"{"surname":"TANAKA"}"#);
     assert_eq!(status, if applied >= 3 { "closed" } else { "waiting" });
+    // The refused-scan counters and a token's attempts, kept (migration 6).
+    let refused = if has_run(applied, "0006") { 1 } else { 0 };
+    assert_eq!(count(c, "refused_scans"), refused, "from version {applied}");
+    assert_eq!(count(c, "token_attempts"), refused, "from version {applied}");
     if applied >= 2 {
         let seq: i64 = c
             .query_row(
