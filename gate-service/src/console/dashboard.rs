@@ -194,6 +194,26 @@ pub async fn dashboard(
         .db
         .read(move |c| day_aggregates(c, since, offset).map_err(AppError::from))
         .await?;
+    let refused = state
+        .db
+        .read(move |c| {
+            crate::attempts::refused_per_device_hour(c, since, MAX_REFUSED_LINES)
+                .map_err(AppError::from)
+        })
+        .await?
+        .into_iter()
+        .map(|r| RefusedLine {
+            hour: super::format::fmt_time(&cfg, r.hour),
+            gate_id: r.gate_id,
+            count: r.count,
+            reasons: r
+                .reasons
+                .iter()
+                .map(|(code, n)| format!("{code} ×{n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
     // Hour buckets ending with the current local hour.
     let this_hour = (now + offset).div_euclid(3600);
     let bucket = |hour: i64| -> Option<usize> {
