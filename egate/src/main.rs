@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 mod device;
 mod officer;
+mod trust_root;
 mod up;
 
 /// The E-Gate declaration system, operator's command.
@@ -48,11 +49,19 @@ enum Cmd {
     /// revoke).
     #[command(subcommand)]
     Device(device::DeviceCmd),
-    /// Print an issuer's trust list (JWKS) as the gate would load it.
+    /// Print an issuer's key set (JWKS), or `trust-list sign <issuer>`: sign it with the
+    /// root key into the list the issuer serves (docs/trust.md).
+    #[command(args_conflicts_with_subcommands = true)]
     TrustList {
-        /// Which issuer.
-        issuer: IssuerName,
+        /// Sign instead of printing.
+        #[command(subcommand)]
+        action: Option<TrustListCmd>,
+        /// Which issuer (to print its JWKS).
+        issuer: Option<IssuerName>,
     },
+    /// The operator root key that signs the trust lists (`init`, `public`).
+    #[command(subcommand)]
+    RootKey(RootKeyCmd),
     /// Back up every database with SQLite's online backup API (safe while running).
     Backup {
         /// Directory to write the copies into (created).
@@ -74,6 +83,23 @@ enum Cmd {
     },
     /// Erase now the personal data whose retention period is over.
     Purge,
+}
+
+#[derive(Debug, Subcommand)]
+enum TrustListCmd {
+    /// Sign the issuer's current key set with the root key (version + 1).
+    Sign {
+        /// Which issuer.
+        issuer: IssuerName,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RootKeyCmd {
+    /// Create the root key (`EGATE_ROOT_KEY_FILE` or `$EGATE_DATA_DIR/root.key`, 0600).
+    Init,
+    /// Print the root public key (base64url), what gates hold as `EGATE_GATE_ROOT_KEY`.
+    Public,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -99,7 +125,40 @@ async fn main() -> anyhow::Result<()> {
         Cmd::RotateKey { issuer } => rotate_key(issuer),
         Cmd::Officer(cmd) => officer::run(cmd).await,
         Cmd::Device(cmd) => device::run(cmd).await,
-        Cmd::TrustList { issuer } => {
+        Cmd::RootKey(RootKeyCmd::Init) => {
+            let path = trust_root::root_key_path();
+            let root = trust_root::init(&path)?;
+            println!(
+                "root key created at {} (keep it offline); public key {}",
+                path.display(),
+                shared::token::signed_list::RootPublicKey::of(&root).to_base64url()
+            );
+            Ok(())
+        }
+        Cmd::RootKey(RootKeyCmd::Public) => {
+            let path = trust_root::root_key_path();
+            let root = trust_root::load_if_present(&path)?
+                .with_context(|| format!("no root key at {}", path.display()))?;
+            println!(
+                "{}",
+                shared::token::signed_list::RootPublicKey::of(&root).to_base64url()
+            );
+            Ok(())
+        }
+        Cmd::TrustList {
+            action: Some(TrustListCmd::Sign { issuer }),
+            ..
+        } => {
+            let path = trust_root::root_key_path();
+            let root = trust_root::load_if_present(&path)?
+                .with_context(|| format!("no root key at {}", path.display()))?;
+            let (dir, id, publish) = key_dir(issuer)?;
+            let version = trust_root::sign(&root, &dir, &id, publish, now())?;
+            println!("{id}: trust list signed, version {version}");
+            Ok(())
+        }
+        Cmd::TrustList { issuer, .. } => {
+            let issuer = issuer.context("name an issuer: trust-list mobile-api|kiosk")?;
             let (dir, id, max) = key_dir(issuer)?;
             let ring = shared::token::KeyRing::open(&dir, &id, now())?;
             println!("{}", serde_json::to_string_pretty(&ring.jwks(now(), max))?);
@@ -172,6 +231,17 @@ fn rotate_key(issuer: IssuerName) -> anyhow::Result<()> {
         "{id}: new signing key {new}, published now, signs from {activates} (in {lead} s); \
          {old} retires then (still published until its tokens expire)"
     );
+    // Gates take the new key only from a signed list: re-sign when the root key is here.
+    if let Some(root) = trust_root::load_if_present(&trust_root::root_key_path())? {
+        let (_, _, publish) = key_dir(issuer)?;
+        let version = trust_root::sign(&root, &dir, &id, publish, at)?;
+        println!("{id}: trust list re-signed, version {version}");
+    } else {
+        println!(
+            "{id}: no root key here: sign the new list with `egate trust-list sign` \
+             where the root key is kept"
+        );
+    }
     Ok(())
 }
 
@@ -355,7 +425,10 @@ async fn run_one(service: Service) -> anyhow::Result<()> {
                 internal.local_addr()?
             );
             let state = kiosk::build(config).await?;
-            Ok(kiosk::serve_with_internal(listener, Some(internal), state, shutdown_signal()).await?)
+            Ok(
+                kiosk::serve_with_internal(listener, Some(internal), state, shutdown_signal())
+                    .await?,
+            )
         }
     }
 }

@@ -39,6 +39,34 @@ pub async fn run(signal: impl Future<Output = ()> + Send + 'static) -> anyhow::R
         ))?;
     }
 
+    // One machine: the root key lives here (created on first start) and signs both
+    // issuers' key sets before the gate first pulls them. A real deployment keeps it
+    // offline and signs with `egate trust-list sign` (docs/trust.md).
+    let root_path = crate::trust_root::root_key_path();
+    let root = match crate::trust_root::load_if_present(&root_path)? {
+        Some(k) => k,
+        None => crate::trust_root::init(&root_path)?,
+    };
+    let at = super::now();
+    for (dir, id, publish) in [
+        (
+            m_cfg.key_dir(),
+            m_cfg.issuer_id().to_owned(),
+            m_cfg.token_validity.key_publish_secs(),
+        ),
+        (
+            k_cfg.key_dir(),
+            k_cfg.issuer_id(),
+            k_cfg.token_validity.key_publish_secs(),
+        ),
+    ] {
+        crate::trust_root::sign(&root, &dir, &id, publish, at)?;
+    }
+    g_cfg.root_key = Some(crate::trust_root::write_public(
+        &root,
+        &g_cfg.root_key_path(),
+    )?);
+
     // The gate's per-purpose keys and their verifiers, before the issuers read the
     // verifiers (the gate holds the keys; the issuers only the verifiers).
     gate_service::ServiceKeys::load(&g_cfg)?;

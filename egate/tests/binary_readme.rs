@@ -68,10 +68,7 @@ async fn a_use_seen_while_the_issuer_is_down_reaches_its_feed_once_it_is_back() 
     )
     .await;
     let qr = created["qr"]["text"].as_str().unwrap().to_owned();
-    let cti = cti_of(
-        &qr,
-        &get_json(&http, &format!("{m_url}/v1/trust-list")).await,
-    );
+    let cti = cti_of(&qr, &get_json(&http, &format!("{m_url}/v1/jwks")).await);
 
     // The issuer goes down; the gate still decides offline and keeps the use.
     mobile.stop().await;

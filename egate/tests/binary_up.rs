@@ -52,8 +52,8 @@ async fn first_start_writes_0600_keys_prints_the_supervisor_password_once_and_se
     assert_eq!(queue.status(), 200);
 
     // All three answer, and the gate trusts the two issuers actually running.
-    let m_jwks = get_json(&http, &format!("{}/v1/trust-list", up.mobile)).await;
-    let k_jwks = get_json(&http, &format!("{}/v1/trust-list", up.kiosk)).await;
+    let m_jwks = get_json(&http, &format!("{}/v1/jwks", up.mobile)).await;
+    let k_jwks = get_json(&http, &format!("{}/v1/jwks", up.kiosk)).await;
     assert_eq!(kids(&m_jwks).len(), 1);
     assert_eq!(kids(&k_jwks).len(), 1);
     let health = get_json(&http, &format!("{}/healthz", up.gate)).await;
@@ -74,10 +74,7 @@ async fn first_start_writes_0600_keys_prints_the_supervisor_password_once_and_se
     )
     .await;
     let d1 = scan(&http, &up.gate, created["qr"]["text"].as_str().unwrap()).await;
-    assert!(
-        d1["decision"] == "green" || codes(&d1).is_empty(),
-        "{d1}"
-    );
+    assert!(d1["decision"] == "green" || codes(&d1).is_empty(), "{d1}");
     up.proc.stop().await;
 
     // A second start on the same directory: the same keys, no new password, and the
@@ -101,7 +98,7 @@ async fn first_start_writes_0600_keys_prints_the_supervisor_password_once_and_se
         .unwrap();
     assert_eq!(r.status(), 200, "the demo gate's key from the first start");
     assert_eq!(
-        kids(&get_json(&http, &format!("{}/v1/trust-list", again.mobile)).await),
+        kids(&get_json(&http, &format!("{}/v1/jwks", again.mobile)).await),
         kids(&m_jwks)
     );
     assert_eq!(files_ending(&d.join("mobile-api/keys"), ".pk8").len(), 1);
@@ -286,7 +283,7 @@ async fn rotate_key_while_passengers_declare_and_scan_refuses_no_one_and_both_ki
     let up = Up::start(d, &env).await;
     let http = client();
     let today = japan_date(0);
-    let old_jwks = get_json(&http, &format!("{}/v1/trust-list", up.mobile)).await;
+    let old_jwks = get_json(&http, &format!("{}/v1/jwks", up.mobile)).await;
     let old_kid = kids(&old_jwks).remove(0);
     // QRs issued before the rotation, shown at the gate after it.
     let mut before = Vec::new();
@@ -325,7 +322,7 @@ async fn rotate_key_while_passengers_declare_and_scan_refuses_no_one_and_both_ki
         "the lead derived from the periods: {out}"
     );
     let new_jwks = poll("mobile-api to publish the new key", || {
-        let (http, url) = (http.clone(), format!("{}/v1/trust-list", up.mobile));
+        let (http, url) = (http.clone(), format!("{}/v1/jwks", up.mobile));
         async move {
             let j = get_json(&http, &url).await;
             (kids(&j).len() == 2).then_some(j)
@@ -432,7 +429,7 @@ async fn trust_list_prints_what_each_issuer_publishes_and_follows_a_kiosk_rotati
     ] {
         let printed: Value =
             serde_json::from_str(&run_ok(d, &["trust-list", issuer], &[])).unwrap();
-        let served = get_json(&http, &format!("{base}/v1/trust-list")).await;
+        let served = get_json(&http, &format!("{base}/v1/jwks")).await;
         assert_eq!(printed, served, "{issuer}");
         assert_eq!(printed["keys"][0]["iss"], iss);
         assert_eq!(printed["keys"][0]["kty"], "OKP", "{printed}");
@@ -444,7 +441,7 @@ async fn trust_list_prints_what_each_issuer_publishes_and_follows_a_kiosk_rotati
 
     // After `rotate-key kiosk` both keys are listed, the old one with its retirement as
     // `exp`; the running kiosk publishes the same within its reload period.
-    let before = kids(&get_json(&http, &format!("{}/v1/trust-list", up.kiosk)).await);
+    let before = kids(&get_json(&http, &format!("{}/v1/jwks", up.kiosk)).await);
     let out = run_ok(d, &["rotate-key", "kiosk"], &[]);
     assert!(out.contains("kiosk:T1"), "{out}");
     let printed: Value = serde_json::from_str(&run_ok(d, &["trust-list", "kiosk"], &[])).unwrap();
@@ -459,7 +456,7 @@ async fn trust_list_prints_what_each_issuer_publishes_and_follows_a_kiosk_rotati
         .unwrap();
     assert!(old["exp"].is_i64(), "the retired key has an exp: {printed}");
     poll("the running kiosk to publish the new key", || {
-        let (http, url) = (http.clone(), format!("{}/v1/trust-list", up.kiosk));
+        let (http, url) = (http.clone(), format!("{}/v1/jwks", up.kiosk));
         let want = printed_kids.clone();
         async move {
             let mut got = kids(&get_json(&http, &url).await);
@@ -654,8 +651,7 @@ async fn run_starts_one_service_alone_and_stops_on_ctrl_c() {
     assert_eq!(health["trusted_keys"], 1, "{health}");
     let decision = scan(&http, &g_url, created["qr"]["text"].as_str().unwrap()).await;
     assert!(
-        decision["decision"] == "green"
-            || codes(&decision).is_empty(),
+        decision["decision"] == "green" || codes(&decision).is_empty(),
         "{decision}"
     );
     gate.stop().await;

@@ -56,6 +56,11 @@ impl IssuerConfig {
             return Err(refused());
         }
         let web = is_web(source);
+        if !plain_http_only_to_loopback(source)
+            || !internal.as_deref().is_none_or(plain_http_only_to_loopback)
+        {
+            return Err(refused());
+        }
         Ok(IssuerConfig {
             id: id.to_owned(),
             internal_url: internal,
@@ -74,11 +79,30 @@ impl IssuerConfig {
     }
 }
 
+/// Whether `url` is `https://`, or `http://` to a loopback host (docs/trust.md: plain
+/// HTTP to an issuer only on one machine). Anything not a URL passes (a file).
+pub fn plain_http_only_to_loopback(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return true;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// An issuer that is not written `id=url-or-file`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "issuer `{spec}` must be written id=url-or-file or id=url-or-file;internal=url \
-     (id of 1 to 64 characters)"
+     (id of 1 to 64 characters; plain http:// only to a loopback address, otherwise https://)"
 )]
 pub struct IssuerSpecError {
     /// The refused entry, as written.
@@ -140,6 +164,11 @@ pub struct Config {
 
     /// `EGATE_GATE_ISSUERS`: trusted issuers (`id=url-or-file`, comma-separated).
     pub issuers: Vec<IssuerConfig>,
+    /// `EGATE_GATE_ROOT_KEY` (base64url Ed25519 public key, or a file holding one;
+    /// default: the file `$EGATE_DATA_DIR/gate/trust-root.pub` when present): the
+    /// operator root key that signs every issuer's trust list (docs/trust.md). Without
+    /// it no URL issuer's keys are trusted.
+    pub root_key: Option<shared::token::signed_list::RootPublicKey>,
     /// `EGATE_GATE_REVOKED_KIDS`: revoked key ids (standard base64), in addition to the
     /// `revoked_kids` file in the gate data directory.
     pub revoked_kids: Vec<String>,
@@ -228,6 +257,29 @@ impl Config {
         c.secure_cookies = secure_cookies || c.tls.is_some();
         c.issuers = issuers;
         c.revoked_kids = revoked_kids;
+        let default_root = c.root_key_path();
+        c.root_key = match env("EGATE_GATE_ROOT_KEY") {
+            Some(v) => Some(
+                shared::token::signed_list::RootPublicKey::from_value_or_file(&v).map_err(
+                    |why| ConfigError::Invalid {
+                        name: "EGATE_GATE_ROOT_KEY",
+                        value: v,
+                        why,
+                    },
+                )?,
+            ),
+            None if default_root.exists() => Some(
+                shared::token::signed_list::RootPublicKey::from_value_or_file(
+                    &default_root.to_string_lossy(),
+                )
+                .map_err(|why| ConfigError::Invalid {
+                    name: "EGATE_GATE_ROOT_KEY",
+                    value: default_root.display().to_string(),
+                    why,
+                })?,
+            ),
+            None => None,
+        };
         c.refresh_secs = env_parse("EGATE_GATE_REFRESH_SECS", 60u64)?.max(1);
         c.skew_secs = env_parse("EGATE_GATE_SKEW_SECS", 120i64)?.clamp(0, 86_400);
         c.selection_rate = selection_rate;
@@ -284,6 +336,7 @@ impl Config {
             tls: None,
             issuers: Vec::new(),
             revoked_kids: Vec::new(),
+            root_key: None,
             refresh_secs: 60,
             skew_secs: 120,
             selection_rate: 0.01,
@@ -334,6 +387,11 @@ impl Config {
         self.gate_dir().join("selection.key")
     }
 
+    /// The operator root public key's default file, `$EGATE_DATA_DIR/gate/trust-root.pub`.
+    pub fn root_key_path(&self) -> PathBuf {
+        self.gate_dir().join("trust-root.pub")
+    }
+
     /// The revoked key ids file, `$EGATE_DATA_DIR/gate/revoked_kids` (one per line).
     pub fn revoked_kids_path(&self) -> PathBuf {
         self.gate_dir().join("revoked_kids")
@@ -354,19 +412,25 @@ mod tests {
             list[1].internal_url.as_deref(),
             Some("http://127.0.0.1:8085")
         );
-        let plain = IssuerConfig::parse("m=http://a:1").unwrap();
+        let plain = IssuerConfig::parse("m=https://a:1").unwrap();
         assert!(plain.internal_url.is_none());
-        assert!(IssuerConfig::parse("m=http://a:1;internal=ftp://x").is_err());
-        assert!(IssuerConfig::parse("m=http://a:1;http://b").is_err());
+        assert!(IssuerConfig::parse("m=https://a:1;internal=ftp://x").is_err());
+        assert!(IssuerConfig::parse("m=https://a:1;http://b").is_err());
         let f = IssuerConfig::parse("x=/etc/jwks.json").unwrap();
         assert_eq!(f.jwks_file, Some(PathBuf::from("/etc/jwks.json")));
         assert!(f.base_url.is_none());
         assert!(IssuerConfig::parse("nosource").is_err());
+        // Plain HTTP only to loopback.
+        assert!(IssuerConfig::parse("m=http://10.0.0.5:8080").is_err());
+        assert!(IssuerConfig::parse("m=https://issuer.example;internal=http://10.0.0.5").is_err());
+        assert!(IssuerConfig::parse("m=http://[::1]:80;internal=http://localhost:1").is_ok());
+        assert!(IssuerConfig::parse("m=https://issuer.example").is_ok());
         assert!(IssuerConfig::parse("=http://x").is_err());
         assert_eq!(
             ConfigError::from(IssuerConfig::parse_list("a=b,nosource").unwrap_err()).to_string(),
             "failed to parse EGATE_GATE_ISSUERS: issuer `nosource` must be written \
-             id=url-or-file or id=url-or-file;internal=url (id of 1 to 64 characters)"
+             id=url-or-file or id=url-or-file;internal=url (id of 1 to 64 characters; \
+             plain http:// only to a loopback address, otherwise https://)"
         );
     }
 }

@@ -42,6 +42,10 @@ pub const MIGRATIONS: &[Migration] = &[
         "0008 presentation reports",
         include_str!("../migrations/0008_presentation_reports.sql"),
     ),
+    (
+        "0009 trust store: signed trust lists",
+        include_str!("../migrations/0009_trust_store.sql"),
+    ),
 ];
 
 /// `gate_meta` key: when the backup this database was made from was taken (set only in

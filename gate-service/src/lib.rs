@@ -37,6 +37,8 @@ pub mod scan_limits;
 pub mod selection;
 pub mod tasks;
 pub mod trust;
+pub mod feed_pages;
+pub mod signed_lists;
 
 pub use config::{Config, ConfigError, IssuerConfig};
 pub use error::StartError;

@@ -1,7 +1,9 @@
-//! The gate's trust list and revocations: loaded from each configured issuer (JWKS file
-//! or `{url}/v1/trust-list`, plus `{url}/v1/revocations?since=`), refreshed in the
-//! background. A failed refresh keeps the issuer's last good keys and is logged; scans
-//! read an immutable snapshot (`Arc`) and never wait for a refresh.
+//! The gate's trust list and revocations: loaded from each configured issuer (a JWKS
+//! file the operator installed, or `{url}/v1/trust-list` signed by the operator root
+//! key, see [`crate::signed_lists`]; plus `{url}/v1/revocations?since=`, checked by
+//! [`crate::feed_pages`]), refreshed in the background. A failed refresh keeps the
+//! issuer's last good keys (also kept in the database) and is logged; scans read an
+//! immutable snapshot (`Arc`) and never wait for a refresh.
 
 use crate::AppState;
 use crate::config::IssuerConfig;
@@ -28,6 +30,11 @@ pub struct IssuerStatus {
     pub last_error: Option<String>,
     /// Keys refused from the issuer's JWKS (wrong `iss`, bad key).
     pub keys_refused: usize,
+    /// Version of the signed trust list in force (URL issuers).
+    pub list_version: Option<i64>,
+    /// When the signed list in force expires, unix seconds: after it the gate keeps
+    /// deciding with it but refuses to take a list as old (docs/trust.md).
+    pub list_not_after: Option<i64>,
     #[serde(skip)]
     jwks: Option<Jwks>,
 }
@@ -73,6 +80,29 @@ pub enum FetchError {
     /// The issuer has neither a URL nor a JWKS file.
     #[error("no key source (neither a URL nor a JWKS file)")]
     NoSource,
+    /// A body larger than the gate reads.
+    #[error("the issuer's {what} is over {cap} bytes: refused")]
+    TooLarge {
+        /// What was read.
+        what: &'static str,
+        /// The cap, bytes.
+        cap: usize,
+    },
+    /// The signed trust list is refused (unsigned, forged, expired, rolled back, for
+    /// another issuer).
+    #[error("signed trust list refused: {0}")]
+    List(#[from] shared::token::signed_list::ListError),
+    /// No root key is configured, so no URL issuer's list can be checked.
+    #[error(
+        "no operator root key (EGATE_GATE_ROOT_KEY): the issuer's trust list cannot be checked"
+    )]
+    NoRootKey,
+    /// A revocation page is refused (the cursor stays).
+    #[error("revocation page refused: {0}")]
+    Feed(#[from] crate::feed_pages::PageError),
+    /// A revocation page is not the expected JSON.
+    #[error("revocation page is not valid JSON: {0}")]
+    FeedJson(serde_json::Error),
     /// The gate's database failed while storing what was fetched.
     #[error("the gate database failed: {0}")]
     Db(#[from] shared::db::DbError),
@@ -163,7 +193,7 @@ impl TrustStore {
         self.revoked_kids.read().map(|n| *n).unwrap_or(0)
     }
 
-    fn update(&self, id: &str, f: impl FnOnce(&mut IssuerStatus)) {
+    pub(crate) fn update(&self, id: &str, f: impl FnOnce(&mut IssuerStatus)) {
         if let Ok(mut s) = self.status.lock()
             && let Some(st) = s.get_mut(id)
         {
@@ -185,15 +215,54 @@ fn tie_to_issuer(issuer: &str, mut jwks: Jwks) -> (Jwks, usize) {
     (jwks, refused)
 }
 
-async fn fetch_jwks(http: &reqwest::Client, issuer: &IssuerConfig) -> Result<Jwks, FetchError> {
+/// The keys of an issuer: a URL issuer's signed list when newer than the one held
+/// (`None`: unchanged), or the operator's JWKS file.
+async fn fetch_keys(
+    state: &AppState,
+    issuer: &IssuerConfig,
+) -> Result<Option<(Jwks, Option<(i64, i64)>)>, FetchError> {
     if let Some(url) = &issuer.base_url {
-        let resp = http
-            .get(format!("{url}/v1/trust-list"))
-            .send()
-            .await?
-            .error_for_status()?;
-        Ok(resp.json::<Jwks>().await?)
-    } else if let Some(path) = &issuer.jwks_file {
+        let root = state
+            .config
+            .root_key
+            .as_ref()
+            .ok_or(FetchError::NoRootKey)?;
+        let mut held = state
+            .trust
+            .status()
+            .into_iter()
+            .find(|s| s.id == issuer.id)
+            .and_then(|s| s.list_version);
+        let mut from_db = None;
+        if held.is_none() {
+            // First refresh since start: the list taken before the restart.
+            from_db = crate::signed_lists::load_held(state, &issuer.id, root).await?;
+            held = from_db.as_ref().map(|l| l.version);
+        }
+        let fetched = crate::signed_lists::fetch(state, &issuer.id, url, root, held).await;
+        return match (fetched, from_db) {
+            (Ok(Some(l)), _) | (Ok(None), Some(l)) => {
+                Ok(Some((l.jwks, Some((l.version, l.not_after)))))
+            }
+            (Ok(None), None) => Ok(None),
+            (Err(e), Some(l)) => {
+                // Keep the stored list in force and report the failure.
+                state.trust.update(&issuer.id, |s| {
+                    s.jwks = Some(l.jwks.clone());
+                    s.keys = l.jwks.keys.len();
+                    s.list_version = Some(l.version);
+                    s.list_not_after = Some(l.not_after);
+                });
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
+        };
+    }
+    fetch_jwks_file(issuer).await.map(|j| Some((j, None)))
+}
+
+async fn fetch_jwks_file(issuer: &IssuerConfig) -> Result<Jwks, FetchError> {
+    if let Some(path) = &issuer.jwks_file {
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|source| FetchError::File {
@@ -265,7 +334,16 @@ async fn pull_revocations(
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok((total, false));
         }
-        let page: RevocationPage = resp.error_for_status()?.json().await?;
+        let body = crate::signed_lists::read_capped(
+            resp.error_for_status()?,
+            crate::signed_lists::MAX_FEED_PAGE_BYTES,
+            "revocation page",
+        )
+        .await?;
+        let page: RevocationPage = serde_json::from_slice(&body).map_err(FetchError::FeedJson)?;
+        let seqs: Vec<i64> = page.revocations.iter().map(|r| r.seq).collect();
+        // A page that could skip entries is refused whole; the cursor stays.
+        let next = crate::feed_pages::check_page(since, &seqs, page.next_since)?;
         let rows: Vec<(Vec<u8>, i64, String)> = page
             .revocations
             .iter()
@@ -279,7 +357,6 @@ async fn pull_revocations(
             })
             .collect();
         let n = rows.len();
-        let next = page.next_since.max(since);
         let id = issuer.id.clone();
         state
             .db
@@ -315,13 +392,21 @@ pub async fn refresh(state: &AppState) {
     let now = state.clock.unix();
     let mut every_feed_pulled = true;
     for issuer in state.issuers.iter() {
-        match fetch_jwks(&store.http, issuer).await {
-            Ok(jwks) => {
+        match fetch_keys(state, issuer).await {
+            Ok(None) => store.update(&issuer.id, |s| {
+                s.keys_refreshed_at = Some(now);
+                s.last_error = None;
+            }),
+            Ok(Some((jwks, list))) => {
                 let (jwks, refused) = tie_to_issuer(&issuer.id, jwks);
                 // Check the keys now so that a bad JWKS never replaces a good one.
                 let mut probe = TrustList::new();
                 match probe.add_jwks(&jwks) {
                     Ok(n) => store.update(&issuer.id, |s| {
+                        if let Some((version, not_after)) = list {
+                            s.list_version = Some(version);
+                            s.list_not_after = Some(not_after);
+                        }
                         s.keys = n;
                         s.keys_refused = refused;
                         s.keys_refreshed_at = Some(now);

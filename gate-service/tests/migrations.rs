@@ -45,6 +45,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0007 console: payments by case, idempotency keys, account unlocks",
         "bd5150f954df80f3d9b3b250923722c244c0720435055771ea4a9b7c67643312",
     ),
+    (
+        "0009 trust store: signed trust lists",
+        "16250657a2f6a59f89412dc19f3b532e31653a179ab9492423d8a786109c7b8c",
+    ),
 ];
 
 const CTI_1: [u8; 16] = [1; 16];
@@ -93,6 +97,16 @@ fn has_run(applied: usize, number: &str) -> bool {
 /// `applied` migrations had run. Column lists are explicit, so they fit any later schema.
 fn seed(c: &Connection, index: usize, applied: usize) {
     // Migrations numbered out of their place while others land are seeded by number.
+    if MIGRATIONS[index].0.starts_with("0009 ") {
+        // A signed trust list taken before this version's data was taken.
+        c.execute(
+            "INSERT INTO trust_lists (issuer, version, not_after, envelope, stored_at)
+               VALUES ('kiosk:T1', 3, 4000000000, 'h.p.s', 1000)",
+            [],
+        )
+        .unwrap();
+        return;
+    }
     if MIGRATIONS[index].0.starts_with("0006 ") {
         c.execute_batch(
             "INSERT INTO refused_scans (gate_id, hour, reason, count)

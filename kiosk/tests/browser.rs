@@ -170,7 +170,7 @@ async fn read_and_verify_qr(c: &Client, base: &str, name: &str) -> shared::token
     std::fs::write(artifacts().join(format!("{name}-qr.png")), &png).unwrap();
     let text = shared::qr::decode_image(&png).expect("the QR on the page is readable");
     assert!(text.starts_with("CD1:"));
-    let jwks: Jwks = serde_json::from_str(&http_get(base, "/v1/trust-list").await).unwrap();
+    let jwks: Jwks = serde_json::from_str(&http_get(base, "/v1/jwks").await).unwrap();
     let mut trust = TrustList::new();
     trust.add_jwks(&jwks).unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

@@ -387,7 +387,7 @@ async fn verify(k: &Kiosk, a: &Agent<'_>) -> shared::token::Verified {
         .flatten()
         .unwrap();
     let mut b = Agent::new(k);
-    let jwks: Jwks = serde_json::from_str(&b.get("/v1/trust-list").await.body).unwrap();
+    let jwks: Jwks = serde_json::from_str(&b.get("/v1/jwks").await.body).unwrap();
     let mut trust = TrustList::new();
     trust.add_jwks(&jwks).unwrap();
     decode_and_verify(
@@ -543,7 +543,7 @@ async fn every_response_is_no_store_and_pages_carry_a_csp_with_their_script_nonc
     declare(&mut a, "en", &[], &[]).await;
     for path in STEPS
         .iter()
-        .chain(["/static/kiosk.css", "/v1/trust-list", "/healthz", "/nope"].iter())
+        .chain(["/static/kiosk.css", "/v1/jwks", "/healthz", "/nope"].iter())
     {
         let r = a.get(path).await;
         assert_eq!(
@@ -604,8 +604,7 @@ async fn every_response_is_no_store_and_pages_carry_a_csp_with_their_script_nonc
 async fn the_machine_endpoints_answer() {
     let k = kiosk().await;
     let mut a = Agent::new(&k);
-    let jwks: serde_json::Value =
-        serde_json::from_str(&a.get("/v1/trust-list").await.body).unwrap();
+    let jwks: serde_json::Value = serde_json::from_str(&a.get("/v1/jwks").await.body).unwrap();
     assert_eq!(jwks["keys"][0]["iss"], "kiosk:T1");
     assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
     let rev: serde_json::Value =

@@ -164,7 +164,7 @@ impl TestApp {
     }
 
     async fn trust_list(&self) -> TrustList {
-        let r = self.get("/v1/trust-list", None).await;
+        let r = self.get("/v1/jwks", None).await;
         r.assert_status(StatusCode::OK);
         let jwks: Jwks = serde_json::from_slice(&r.body).unwrap();
         let mut trust = TrustList::new();
@@ -295,7 +295,7 @@ async fn the_served_png_decodes_to_the_issued_text_which_verifies_with_only_the_
     assert_eq!(decoded, text);
 
     let trust = app.trust_list().await;
-    let jwks: Value = app.get("/v1/trust-list", None).await.json();
+    let jwks: Value = app.get("/v1/jwks", None).await.json();
     assert_eq!(jwks["keys"][0]["iss"], "mobile-api");
     let v = decode_and_verify(
         &decoded,
@@ -860,7 +860,7 @@ async fn rules_trust_list_health_and_metrics_are_served() {
     let rules = app.get("/v1/rules", None).await;
     rules.assert_status(StatusCode::OK);
     assert_eq!(rules.json()["id"], "JP-2026");
-    let tl = app.get("/v1/trust-list", None).await;
+    let tl = app.get("/v1/jwks", None).await;
     tl.assert_status(StatusCode::OK);
     assert_eq!(tl.header("content-type"), "application/jwk-set+json");
     let tl = tl.json();
@@ -1138,6 +1138,7 @@ async fn the_openapi_document_is_generated_and_lists_every_path_and_the_bearer_s
         "/v1/rules",
         "/v1/revocations",
         "/v1/trust-list",
+        "/v1/jwks",
         "/v1/internal/declarations/{id}",
         "/v1/internal/uses",
         "/v1/internal/presentations",

@@ -29,6 +29,7 @@
 mod codec;
 mod keyring;
 mod keys;
+pub mod signed_list;
 mod summary;
 mod trust;
 

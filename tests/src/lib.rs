@@ -67,9 +67,37 @@ pub struct System {
     pub kiosk_internal: SocketAddr,
     /// HTTP client.
     pub http: reqwest::Client,
+    /// The operator root key that signs the issuers' trust lists (docs/trust.md).
+    pub trust_root: shared::token::SigningKey,
+    /// Each issuer's key directory, id and key publication time (for re-signing).
+    pub trust_dirs: Vec<(std::path::PathBuf, String, i64)>,
+}
+
+/// Sign each issuer's key set with `root`, as `egate trust-list sign` does.
+pub fn sign_trust_lists(
+    root: &shared::token::SigningKey,
+    dirs: &[(std::path::PathBuf, String, i64)],
+) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for (dir, id, publish) in dirs {
+        shared::token::signed_list::sign_issuer_dir(
+            root,
+            dir,
+            id,
+            now,
+            shared::token::signed_list::DEFAULT_LIST_VALIDITY_SECS,
+            *publish,
+        )
+        .unwrap();
+    }
 }
 
 impl System {
+    /// Re-sign every issuer's trust list (after a key rotation).
+    pub fn sign_trust_lists(&self) {
+        sign_trust_lists(&self.trust_root, &self.trust_dirs);
+    }
+
     /// Start everything with a fresh data directory.
     pub async fn spawn() -> System {
         shared::telemetry::init();
@@ -103,6 +131,21 @@ impl System {
             k_cfg.terminal_id
         ))
         .unwrap();
+        let trust_root = shared::token::SigningKey::generate().unwrap();
+        let trust_dirs = vec![
+            (
+                m_cfg.key_dir(),
+                m_cfg.issuer_id().to_owned(),
+                m_cfg.token_validity.key_publish_secs(),
+            ),
+            (
+                k_cfg.key_dir(),
+                k_cfg.issuer_id(),
+                k_cfg.token_validity.key_publish_secs(),
+            ),
+        ];
+        sign_trust_lists(&trust_root, &trust_dirs);
+        g_cfg.root_key = Some(shared::token::signed_list::RootPublicKey::of(&trust_root));
 
         let m_state = mobile_api::build(m_cfg).await.unwrap();
         let (m_stop, m_sig) = stopper();
@@ -158,6 +201,8 @@ impl System {
                 .cookie_store(true)
                 .build()
                 .unwrap(),
+            trust_root,
+            trust_dirs,
         }
     }
 

@@ -16,15 +16,24 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 struct Issuer {
     jwks: Jwks,
+    root: Arc<SigningKey>,
     revoked: Arc<Mutex<Vec<[u8; 16]>>>,
     up: Arc<Mutex<bool>>,
 }
 
-async fn trust_list(State(s): State<Issuer>) -> Result<Json<Jwks>, StatusCode> {
+/// The key set signed by the operator root key, as a gate takes it.
+async fn trust_list(State(s): State<Issuer>) -> Result<String, StatusCode> {
     if !*s.up.lock().unwrap() {
         return Err(StatusCode::SERVICE_UNAVAILABLE);
     }
-    Ok(Json(s.jwks.clone()))
+    let payload = shared::token::signed_list::ListPayload {
+        issuer: "mobile-api".into(),
+        iat: 0,
+        not_after: i64::MAX / 2,
+        version: 1,
+        jwks: s.jwks.clone(),
+    };
+    Ok(shared::token::signed_list::sign_list(&s.root, &payload))
 }
 
 async fn revocations(
@@ -60,6 +69,7 @@ async fn revocations_pulled_from_an_issuer_refuse_the_token_and_a_failing_issuer
         jwks: Jwks {
             keys: vec![key.jwk()],
         },
+        root: Arc::new(SigningKey::generate().unwrap()),
         revoked: Arc::default(),
         up: Arc::new(Mutex::new(true)),
     };
@@ -71,7 +81,9 @@ async fn revocations_pulled_from_an_issuer_refuse_the_token_and_a_failing_issuer
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
+    let root_key = shared::token::signed_list::RootPublicKey::of(&issuer.root);
     let h = Harness::with(|c, _| {
+        c.root_key = Some(root_key);
         c.issuers = vec![IssuerConfig {
             id: "mobile-api".into(),
             internal_url: None,

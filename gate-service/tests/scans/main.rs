@@ -5,6 +5,7 @@
 
 mod harness;
 mod http_issuer;
+mod trust_attacks;
 
 use harness::{ANNA, BOB, Harness, Person};
 use serde_json::Value;

@@ -88,6 +88,7 @@ where
 {
     Router::new()
         .route("/v1/trust-list", get(trust_list))
+        .route("/v1/jwks", get(jwks))
         .route("/v1/revocations", get(revocations))
         .with_state(endpoints)
 }
@@ -103,12 +104,42 @@ where
         .with_state(endpoints)
 }
 
-/// The JWKS of this issuer's public keys.
+/// This issuer's key set as signed by the operator's root key (a compact JWS,
+/// docs/trust.md): what gates trust. 404 while no list has been signed.
 #[utoipa::path(
     get, path = "/v1/trust-list", tag = "public",
-    responses((status = 200, description = "JWK set (RFC 7517/8037), each key with `iss`", body = JwksDoc, content_type = "application/jwk-set+json"))
+    responses(
+        (status = 200, description = "Signed trust list: compact JWS (EdDSA, root key) over {issuer, iat, not_after, version, jwks}", body = String, content_type = "application/jose"),
+        (status = 404, description = "No signed trust list yet (`egate trust-list sign`)", body = ProblemDoc, content_type = "application/problem+json"),
+    )
 )]
 pub async fn trust_list(State(ep): State<IssuerEndpoints>) -> Response {
+    let Some(text) = ep.issuer.signed_trust_list().await else {
+        return Problem::new(
+            StatusCode::NOT_FOUND,
+            "no-signed-trust-list",
+            "No signed trust list",
+            "The operator has not signed this issuer's keys yet (`egate trust-list sign`).",
+        )
+        .into_response();
+    };
+    let mut resp = text.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jose"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// The JWKS of this issuer's public keys, unsigned: for inspection and for the
+/// operator's signing; gates never trust it.
+#[utoipa::path(
+    get, path = "/v1/jwks", tag = "public",
+    responses((status = 200, description = "JWK set (RFC 7517/8037), each key with `iss`; unsigned, not trusted by gates", body = JwksDoc, content_type = "application/jwk-set+json"))
+)]
+pub async fn jwks(State(ep): State<IssuerEndpoints>) -> Response {
     let jwks = ep.issuer.jwks(ep.clock.unix());
     let mut resp = axum::Json(jwks).into_response();
     resp.headers_mut().insert(

@@ -128,6 +128,18 @@ impl Issuer {
         }
     }
 
+    /// The signed trust list the operator's root key made for these keys
+    /// (`<key dir>/trust-list.jws`, docs/trust.md), read at each call so that a list
+    /// re-signed while the issuer runs is served at once. `None` when there is none.
+    pub async fn signed_trust_list(&self) -> Option<String> {
+        let path = match self.ring.read() {
+            Ok(r) => r.dir().join(token::signed_list::SIGNED_LIST_FILE),
+            Err(_) => return None,
+        };
+        let text = tokio::fs::read_to_string(path).await.ok()?;
+        (text.len() <= token::signed_list::MAX_SIGNED_LIST_LEN).then_some(text)
+    }
+
     /// Every key id in the ring (standard base64).
     pub fn key_ids(&self) -> Vec<String> {
         match self.ring.read() {

@@ -219,6 +219,11 @@ impl KeyRing {
         Jwks { keys }
     }
 
+    /// The key directory (where the signed trust list of these keys is kept too).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Every key id in the ring, oldest first.
     pub fn kids(&self) -> Vec<Kid> {
         self.keys.iter().map(|k| k.key.kid()).collect()

@@ -149,6 +149,9 @@ async fn start_gate(sys: &System, dir: tempfile::TempDir, mobile_url: &str) -> R
         sys.kiosk_internal
     ))
     .unwrap();
+    cfg.root_key = Some(shared::token::signed_list::RootPublicKey::of(
+        &sys.trust_root,
+    ));
     let listeners = gate_service::Listeners::bind(&cfg).await.unwrap();
     let base = format!("http://{}", listeners.device.local_addr().unwrap());
     let state = gate_service::build(cfg).await.unwrap();
@@ -411,7 +414,13 @@ async fn a_backup_taken_under_load_restores_and_still_refuses_used_and_supersede
         codes(&before).contains(&"token.replayed".to_owned()),
         "used before the backup: the restored used_tokens row refuses it: {before}"
     );
-    let superseded = scan_at(&s.sys, &s.restored.url, &s.restored.key, &s.superseded_after).await;
+    let superseded = scan_at(
+        &s.sys,
+        &s.restored.url,
+        &s.restored.key,
+        &s.superseded_after,
+    )
+    .await;
     assert_eq!(superseded["decision"], "red");
     assert!(
         codes(&superseded).contains(&"token.superseded".to_owned()),
@@ -553,6 +562,7 @@ async fn the_report_loop_puts_every_use_in_the_issuers_feed() {
     let mut cfg = gate_service::Config::for_tests(dir.path());
     cfg.background_tasks = true;
     cfg.issuers = sys.gate.state.config.issuers.clone();
+    cfg.root_key = sys.gate.state.config.root_key;
     let listeners = gate_service::Listeners::bind(&cfg).await.unwrap();
     let url = format!("http://{}/v1/scans", listeners.device.local_addr().unwrap());
     let state = gate_service::build(cfg).await.unwrap();

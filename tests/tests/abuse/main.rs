@@ -11,6 +11,7 @@ mod login;
 mod oversized;
 mod replay;
 mod service_keys;
+mod trust_restart;
 
 pub use tests::{System, Traveller, codes};
 

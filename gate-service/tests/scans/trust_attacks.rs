@@ -1,0 +1,229 @@
+//! Attacks on the gate's trust over real HTTP (docs/trust.md): an issuer (or whoever is
+//! on its path) serving a forged, rolled-back or foreign trust list, or a revocation
+//! page that would skip the feed. Each is refused and the gate keeps deciding with what
+//! it held.
+
+use crate::harness::{ANNA, Harness};
+use axum::extract::State;
+use axum::routing::get;
+use gate_service::IssuerConfig;
+use serde_json::{Value, json};
+use shared::token::signed_list::{ListPayload, RootPublicKey, sign_list};
+use shared::token::{Jwks, SigningKey};
+use std::sync::{Arc, Mutex};
+
+/// An issuer whose answers the test sets.
+#[derive(Clone, Default)]
+struct Fake {
+    list: Arc<Mutex<String>>,
+    feed: Arc<Mutex<Value>>,
+}
+
+async fn list(State(f): State<Fake>) -> String {
+    f.list.lock().unwrap().clone()
+}
+
+async fn feed(State(f): State<Fake>) -> axum::Json<Value> {
+    axum::Json(f.feed.lock().unwrap().clone())
+}
+
+struct Setup {
+    h: Harness,
+    fake: Fake,
+    root: SigningKey,
+    issuer_key: SigningKey,
+}
+
+fn signed(root: &SigningKey, issuer: &str, version: i64, keys: &[&SigningKey], now: i64) -> String {
+    sign_list(
+        root,
+        &ListPayload {
+            issuer: issuer.into(),
+            iat: now - 60,
+            not_after: now + 86_400,
+            version,
+            jwks: Jwks {
+                keys: keys.iter().map(|k| k.jwk()).collect(),
+            },
+        },
+    )
+}
+
+async fn setup() -> Setup {
+    let fake = Fake::default();
+    *fake.feed.lock().unwrap() = json!({"revocations": [], "next_since": 0});
+    let app = axum::Router::new()
+        .route("/v1/trust-list", get(list))
+        .route("/v1/revocations", get(feed))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let root = SigningKey::generate().unwrap();
+    let root_pk = RootPublicKey::of(&root);
+    let h = Harness::with(|c, _| {
+        c.root_key = Some(root_pk);
+        c.issuers = vec![IssuerConfig {
+            id: "mobile-api".into(),
+            internal_url: None,
+            base_url: Some(url),
+            jwks_file: None,
+        }];
+    })
+    .await;
+    let issuer_key = SigningKey::generate().unwrap();
+    let now = h.state.clock.unix();
+    *fake.list.lock().unwrap() = signed(&root, "mobile-api", 5, &[&issuer_key], now);
+    gate_service::refresh_now(&h.state).await;
+    Setup {
+        h,
+        fake,
+        root,
+        issuer_key,
+    }
+}
+
+async fn decide(h: &Harness, key: &SigningKey) -> Value {
+    let (_, v) = h.scan(&h.token_with(key, &ANNA, |_| {}), &ANNA.mrz()).await;
+    v
+}
+
+async fn last_error(h: &Harness) -> String {
+    let (_, health) = h.get("/healthz").await;
+    health["issuers"][0]["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_forged_a_rolled_back_and_a_foreign_trust_list_are_refused() {
+    let s = setup().await;
+    let now = s.h.state.clock.unix();
+    assert_eq!(decide(&s.h, &s.issuer_key).await["decision"], "green");
+    let attacker = SigningKey::generate().unwrap();
+
+    // Forged: signed by another root key, with the attacker's key.
+    let other_root = SigningKey::generate().unwrap();
+    *s.fake.list.lock().unwrap() = signed(
+        &other_root,
+        "mobile-api",
+        9,
+        &[&s.issuer_key, &attacker],
+        now,
+    );
+    gate_service::refresh_now(&s.h.state).await;
+    assert!(
+        last_error(&s.h).await.contains("signature"),
+        "{}",
+        last_error(&s.h).await
+    );
+    let v = decide(&s.h, &attacker).await;
+    assert_eq!(v["reasons"][0]["code"], "token.unknown_kid", "{v}");
+
+    // Unsigned: the plain JWKS.
+    *s.fake.list.lock().unwrap() = serde_json::to_string(&Jwks {
+        keys: vec![attacker.jwk()],
+    })
+    .unwrap();
+    gate_service::refresh_now(&s.h.state).await;
+    assert!(
+        last_error(&s.h).await.contains("refused"),
+        "{}",
+        last_error(&s.h).await
+    );
+    assert_eq!(
+        decide(&s.h, &attacker).await["reasons"][0]["code"],
+        "token.unknown_kid"
+    );
+
+    // Rolled back: genuinely signed, but version 3 < the 5 held.
+    *s.fake.list.lock().unwrap() = signed(&s.root, "mobile-api", 3, &[&attacker], now);
+    gate_service::refresh_now(&s.h.state).await;
+    assert!(
+        last_error(&s.h).await.contains("rollback"),
+        "{}",
+        last_error(&s.h).await
+    );
+    assert_eq!(
+        decide(&s.h, &attacker).await["reasons"][0]["code"],
+        "token.unknown_kid"
+    );
+
+    // Another issuer's list served in mobile-api's place.
+    *s.fake.list.lock().unwrap() = signed(&s.root, "kiosk:T1", 7, &[&attacker], now);
+    gate_service::refresh_now(&s.h.state).await;
+    assert!(
+        last_error(&s.h).await.contains("kiosk:T1"),
+        "{}",
+        last_error(&s.h).await
+    );
+    assert_eq!(
+        decide(&s.h, &attacker).await["reasons"][0]["code"],
+        "token.unknown_kid"
+    );
+
+    // Throughout, the genuine key stayed trusted; a newer genuine list is taken.
+    assert_eq!(decide(&s.h, &s.issuer_key).await["decision"], "green");
+    let rotated = SigningKey::generate().unwrap();
+    *s.fake.list.lock().unwrap() =
+        signed(&s.root, "mobile-api", 6, &[&s.issuer_key, &rotated], now);
+    gate_service::refresh_now(&s.h.state).await;
+    assert_eq!(last_error(&s.h).await, "");
+    assert_eq!(decide(&s.h, &rotated).await["decision"], "green");
+    let stored =
+        s.h.count("SELECT version FROM trust_lists WHERE issuer = 'mobile-api'")
+            .await;
+    assert_eq!(stored, 6);
+}
+
+#[tokio::test]
+async fn a_huge_or_inconsistent_next_since_is_refused_and_the_cursor_stays() {
+    let s = setup().await;
+    let cursor = || {
+        s.h.count("SELECT coalesce(max(next_since), 0) FROM revocation_marks")
+    };
+    // An empty page claiming the feed ends at i64::MAX would switch it off for good.
+    *s.fake.feed.lock().unwrap() =
+        json!({"revocations": [], "next_since": 9_223_372_036_854_775_807i64});
+    gate_service::refresh_now(&s.h.state).await;
+    assert!(
+        last_error(&s.h).await.contains("next_since"),
+        "{}",
+        last_error(&s.h).await
+    );
+    assert_eq!(cursor().await, 0);
+    // Entries out of order are refused whole.
+    let cti = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [9u8; 16]);
+    *s.fake.feed.lock().unwrap() = json!({"revocations": [
+        {"seq": 2, "cti": cti, "reason": "superseded", "at": 1},
+        {"seq": 1, "cti": cti, "reason": "superseded", "at": 1}], "next_since": 1});
+    gate_service::refresh_now(&s.h.state).await;
+    assert!(
+        last_error(&s.h).await.contains("sequence"),
+        "{}",
+        last_error(&s.h).await
+    );
+    assert_eq!(cursor().await, 0);
+    // The issuer's genuine entry 1 then still applies.
+    *s.fake.feed.lock().unwrap() = json!({"revocations": [
+        {"seq": 1, "cti": cti, "reason": "superseded", "at": 1}], "next_since": 1});
+    gate_service::refresh_now(&s.h.state).await;
+    assert_eq!(cursor().await, 1);
+    let qr = s.h.token_with(&s.issuer_key, &ANNA, |c| c.cti = [9u8; 16]);
+    let (_, v) = s.h.scan(&qr, &ANNA.mrz()).await;
+    assert_eq!(v["reasons"][0]["code"], "token.superseded", "{v}");
+}
+
+#[tokio::test]
+async fn a_trust_list_over_one_mebibyte_is_refused_unread() {
+    let s = setup().await;
+    *s.fake.list.lock().unwrap() = "A".repeat((1 << 20) + 1);
+    gate_service::refresh_now(&s.h.state).await;
+    assert!(
+        last_error(&s.h).await.contains("over 1048576 bytes"),
+        "{}",
+        last_error(&s.h).await
+    );
+    assert_eq!(decide(&s.h, &s.issuer_key).await["decision"], "green");
+}
