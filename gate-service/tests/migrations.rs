@@ -46,6 +46,10 @@ const RELEASED: &[(&str, &str)] = &[
         "bd5150f954df80f3d9b3b250923722c244c0720435055771ea4a9b7c67643312",
     ),
     (
+        "0008 presentation reports",
+        "cf030b7f76f11859ec17d37b1c2add1efdd803cad56f23196f4982947d338a0f",
+    ),
+    (
         "0009 trust store: signed trust lists",
         "16250657a2f6a59f89412dc19f3b532e31653a179ab9492423d8a786109c7b8c",
     ),
@@ -217,6 +221,14 @@ fn seed(c: &Connection, index: usize, applied: usize) {
             )
             .unwrap();
         }
+        7 => {
+            // A case reported to its issuer before this version's data was taken.
+            c.execute(
+                "UPDATE cases SET presentation_reported_at = 1500 WHERE scan_id = 'scan-1'",
+                [],
+            )
+            .unwrap();
+        }
         _ => panic!("migration {} has no rows in `seed`", index + 1),
     }
 }
@@ -244,6 +256,7 @@ async fn start_gate(data_dir: &Path) -> gate_service::AppState {
         .map(|id| IssuerConfig {
             id: (*id).into(),
             base_url: Some("http://127.0.0.1:1".into()),
+            internal_url: Some("http://127.0.0.1:1".into()),
             jwks_file: None,
         })
         .collect();
@@ -322,7 +335,11 @@ fn check_upgraded(c: &Connection, applied: usize, latest: &[(String, String, Opt
     // The refused-scan counters and a token's attempts, kept (migration 6).
     let refused = if has_run(applied, "0006") { 1 } else { 0 };
     assert_eq!(count(c, "refused_scans"), refused, "from version {applied}");
-    assert_eq!(count(c, "token_attempts"), refused, "from version {applied}");
+    assert_eq!(
+        count(c, "token_attempts"),
+        refused,
+        "from version {applied}"
+    );
     if applied >= 2 {
         let seq: i64 = c
             .query_row(
@@ -388,8 +405,23 @@ fn check_upgraded(c: &Connection, applied: usize, latest: &[(String, String, Opt
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        assert_eq!((kind.as_str(), revoked), ("gate", 3100), "from version {applied}");
+        assert_eq!(
+            (kind.as_str(), revoked),
+            ("gate", 3100),
+            "from version {applied}"
+        );
     }
+    // Migration 8: a case opened before it (with a token, not purged) is still to be
+    // presented to its issuer; one reported already stays reported.
+    let presented: Option<i64> = c
+        .query_row(
+            "SELECT presentation_reported_at FROM cases WHERE scan_id = 'scan-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let expected = if applied >= 8 { Some(1500) } else { None };
+    assert_eq!(presented, expected, "from version {applied}: presentation");
 }
 
 #[tokio::test]
