@@ -139,6 +139,7 @@ impl TestApp {
         let mut config = Config::for_tests(dir.path());
         config.issuers = vec![IssuerConfig {
             id: "mobile-api".into(),
+            internal_url: None,
             base_url: None,
             jwks_file: Some(jwks_path),
         }];
