@@ -37,7 +37,11 @@ def get(url, timeout=30):
 
 
 def post_json(url, body, timeout=30):
-    req = urllib.request.Request(url, data=body.encode(), headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if os.environ.get("GATE_KEY"):
+        # The scanning device's key (bench/reliability.sh registers one).
+        headers["Authorization"] = "Bearer " + os.environ["GATE_KEY"]
+    req = urllib.request.Request(url, data=body.encode(), headers=headers)
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.loads(r.read())
 

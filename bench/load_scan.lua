@@ -1,7 +1,9 @@
 -- wrk script (bench/gate_scan.sh, RELIABILITY.md item 7): POST /v1/scans, each pre-issued
 -- request body (one token each, a slice per thread) sent at most once, counting 5xx and
 -- non-200 answers.
--- Usage: wrk ... -s bench/load_scan.lua URL -- <bodies.txt> <threads>
+-- Usage: GATE_KEY=<device key> wrk ... -s bench/load_scan.lua URL -- <bodies.txt> <threads>
+-- PACE_MS=<ms>: each connection waits that long before each request (a paced run at a
+-- chosen rate, connections x 1000 / PACE_MS a second at most, instead of saturation).
 --
 -- The pool is never cycled: a token sent a second time would be a replay the load made
 -- itself, not something the gate did wrong. When a thread's slice runs out it stops
@@ -28,13 +30,21 @@ init = function(args)
   first = tid * per + 1
   last = first + per - 1
   i = first - 1
-  headers = { ["Content-Type"] = "application/json" }
+  headers = { ["Content-Type"] = "application/json",
+              ["Authorization"] = "Bearer " .. (os.getenv("GATE_KEY") or "") }
   server_errors = 0
   not_ok = 0
   sent = 0
   answered = 0
   exhausted_after = -1
   started = os.time()
+end
+
+if os.getenv("PACE_MS") then
+  local pace = tonumber(os.getenv("PACE_MS"))
+  delay = function()
+    return pace
+  end
 end
 
 request = function()

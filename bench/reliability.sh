@@ -256,7 +256,13 @@ section_load() {
   fi
   # 3. The gate on the same directory, trusting mobile-api by URL (keys, revocation feed,
   # use reports on its internal listener with the use-report key the gate creates).
+  # The scanning E-Gate's device key (the load is one device: its scan rate is lifted, the
+  # run measures the gate, not the per-device limiter); the console on a free port.
+  export GATE_KEY
+  GATE_KEY=$(EGATE_DATA_DIR=$data "$bin/egate" device add B-LOAD --kind gate | sed -n 's/^key (.*): //p')
+  [[ -n "$GATE_KEY" ]] || { echo "no device key"; FAILED+=(load); return; }
   EGATE_DATA_DIR=$data EGATE_GATE_ADDR=127.0.0.1:$gport EGATE_GATE_ISSUERS="mobile-api=$murl;internal=$miurl" \
+    EGATE_CONSOLE_ADDR=127.0.0.1:$(free_port) EGATE_GATE_SCAN_RATE=100000000 EGATE_GATE_SCAN_BURST=100000000 \
     EGATE_LOG=warn "$bin/gate-service" serve >"$WORK/gate.log" 2>&1 &
   PIDS+=($!)
   wait_up "$gurl" || { echo "gate-service did not start"; FAILED+=(load); return; }

@@ -4,8 +4,8 @@
 
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
-use gate_service::devices::{self, DeviceKind};
 use gate_service::console::admin;
+use gate_service::devices::{self, DeviceKind};
 
 #[derive(Subcommand, Debug)]
 pub enum DeviceCmd {

@@ -39,7 +39,10 @@ async fn devices_added_listed_and_revoked_by_the_operator_count_while_the_gate_r
     }
     let list = run_ok(d, &["device", "list"], &[]);
     assert!(list.contains("G-01") && list.contains("K-01"), "{list}");
-    assert!(!list.contains(&key[4..]), "the key is never listed:\n{list}");
+    assert!(
+        !list.contains(&key[4..]),
+        "the key is never listed:\n{list}"
+    );
 
     let mut gate = Process::spawn(d, &["run", "gate"], &[]);
     let url = url_in(
@@ -62,6 +65,8 @@ async fn devices_added_listed_and_revoked_by_the_operator_count_while_the_gate_r
         3,
         "created, revoked and last seen: {g01}"
     );
-    println!("RELIABILITY devices (binary): revoke -> 401 at the next scan, add -> 200 at once, no restart\n{list}");
+    println!(
+        "RELIABILITY devices (binary): revoke -> 401 at the next scan, add -> 200 at once, no restart\n{list}"
+    );
     gate.stop().await;
 }

@@ -18,6 +18,22 @@ fn main() -> anyhow::Result<()> {
     let n: usize = args.get(1).map_or(Ok(50_000), |s| s.parse())?;
     let out = dir.join("bench");
     std::fs::create_dir_all(&out)?;
+    // The E-Gate device the load scans as: registered in the gate's database, its key
+    // (printed once by `egate device add` in real life) in `bench/gate.key`.
+    let gate_dir = dir.join("gate");
+    std::fs::create_dir_all(&gate_dir)?;
+    let db = shared::db::Db::open(&gate_dir.join("gate.db"), gate_service::db::MIGRATIONS)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let device_key = tokio::runtime::Builder::new_current_thread()
+        .build()?
+        .block_on(gate_service::devices::add(
+            &db,
+            "B-01",
+            gate_service::devices::DeviceKind::Gate,
+            now,
+        ))?;
+    db.close();
+    std::fs::write(out.join("gate.key"), &device_key)?;
     let binding_key = BindingKey::load_or_generate(&dir.join("binding.key"))?;
     let key = SigningKey::generate()?;
     std::fs::write(
@@ -62,8 +78,8 @@ fn main() -> anyhow::Result<()> {
         shared::token::encode(&key, &claims)
     };
     let mut f = std::io::BufWriter::new(std::fs::File::create(out.join("bodies.txt"))?);
-    for i in 0..n {
-        let body = serde_json::json!({ "qr": token()?, "mrz": mrz, "gate_id": format!("B-{:02}", i % 16) });
+    for _ in 0..n {
+        let body = serde_json::json!({ "qr": token()?, "mrz": mrz });
         writeln!(f, "{body}")?;
     }
     f.flush()?;

@@ -85,6 +85,8 @@ pub struct AppState {
     pub login_name_key: Arc<ring::hmac::Key>,
     /// The scan API's per-device rate and image-decode cap.
     pub scan_limits: Arc<scan_limits::ScanLimits>,
+    /// The scan API's device key lookup (its own read-only connection).
+    pub device_keys: Arc<devices::KeyLookup>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -170,6 +172,12 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
         )),
         reporter: Arc::new(reports::Reporter::default()),
         restore: Arc::new(restore),
+        device_keys: Arc::new(devices::KeyLookup::open(&config.db_path()).map_err(|e| {
+            StartError::Db {
+                path: config.db_path(),
+                source: e.into(),
+            }
+        })?),
         scan_limits: Arc::new(scan_limits::ScanLimits::new(
             config.scan_rate_per_sec,
             config.scan_burst,

@@ -47,7 +47,10 @@ pub fn router(state: AppState) -> Router {
 /// to it; any other path is the console's 404 page.
 pub fn console_router(state: AppState) -> Router {
     let app = Router::new()
-        .route("/", get(|| async { axum::response::Redirect::to("/console/") }))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/console/") }),
+        )
         .nest("/console", crate::console::router())
         .fallback(crate::error::not_found)
         .with_state(state);

@@ -55,16 +55,12 @@ impl ScanLimits {
 
     /// A slot to decode one image, held until dropped; a 429 when every slot is taken.
     pub fn image_slot(&self) -> Result<OwnedSemaphorePermit, AppError> {
-        self.image_decodes
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| {
-                let mut p = Problem::too_many_requests(IMAGE_BUSY_RETRY_SECS);
-                p.detail = format!(
-                    "Every image decoder is busy; retry after {IMAGE_BUSY_RETRY_SECS} s."
-                );
-                AppError::Problem(p)
-            })
+        self.image_decodes.clone().try_acquire_owned().map_err(|_| {
+            let mut p = Problem::too_many_requests(IMAGE_BUSY_RETRY_SECS);
+            p.detail =
+                format!("Every image decoder is busy; retry after {IMAGE_BUSY_RETRY_SECS} s.");
+            AppError::Problem(p)
+        })
     }
 
     /// Forget devices whose allowance is full again (call periodically).

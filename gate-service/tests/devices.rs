@@ -163,9 +163,7 @@ async fn a_device_added_or_revoked_while_the_gate_runs_counts_at_the_next_reques
         .db
         .read(|c| -> Result<Vec<String>, shared::db::DbError> {
             let mut st = c.prepare("SELECT DISTINCT gate_id FROM scans")?;
-            Ok(st
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?)
+            Ok(st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
         })
         .await
         .unwrap();
@@ -187,7 +185,10 @@ async fn a_device_added_or_revoked_while_the_gate_runs_counts_at_the_next_reques
 async fn the_gate_database_keeps_the_keys_hash_never_the_key() {
     let g = Gate::start(|_| {}).await;
     let key = g.add("G-01", DeviceKind::Gate).await;
-    assert!(key.starts_with(devices::KEY_PREFIX) && key.len() == 47, "{key}");
+    assert!(
+        key.starts_with(devices::KEY_PREFIX) && key.len() == 47,
+        "{key}"
+    );
     assert_eq!(g.scan(Some(&key)).await.status(), 200);
     g.state.db.close();
     let c = rusqlite::Connection::open(g.state.config.db_path()).unwrap();
@@ -235,7 +236,9 @@ async fn one_device_past_its_scan_rate_gets_429_with_retry_after_and_others_scan
     assert!(limited > 0 && ok >= 3, "ok {ok}, limited {limited}");
     assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
     assert_eq!(g.scan(Some(&calm)).await.status(), 200, "another device");
-    println!("RELIABILITY devices: 20 scans at once from one device: {ok} answered, {limited} got 429 (Retry-After {retry_after:?} s); another device answered");
+    println!(
+        "RELIABILITY devices: 20 scans at once from one device: {ok} answered, {limited} got 429 (Retry-After {retry_after:?} s); another device answered"
+    );
     g.stop().await;
 }
 
@@ -303,7 +306,9 @@ async fn image_scans_past_the_decode_cap_get_429_instead_of_a_queue() {
     }
     assert_ne!(after, 429, "the slot came back");
     assert!(after < 500, "{after}");
-    println!("RELIABILITY devices: image decode cap 1 with one upload held -> 429 Retry-After 1; freed -> {after}");
+    println!(
+        "RELIABILITY devices: image decode cap 1 with one upload held -> 429 Retry-After 1; freed -> {after}"
+    );
     g.stop().await;
 }
 
@@ -320,12 +325,7 @@ async fn the_console_is_served_on_its_own_listener_only() {
         let (status, _, _) = problem(r).await;
         assert_eq!(status, 404, "device listener {path}");
     }
-    let r = g
-        .http
-        .get(format!("{}/", g.console))
-        .send()
-        .await
-        .unwrap();
+    let r = g.http.get(format!("{}/", g.console)).send().await.unwrap();
     assert!(r.status().is_redirection());
     assert_eq!(r.headers().get("location").unwrap(), "/console/");
     let r = g

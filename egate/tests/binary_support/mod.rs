@@ -431,7 +431,10 @@ pub async fn newest_case(console: &reqwest::Client, gate_console: &str) -> i64 {
         .await
         .unwrap();
     let at = queue.find("/console/cases/").expect("a case in the queue") + "/console/cases/".len();
-    let digits: String = queue[at..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = queue[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().unwrap()
 }
 

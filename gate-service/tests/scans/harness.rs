@@ -69,7 +69,8 @@ impl Person {
 pub struct Harness {
     pub state: AppState,
     /// Device keys of the gates registered so far, by gate id.
-    gate_keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// (An async lock held while a gate registers: concurrent first scans share it.)
+    gate_keys: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
     pub app: Router,
     pub key: SigningKey,
     pub clock: FixedClock,
@@ -170,7 +171,8 @@ impl Harness {
 
     /// The key of E-Gate device `gate` (registered on first use).
     pub async fn gate_key(&self, gate: &str) -> String {
-        if let Some(k) = self.gate_keys.lock().unwrap().get(gate) {
+        let mut keys = self.gate_keys.lock().await;
+        if let Some(k) = keys.get(gate) {
             return k.clone();
         }
         let key = gate_service::devices::add(
@@ -181,10 +183,7 @@ impl Harness {
         )
         .await
         .unwrap();
-        self.gate_keys
-            .lock()
-            .unwrap()
-            .insert(gate.to_owned(), key.clone());
+        keys.insert(gate.to_owned(), key.clone());
         key
     }
 

@@ -127,9 +127,7 @@ async fn a_two_megabyte_body_to_each_json_endpoint_gets_413() {
         .await;
     let id = created["id"].as_str().unwrap();
     // Valid JSON all the way: a 2 MB string in a field.
-    let big =
-        serde_json::to_vec(&json!({"qr": "A".repeat(2 * 1024 * 1024), "mrz": ""}))
-            .unwrap();
+    let big = serde_json::to_vec(&json!({"qr": "A".repeat(2 * 1024 * 1024), "mrz": ""})).unwrap();
     let client = reqwest::Client::new();
     let endpoints = [
         (reqwest::Method::POST, sys.mobile.url("/v1/declarations")),
