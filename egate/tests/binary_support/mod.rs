@@ -277,13 +277,14 @@ impl Up {
             .iter()
             .find_map(|l| l.trim().strip_prefix("key:"))
             .map(|k| k.trim().to_owned());
-        let mut keys = GATE_KEYS.lock().unwrap();
-        let key = key.or_else(|| keys.get(&data.display().to_string()).cloned());
-        if let Some(key) = key {
-            keys.insert(data.display().to_string(), key.clone());
-            keys.insert(up.gate.clone(), key);
+        {
+            let mut keys = GATE_KEYS.lock().unwrap();
+            let key = key.or_else(|| keys.get(&data.display().to_string()).cloned());
+            if let Some(key) = key {
+                keys.insert(data.display().to_string(), key.clone());
+                keys.insert(up.gate.clone(), key);
+            }
         }
-        drop(keys);
         let http = client();
         for base in [&up.mobile, &up.gate, &up.kiosk] {
             let r = http.get(format!("{base}/healthz")).send().await.unwrap();
