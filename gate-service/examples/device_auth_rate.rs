@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p gate-service --example device_auth_rate -- <seconds> <tasks>`
 //! builds a gate on a temporary directory with 64 registered devices and runs
-//! [`gate_service::devices::authenticate`] (the per-request indexed read the extractor
+//! [`gate_service::devices::identify`] (the per-request indexed read the extractor
 //! does: SHA-256 of the key, one read on the blocking pool) from `<tasks>` concurrent
 //! tasks on a 2-worker runtime for `<seconds>`, and prints `device_auth_per_s=<n>`.
 //! The share of the scan throughput authentication takes is then
@@ -42,7 +42,7 @@ fn main() -> anyhow::Result<()> {
                 let mut i = t;
                 while Instant::now() < until {
                     let key = &keys[i % keys.len()];
-                    let found = devices::authenticate(&state, key).await;
+                    let found = devices::identify(&state, key).await;
                     assert!(matches!(found, Ok(Some(_))), "a registered key is accepted");
                     done.fetch_add(1, Ordering::Relaxed);
                     i += 1;

@@ -240,7 +240,7 @@ impl KeyLookup {
 }
 
 /// The device holding `key`, unless the key is unknown or revoked.
-pub async fn authenticate(state: &AppState, key: &str) -> Result<Option<Device>, AppError> {
+pub async fn identify(state: &AppState, key: &str) -> Result<Option<Device>, AppError> {
     if key.len() != KEY_LEN || !key.starts_with(KEY_PREFIX) {
         return Ok(None);
     }
@@ -289,7 +289,7 @@ impl FromRequestParts<AppState> for AuthenticatedGate {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let key = bearer(parts).ok_or(AppError::Unauthorized)?;
-        let device = authenticate(state, key)
+        let device = identify(state, key)
             .await?
             .ok_or(AppError::Unauthorized)?;
         if device.kind != DeviceKind::Gate {

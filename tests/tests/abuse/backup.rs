@@ -65,7 +65,7 @@ struct Restored {
     dir: tempfile::TempDir,
     base: String,
     url: String,
-    /// The key of the E-Gate device `G-RESTORED` registered on this gate.
+    /// The key of the E-Gate device `G-RESTORED-<n>` registered on this gate.
     key: String,
     state: gate_service::AppState,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -155,7 +155,10 @@ async fn start_gate(sys: &System, dir: tempfile::TempDir, mobile_url: &str) -> R
     let listeners = gate_service::Listeners::bind(&cfg).await.unwrap();
     let base = format!("http://{}", listeners.device.local_addr().unwrap());
     let state = gate_service::build(cfg).await.unwrap();
-    let key = add_gate(&state, "G-RESTORED").await;
+    // A device of its own (a restored database may hold an earlier one's).
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let key = add_gate(&state, &format!("G-RESTORED-{n}")).await;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(gate_service::serve(listeners, state.clone(), async move {
         let _ = rx.await;
