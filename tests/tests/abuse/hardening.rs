@@ -110,6 +110,7 @@ const ROUTES: &[Route] = &[
         Read,
     ),
     Route(Mobile, "GET", "/v1/trust-list", "/v1/trust-list", Read),
+    Route(Mobile, "GET", "/v1/jwks", "/v1/jwks", Read),
     Route(
         MobileInternal,
         "GET",
@@ -264,6 +265,7 @@ const ROUTES: &[Route] = &[
     Route(Kiosk, "GET", "/timeout", "/timeout", Read),
     Route(Kiosk, "GET", "/static/kiosk.css", "/static/kiosk.css", Read),
     Route(Kiosk, "GET", "/v1/trust-list", "/v1/trust-list", Read),
+    Route(Kiosk, "GET", "/v1/jwks", "/v1/jwks", Read),
     Route(
         Kiosk,
         "GET",
