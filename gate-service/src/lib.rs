@@ -266,20 +266,33 @@ pub async fn serve(
         Some(files) => Some(files.server_config().map_err(std::io::Error::other)?),
         None => None,
     };
-    let device = shared::tls::serve(
+    // Either listener ending (an accept error) stops the other too, as the signal does.
+    let stop_tx = std::sync::Arc::new(stop_tx);
+    let serve_one = |listener, app, tls, stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>| {
+        let rx = stop.subscribe();
+        async move {
+            let served = shared::tls::serve(listener, app, tls, stopped(rx)).await;
+            let _ = stop.send(true);
+            served
+        }
+    };
+    let device = serve_one(
         listeners.device,
         build_app(state.clone()),
         tls.clone(),
-        stopped(stop_rx.clone()),
+        stop_tx.clone(),
     );
-    let console = shared::tls::serve(
+    let console = serve_one(
         listeners.console,
         build_console_app(state.clone()),
         tls,
-        stopped(stop_rx),
+        stop_tx.clone(),
     );
     let signal = async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            () = stopped(stop_rx) => {}
+        }
         let _ = stop_tx.send(true);
     };
     let ((), device, console) = tokio::join!(signal, device, console);

@@ -29,7 +29,8 @@ pub const ADDRESS: &str = "Hotel Sakura, Ginza, Tokyo";
 pub const MRZ: &str = "P<JPNTANAKA<<HANAKO<<<<<<<<<<<<<<<<<<<<<<<<<\n\
                        TR12345672JPN8504124F3501313<<<<<<<<<<<<<<<0";
 
-/// A command running the `egate` binary on `data`, every listener on port 0, and no
+/// A command running the `egate` binary on `data`, every listener (the internal ones
+/// too) on port 0, and no
 /// `EGATE_*` variable inherited from the caller's environment.
 pub fn command(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_egate"));
@@ -44,6 +45,8 @@ pub fn command(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         .env("EGATE_GATE_ADDR", "127.0.0.1:0")
         .env("EGATE_CONSOLE_ADDR", "127.0.0.1:0")
         .env("EGATE_KIOSK_ADDR", "127.0.0.1:0")
+        .env("EGATE_MOBILE_API_INTERNAL_ADDR", "127.0.0.1:0")
+        .env("EGATE_KIOSK_INTERNAL_ADDR", "127.0.0.1:0")
         .stdin(Stdio::null());
     for (k, v) in env {
         c.env(k, v);
@@ -224,13 +227,14 @@ impl Drop for Process {
     }
 }
 
-/// The first `http://host:port` in `line`.
+/// The first `http://host:port` in `line` (without a `;` or `,` after it).
 pub fn url_in(line: &str) -> String {
     let i = line.find("http://").expect("a URL in the line");
     line[i..]
         .split_whitespace()
         .next()
         .unwrap()
+        .trim_end_matches([';', ','])
         .trim_end_matches('/')
         .to_owned()
 }
