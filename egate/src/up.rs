@@ -1,7 +1,7 @@
 //! `egate up`: the whole system in one process.
 //!
-//! Binds the three listeners first (so `:0` works and the gate is wired to the ports
-//! actually bound), starts the two issuers, then the gate with its trust list pointing
+//! Binds every listener first (the issuers' public and internal ones, the gate's device
+//! and console ones; so `:0` works and the gate is wired to the ports actually bound), starts the two issuers, then the gate with its trust list pointing
 //! at them, creates the first supervisor account if there is none and the demo gate
 //! device `demo-gate-1` on first start (each printed once), prints the URLs,
 //! and on Ctrl-C/SIGTERM lets in-flight requests finish and closes the databases.
