@@ -289,9 +289,7 @@ impl FromRequestParts<AppState> for AuthenticatedGate {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let key = bearer(parts).ok_or(AppError::Unauthorized)?;
-        let device = identify(state, key)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
+        let device = identify(state, key).await?.ok_or(AppError::Unauthorized)?;
         if device.kind != DeviceKind::Gate {
             return Err(AppError::DeviceForbidden);
         }
