@@ -26,6 +26,7 @@ pub mod console;
 pub mod db;
 pub mod devices;
 pub mod error;
+pub mod feed_pages;
 pub mod metrics;
 pub mod openapi;
 pub mod presentations;
@@ -35,10 +36,9 @@ pub mod routes;
 pub mod scan;
 pub mod scan_limits;
 pub mod selection;
+pub mod signed_lists;
 pub mod tasks;
 pub mod trust;
-pub mod feed_pages;
-pub mod signed_lists;
 
 pub use config::{Config, ConfigError, IssuerConfig};
 pub use error::StartError;
@@ -325,15 +325,16 @@ impl ServiceKeys {
     /// The configured keys, else the files under the data directory (created with their
     /// verifiers when missing). A leftover single key (`gate-api.key`) is not read.
     pub fn load(cfg: &Config) -> Result<ServiceKeys, StartError> {
-        let load = |configured: &Option<ServiceKey>, purpose: Purpose| match configured {
-            Some(k) => Ok(k.clone()),
-            None => shared::service_keys::load_or_create_key(&cfg.data_dir, purpose).map_err(
-                |source| StartError::ApiKey {
-                    path: cfg.data_dir.join(purpose.key_file()),
-                    source,
-                },
-            ),
-        };
+        let load =
+            |configured: &Option<ServiceKey>, purpose: Purpose| match configured {
+                Some(k) => Ok(k.clone()),
+                None => shared::service_keys::load_or_create_key(&cfg.data_dir, purpose).map_err(
+                    |source| StartError::ApiKey {
+                        path: cfg.data_dir.join(purpose.key_file()),
+                        source,
+                    },
+                ),
+            };
         let keys = ServiceKeys {
             use_report: load(&cfg.use_report_key, Purpose::UseReport)?,
             declaration_read: load(&cfg.declaration_read_key, Purpose::DeclarationRead)?,

@@ -98,11 +98,11 @@ async fn an_officer_signs_in_opens_a_red_case_and_records_an_outcome_in_a_real_b
         .state
         .db
         .read(move |c| -> Result<i64, shared::db::DbError> {
-            Ok(c.query_row(
-                "SELECT id FROM cases WHERE scan_id = ?1",
-                [scan_id],
-                |r| r.get(0),
-            )?)
+            Ok(
+                c.query_row("SELECT id FROM cases WHERE scan_id = ?1", [scan_id], |r| {
+                    r.get(0)
+                })?,
+            )
         })
         .await
         .unwrap();
