@@ -1028,9 +1028,22 @@ fn every_password_check_goes_through_the_throttled_authenticate() {
     );
     assert_eq!(
         p.callers,
-        ["gate-service/src/console/auth/login.rs::login"],
-        "authenticate has one caller, the console's sign-in handler"
+        [
+            "gate-service/src/console/account.rs::change_password",
+            "gate-service/src/console/auth/login.rs::login",
+        ],
+        "authenticate has two callers: the console's sign-in handler, and the own-password \
+         change, whose current-password check is throttled like a sign-in"
     );
+    // Both take the client address from the TCP peer.
+    let sources_for_ip = workspace_sources();
+    let (_, account) = sources_for_ip
+        .iter()
+        .find(|(f, _)| f == "gate-service/src/console/account.rs")
+        .unwrap();
+    let change = &account[account.find("pub async fn change_password(").unwrap()..];
+    let change = &change[..change.find("\n}").unwrap_or(change.len())];
+    assert!(change.contains("shared::web::client_ip(&extensions)"));
     // That handler has one route, and its address is the TCP peer.
     let sources = workspace_sources();
     let routed: Vec<&String> = sources
