@@ -31,68 +31,13 @@ use base64::Engine as _;
 use rusqlite::OptionalExtension as _;
 use serde::Serialize;
 use serde_json::{Value, json};
-use shared::i18n::{self, Lang};
+use shared::i18n::Lang;
 use shared::rules::{self, Lane};
 use shared::token::{self, Verified, VerifyOptions};
 use std::time::Instant;
 
-/// One reason of a decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GateReason {
-    /// Stable code (`token.expired`, `selection.random`…).
-    pub code: String,
-    /// Whether the passenger-facing display may show it (risk selection never).
-    #[serde(skip)]
-    pub passenger: bool,
-    /// Whether it sends the passenger to the red lane (`rules.profile_differs` does not).
-    #[serde(skip)]
-    pub red: bool,
-    /// The rule that fired (selection rules, rules-engine reasons).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
-    /// Details for the officer (draw value, rule reasons, profile ids).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<Value>,
-}
-
-impl GateReason {
-    /// A RED reason the passenger may see.
-    pub fn passenger(code: &str) -> GateReason {
-        GateReason {
-            code: code.to_owned(),
-            passenger: true,
-            red: true,
-            rule: None,
-            detail: None,
-        }
-    }
-
-    /// A RED reason for the officer only (risk selection).
-    pub fn officer(code: &str, rule: Option<String>, detail: Option<Value>) -> GateReason {
-        GateReason {
-            code: code.to_owned(),
-            passenger: false,
-            red: true,
-            rule,
-            detail,
-        }
-    }
-
-    /// The localised message (a generic one for codes without a message).
-    pub fn message(&self, lang: Lang) -> String {
-        message(&self.code, lang)
-    }
-}
-
-/// The message of a reason code in `lang`.
-pub fn message(code: &str, lang: Lang) -> String {
-    let key = format!("reason-{}", code.replace(['.', '_'], "-"));
-    if i18n::has_key(lang, &key) || i18n::has_key(Lang::En, &key) {
-        i18n::t(lang, &key)
-    } else {
-        i18n::t(lang, "gate-reason-other")
-    }
-}
+mod reasons;
+pub use reasons::{GateReason, message};
 
 /// Where the QR text came from.
 #[derive(Debug, Clone)]
@@ -565,23 +510,4 @@ pub fn cti_base64(cti: &[u8; 16]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::{date, datetime};
-
-    #[test]
-    fn the_arrival_date_window_is_yesterday_to_tomorrow_in_the_profiles_time_zone() {
-        let jp = rules::RulesProfile::jp_2026();
-        // 16:30 UTC on 1 November is 01:30 on 2 November in Japan.
-        let now = datetime!(2026-11-01 16:30 UTC);
-        for (day, ok) in [
-            (date!(2026 - 10 - 31), false),
-            (date!(2026 - 11 - 01), true),
-            (date!(2026 - 11 - 02), true),
-            (date!(2026 - 11 - 03), true),
-            (date!(2026 - 11 - 04), false),
-        ] {
-            assert_eq!(arrival_date_current(&jp, now, day), ok, "{day}");
-        }
-    }
-}
+mod tests;
