@@ -29,10 +29,13 @@ What "acknowledged" and "present" mean, per kind (each write carries a unique ma
 - declaration: the 201 with its id; present = a row of `declarations` whose body has
   the marker as occupation, and (5 random ones per cycle) readable through the API
   with its edit token;
-- scan: the 200 with its scan id (marker: the gate id); present = the `scans` row with
-  that id and gate id, its `used_tokens` row when the scan was the token's first use,
-  and its `cases` row (same case id) when RED; 3 random first-use tokens per cycle are
-  scanned again after the restart and must come back RED `token.replayed`;
+- scan: the 200 with its scan id (marker: the scan id of the answer; the gate id is the
+  device credential's, `CRASH-GATE`, registered with `egate device add` before the first
+  start and sent as `Authorization: Bearer`); present = the `scans` row with that id and
+  that gate id, and its `used_tokens` row when the scan was the token's first use; 3
+  random first-use tokens per cycle are scanned again after the restart and must come
+  back RED `token.replayed`. In the control run (no answer awaited) a first use is
+  marked by its declaration id: present = a `scans` row for that declaration;
 - outcome: the 303 to the case page (marker: the note); present = the `outcomes` row
   for that case with that note, and the case closed; 3 random ones per cycle are read
   back on the console's case page;
@@ -80,6 +83,8 @@ import urllib.parse
 HTTP_TIMEOUT = 5.0
 START_TIMEOUT = 60.0
 OFFICER_PASSWORD = "crash-harness-password-1"
+# The E-Gate device every scanner thread scans as (its key is sent as a bearer credential).
+GATE_DEVICE = "CRASH-GATE"
 # Most iterations of one client thread in one cycle (the load lasts about a second).
 MAX_ITERATIONS = 100_000
 BIRTH = "1985-04-12"
@@ -170,6 +175,13 @@ class System:
             "EGATE_MOBILE_API_ADDR": f"127.0.0.1:{self.ports['mobile']}",
             "EGATE_GATE_ADDR": f"127.0.0.1:{self.ports['gate']}",
             "EGATE_KIOSK_ADDR": f"127.0.0.1:{self.ports['kiosk']}",
+            "EGATE_CONSOLE_ADDR": f"127.0.0.1:{self.ports['console']}",
+            "EGATE_MOBILE_API_INTERNAL_ADDR": f"127.0.0.1:{self.ports['mobile_internal']}",
+            "EGATE_KIOSK_INTERNAL_ADDR": f"127.0.0.1:{self.ports['kiosk_internal']}",
+            # One device scans for every scanner thread: its per-device limit (5/s, burst
+            # 20 by default) is lifted; the run checks crash safety, not the limiter.
+            "EGATE_GATE_SCAN_RATE": "100000000",
+            "EGATE_GATE_SCAN_BURST": "100000000",
             "EGATE_RATE_LIMIT_PER_MINUTE": "100000000",
             # No random selection: the lane follows the declared items.
             "EGATE_GATE_SELECTION_RATE": "0",
@@ -185,20 +197,31 @@ class System:
         if r.returncode != 0:
             raise SystemExit(f"egate officer add failed: {r.stdout} {r.stderr}")
 
+    def create_gate_device(self, device_id):
+        """Register an E-Gate device; its key (printed once) for `Authorization: Bearer`."""
+        r = subprocess.run([self.binary, "device", "add", device_id, "--kind", "gate"], env=self.env(),
+                           capture_output=True, text=True, timeout=120)
+        m = re.search(r"^key \(.*\): (\S+)$", r.stdout, re.M)
+        if r.returncode != 0 or not m:
+            raise SystemExit(f"egate device add failed: {r.stdout} {r.stderr}")
+        return m.group(1)
+
     def start(self):
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([self.binary, "up"], env=self.env(),
                                      stdout=subprocess.DEVNULL, stderr=log)
         log.close()
         deadline = time.time() + START_TIMEOUT
-        pending = dict(self.ports)
+        # The public listeners answer /healthz, the console its sign-in page (the
+        # internal ones serve only /v1/internal/*).
+        pending = {k: v for k, v in self.ports.items() if k in ("mobile", "gate", "console", "kiosk")}
         while pending and time.time() < deadline:
             if self.proc.poll() is not None:
                 raise SystemExit(f"egate up exited with {self.proc.returncode} at start; see {self.log_path}")
             for name, port in list(pending.items()):
                 try:
                     c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                    c.request("GET", "/healthz")
+                    c.request("GET", "/console/login" if name == "console" else "/healthz")
                     if c.getresponse().status == 200:
                         del pending[name]
                     c.close()
@@ -274,6 +297,8 @@ class Conn:
 
 CSRF_RE = re.compile(rb'name="csrf" value="([^"]+)"')
 FORM = "application/x-www-form-urlencoded"
+PAY_KEY_RE = re.compile(rb'name="idempotency_key" value="([^"]+)"')
+PAY_AMOUNT_RE = re.compile(rb'name="amount_yen" inputmode="numeric" value="([0-9,]*)"')
 
 
 class OfficerSession:
@@ -329,16 +354,18 @@ class State:
         self.lock = threading.Lock()
         # marker -> (id, edit_token) or None (control: sent, no answer needed)
         self.decls = {}
-        # gate id marker -> dict(scan_id, first_use, case_id) or None
+        # scan id -> dict(first_use, decision); control: "decl:<declaration id>" -> None
         self.scans = {}
         # note marker -> case id (known before sending)
         self.outcomes = {}
         # reference marker -> payment id or None
         self.payments = {}
-        self.tokens = collections.deque(maxlen=5000)      # unused (qr, mrz)
-        self.used = collections.deque(maxlen=2000)        # first use acknowledged (qr, mrz)
+        self.tokens = collections.deque(maxlen=5000)      # unused (qr, mrz, declaration id)
+        self.used = collections.deque(maxlen=2000)        # first use acknowledged (qr, mrz, declaration id)
         self.cases = collections.deque(maxlen=5000)       # waiting case ids
+        self.claimed = set()                              # case ids an officer thread took
         self.errors = collections.Counter()               # unexpected answers seen (each fails the run)
+        self.gate_key = None                              # the device key of GATE_DEVICE
         self.replays_sent = 0                             # replays answered 200 (checked for token.replayed)
 
     def error(self, what):
@@ -375,33 +402,34 @@ def decl_writer(port, st, control, stop, tag, rng):
         with st.lock:
             if not control:
                 st.decls[marker] = (v["id"], v["edit_token"])
-            st.tokens.append((v["qr"]["text"], mrz))
+            st.tokens.append((v["qr"]["text"], mrz, v["id"]))
     conn.close()
 
 
-def scan_writer(port, st, control, stop, tag, rng):
+def scan_writer(port, st, control, stop, tag, rng, gate_key):
     conn = Conn(port)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {gate_key}"}
     for n in range(1, MAX_ITERATIONS + 1):
         if stop.is_set():
             break
         with st.lock:
             replay = bool(st.used) and rng.random() < 0.05
             if replay:
-                qr, mrz = st.used[rng.randrange(len(st.used))]
+                qr, mrz, decl_id = st.used[rng.randrange(len(st.used))]
             elif st.tokens:
-                qr, mrz = st.tokens.popleft()
+                qr, mrz, decl_id = st.tokens.popleft()
             else:
                 qr = None
         if qr is None:
             time.sleep(0.005)
             continue
-        gate_id = f"S{tag}-{n}"
-        body = json.dumps({"qr": qr, "mrz": mrz, "gate_id": gate_id})
+        body = json.dumps({"qr": qr, "mrz": mrz})
         try:
-            conn.send("POST", "/v1/scans", body, {"Content-Type": "application/json"})
-            if control:
+            conn.send("POST", "/v1/scans", body, headers)
+            if control and not replay:
+                # The flaw simulated: a first use acknowledged once sent.
                 with st.lock:
-                    st.scans[gate_id] = None
+                    st.scans[f"decl:{decl_id}"] = None
             status, _, data = conn.receive()
         except (OSError, http.client.HTTPException):
             # Unknown whether it was stored: the token is not used again.
@@ -426,15 +454,14 @@ def scan_writer(port, st, control, stop, tag, rng):
             st.error("scan: first use refused as token.replayed")
         # The device answer carries no case id (officer data): officers take cases from
         # the console queue (officer_writer).
-        case_id = None
+        if not v.get("scan_id"):
+            st.error(f"scan: {v['decision']} answer without a scan id")
+            continue
         with st.lock:
             if not control:
-                st.scans[gate_id] = {"scan_id": v["scan_id"], "first_use": first_use,
-                                     "case_id": case_id, "decision": v["decision"]}
+                st.scans[v["scan_id"]] = {"first_use": first_use, "decision": v["decision"]}
             if first_use:
-                st.used.append((qr, mrz))
-            if case_id is not None:
-                st.cases.append(case_id)
+                st.used.append((qr, mrz, decl_id))
     conn.close()
 
 
@@ -447,6 +474,10 @@ def officer_writer(port, st, control, stop, tag, rng, officer):
             break
         with st.lock:
             case_id = st.cases.popleft() if st.cases else None
+            if case_id is not None:
+                # Each case is taken by one officer thread only (two officers closing one
+                # case: the second is rightly 409, not a failure of the store).
+                st.claimed.add(case_id)
         if case_id is None:
             # The waiting cases, from the queue as an officer sees them.
             try:
@@ -455,7 +486,7 @@ def officer_writer(port, st, control, stop, tag, rng, officer):
                 status, page = 0, b""
             ids = [int(m) for m in re.findall(rb'/console/cases/(\d+)"', page)] if status == 200 else []
             with st.lock:
-                st.cases.extend(i for i in ids if i not in st.cases)
+                st.cases.extend(i for i in ids if i not in st.cases and i not in st.claimed)
             time.sleep(0.005)
             continue
         try:
@@ -484,9 +515,22 @@ def officer_writer(port, st, control, stop, tag, rng, officer):
                     st.outcomes[note] = case_id
             if kind != "duty_assessed" or rng.random() < 0.5:
                 continue
+            # The payment form as the case page offers it: its one-time idempotency key and
+            # the duty assessed (an officer cannot pay more than that; a supervisor only
+            # with a reason).
+            status, _, page = conn.call("GET", f"/console/cases/{case_id}", headers=cookie)
+            pay_key = PAY_KEY_RE.search(page) if status == 200 else None
+            pay_amount = PAY_AMOUNT_RE.search(page) if status == 200 else None
+            if not pay_key or not pay_amount:
+                st.error(f"case page {status}" if status != 200 else "case page without its payment form")
+                continue
+            amount = int(pay_amount.group(1).decode().replace(",", "") or "0")
+            if amount <= 0:
+                continue  # nothing assessed (an estimate of 0 yen): no payment to take
             reference = f"P{tag}-{n}"
             form = {"csrf": officer.csrf, "method": rng.choice(["cash", "card", "qr_payment"]),
-                    "amount_yen": str(rng.randrange(100, 100_000)), "reference": reference}
+                    "amount_yen": str(rng.randrange(1, amount + 1)), "reference": reference,
+                    "idempotency_key": pay_key.group(1).decode()}
             conn.send("POST", f"/console/cases/{case_id}/payment", urllib.parse.urlencode(form), post)
             if control:
                 with st.lock:
@@ -540,23 +584,23 @@ def check_store(paths, st):
 
     con = open_ro(paths["gate"])
     try:
-        scans = {g: i for (i, g) in con.execute("SELECT id, gate_id FROM scans")}
+        scans = {i: g for (i, g) in con.execute("SELECT id, gate_id FROM scans")}
+        scanned_decls = {d for (d,) in con.execute(
+            "SELECT DISTINCT declaration_id FROM scans WHERE declaration_id IS NOT NULL")}
         used = {s for (s,) in con.execute("SELECT scan_id FROM used_tokens")}
-        cases = {s: i for (i, s) in con.execute("SELECT id, scan_id FROM cases")}
         closed = {i for (i,) in con.execute("SELECT id FROM cases WHERE status = 'closed'")}
         outcomes = {n: c for (c, n) in con.execute("SELECT case_id, note FROM outcomes")}
         payments = {r: i for (i, r) in con.execute("SELECT id, reference FROM payments")}
     finally:
         con.close()
     lost_scans = set()
-    for g, v in st.scans.items():
-        sid = scans.get(g)
-        if sid is None:
-            lost_scans.add(g)
-        elif v is not None and (sid != v["scan_id"]
-                                or (v["first_use"] and sid not in used)
-                                or (v["case_id"] is not None and cases.get(sid) != v["case_id"])):
-            lost_scans.add(g)
+    for marker, v in st.scans.items():
+        if marker.startswith("decl:"):
+            # Control run: a first use sent; present if any scan of that declaration is.
+            if marker[len("decl:"):] not in scanned_decls:
+                lost_scans.add(marker)
+        elif scans.get(marker) != GATE_DEVICE or (v["first_use"] and marker not in used):
+            lost_scans.add(marker)
     lost["scans"] = lost_scans
     lost["outcomes"] = {n for n, c in st.outcomes.items()
                         if outcomes.get(n) != c or c not in closed}
@@ -600,10 +644,10 @@ def check_api(ports, st, officers, rng):
         if status != 200:
             misses.append(f"declaration {m}: GET {status}")
     # A token whose first use was acknowledged must now be refused as replayed.
-    for qr, mrz in rng.sample(used, min(3, len(used))):
+    for qr, mrz, _ in rng.sample(used, min(3, len(used))):
         c = Conn(ports["gate"])
-        status, _, data = c.call("POST", "/v1/scans", json.dumps({"qr": qr, "mrz": mrz, "gate_id": "CHECK"}),
-                                 {"Content-Type": "application/json"})
+        status, _, data = c.call("POST", "/v1/scans", json.dumps({"qr": qr, "mrz": mrz}),
+                                 {"Content-Type": "application/json", "Authorization": f"Bearer {st.gate_key}"})
         c.close()
         codes = [r["code"] for r in json.loads(data)["reasons"]] if status == 200 else []
         if "token.replayed" not in codes:
@@ -611,7 +655,7 @@ def check_api(ports, st, officers, rng):
     if outcomes and officers:
         o = officers[0]
         for note, case_id in rng.sample(outcomes, min(3, len(outcomes))):
-            c = Conn(ports["gate"])
+            c = Conn(ports["console"])
             status, _, data = c.call("GET", f"/console/cases/{case_id}", headers={"Cookie": f"egate_session={o.cookie}"})
             c.close()
             if status != 200 or note.encode() not in data:
@@ -664,7 +708,7 @@ def main():
         "gate": os.path.join(data_dir, "gate", "gate.db"),
         "kiosk": os.path.join(data_dir, "kiosk", "kiosk.db"),
     }
-    ports = {"mobile": free_port(), "gate": free_port(), "kiosk": free_port()}
+    ports = {name: free_port() for name in ("mobile", "gate", "console", "kiosk", "mobile_internal", "kiosk_internal")}
     system = System(binary, data_dir, ports, os.path.join(data_dir, "egate.log"))
     st = State()
     lost = {k: set() for k in ("declarations", "scans", "outcomes", "payments")}
@@ -674,8 +718,9 @@ def main():
     ok = False
     try:
         system.create_officer("crash")
+        st.gate_key = system.create_gate_device(GATE_DEVICE)
         system.start()
-        officers = [OfficerSession(ports["gate"], "crash") for _ in range(args.officers)]
+        officers = [OfficerSession(ports["console"], "crash") for _ in range(args.officers)]
         for o in officers:
             o.login()
         for cycle in range(args.cycles):
@@ -686,10 +731,11 @@ def main():
                     ports["mobile"], st, args.control, stop, f"{cycle}-d{w}", random.Random(rng.random()))))
             for w in range(args.scanners):
                 threads.append(threading.Thread(target=scan_writer, args=(
-                    ports["gate"], st, args.control, stop, f"{cycle}-s{w}", random.Random(rng.random()))))
+                    ports["gate"], st, args.control, stop, f"{cycle}-s{w}", random.Random(rng.random()),
+                    st.gate_key)))
             for w, o in enumerate(officers):
                 threads.append(threading.Thread(target=officer_writer, args=(
-                    ports["gate"], st, args.control, stop, f"{cycle}-o{w}", random.Random(rng.random()), o)))
+                    ports["console"], st, args.control, stop, f"{cycle}-o{w}", random.Random(rng.random()), o)))
             for t in threads:
                 t.start()
             time.sleep(rng.uniform(0.05, args.max_run))
@@ -714,7 +760,7 @@ def main():
                 print(f"cycle {cycle}: {len(missing - reports_missing)} uses marked reported are not in "
                       f"the issuer's feed: {sorted(missing - reports_missing)[:3]}", flush=True)
             reports_missing |= missing
-            s_lost = check_sessions(ports["gate"], officers)
+            s_lost = check_sessions(ports["console"], officers)
             misses = check_api(ports, st, officers, rng) if not args.control else []
             new_lost = {k: cycle_lost[k] - lost[k] for k in lost}
             for k in lost:
