@@ -114,35 +114,65 @@ section_schemathesis() {
     { python3 -m venv "$venv" && "$venv/bin/pip" install -q "schemathesis==$ST_VERSION"; } >"$WORK/st-install.log" 2>&1 \
       || { tail -20 "$WORK/st-install.log"; echo "RELIABILITY item10: FAILED: cannot install schemathesis==$ST_VERSION"; FAILED+=(schemathesis); return; }
   fi
-  local port data
-  port=$(free_port)
+  local port iport data
+  port=$(free_port); iport=$(free_port)
   data=$WORK/st
   mkdir -p "$data"
+  # The gate's two per-purpose keys, made up for this run: mobile-api gets their verifiers
+  # (SHA-256, as `egate up` writes them), schemathesis the keys, one per security scheme
+  # of the document (use_report_key, declaration_read_key), in its config file.
+  python3 - "$WORK" <<'PY' || { echo "RELIABILITY item10: FAILED: cannot make the keys"; FAILED+=(schemathesis); return; }
+import hashlib, os, secrets, sys
+work = sys.argv[1]
+keys = {s: secrets.token_urlsafe(32) for s in ("use_report_key", "declaration_read_key")}
+def private(name, text):
+    fd = os.open(os.path.join(work, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, text.encode()); os.close(fd)
+private("st-verifiers.env", "".join("%s=%s\n" % (v, hashlib.sha256(keys[s].encode()).hexdigest()) for s, v in
+        (("use_report_key", "EGATE_USE_REPORT_VERIFIER"), ("declaration_read_key", "EGATE_DECLARATION_READ_VERIFIER"))))
+private("st-internal.toml", "".join('[auth.openapi.%s]\nbearer = "%s"\n' % kv for kv in keys.items()))
+PY
   # Rate limits lifted (creation and edits), as for every load here: the run checks the
   # endpoints' contract, not the limiter (a 429 under a fuzzer's burst).
-  EGATE_DATA_DIR=$data EGATE_MOBILE_API_ADDR=127.0.0.1:$port EGATE_RATE_LIMIT_PER_MINUTE=100000000 \
-    EGATE_MOBILE_API_INTERNAL_ADDR=127.0.0.1:$(free_port) \
+  env $(cat "$WORK/st-verifiers.env") \
+    EGATE_DATA_DIR=$data EGATE_MOBILE_API_ADDR=127.0.0.1:$port EGATE_RATE_LIMIT_PER_MINUTE=100000000 \
+    EGATE_MOBILE_API_INTERNAL_ADDR=127.0.0.1:$iport \
     EGATE_EDIT_RATE_LIMIT_PER_MINUTE=100000000 EGATE_EDIT_RATE_LIMIT_PER_DECLARATION_PER_MINUTE=100000000 \
     EGATE_LOG=warn "$EGATE" run mobile-api >"$WORK/st-server.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   wait_up "http://127.0.0.1:$port" || { echo "mobile-api did not start"; FAILED+=(schemathesis); return; }
   curl -fsS "http://127.0.0.1:$port/openapi.json" -o "$WORK/openapi.json" || true
-  # From the scratch directory: schemathesis leaves .hypothesis/ and .schemathesis/ behind.
-  (cd "$WORK" && "$st" run "http://127.0.0.1:$port/openapi.json" --checks all \
-    --max-examples "$EXAMPLES" --workers 2 --seed "${ST_SEED:-1}" --no-color \
-    --report json,ndjson --report-json-path "$WORK/st.json" --report-ndjson-path "$WORK/st.ndjson" \
-    >"$WORK/st.log" 2>&1)
-  local rc=$?
+  # Two runs, one per listener, each with the operations that listener serves (the
+  # document lists both; the `internal` ones answer 404 on the public listener): the
+  # public listener without the tag `internal`, then the internal listener with only it
+  # (the document read from the public listener, the requests sent to the internal one,
+  # with the keys above). Each run has its own verdict: every operation of the run > 0
+  # cases; together they cover every operation of the document.
+  local run rc
+  for run in public internal; do
+    local sel=(--exclude-tag internal) vsel=(--without-tag internal) conf=() base=http://127.0.0.1:$port
+    if [[ $run == internal ]]; then
+      sel=(--include-tag internal) vsel=(--tag internal) conf=(--config-file "$WORK/st-internal.toml")
+      base=http://127.0.0.1:$iport
+    fi
+    echo "   run $run: $base"
+    # From the scratch directory: schemathesis leaves .hypothesis/ and .schemathesis/ behind.
+    (cd "$WORK" && "$st" "${conf[@]}" run "http://127.0.0.1:$port/openapi.json" --url "$base" "${sel[@]}" --checks all \
+      --max-examples "$EXAMPLES" --workers 2 --seed "${ST_SEED:-1}" --no-color \
+      --report json,ndjson --report-json-path "$WORK/st-$run.json" --report-ndjson-path "$WORK/st-$run.ndjson" \
+      >"$WORK/st-$run.log" 2>&1)
+    rc=$?
+    sed -n '/^=* SUMMARY/,$p' "$WORK/st-$run.log" | head -60
+    if ! python3 bench/st_verdict.py --exit "$rc" --version "$ST_VERSION" --report "$WORK/st-$run.json" \
+        --events "$WORK/st-$run.ndjson" --openapi "$WORK/openapi.json" "${vsel[@]}" \
+        --accepted bench/schemathesis-accepted.txt --server-log "$WORK/st-server.log"; then
+      grep -nE '^_+ [A-Z]|^- ST|curl -X' "$WORK/st-$run.log" | head -40
+      [[ -s "$WORK/st-$run.json" ]] || tail -20 "$WORK/st-$run.log"
+      FAILED+=("schemathesis-$run")
+    fi
+  done
   kill "$pid"; wait "$pid" 2>/dev/null
-  sed -n '/^=* SUMMARY/,$p' "$WORK/st.log" | head -60
-  if ! python3 bench/st_verdict.py --exit "$rc" --version "$ST_VERSION" --report "$WORK/st.json" \
-      --events "$WORK/st.ndjson" --openapi "$WORK/openapi.json" \
-      --accepted bench/schemathesis-accepted.txt --server-log "$WORK/st-server.log"; then
-    grep -nE '^_+ [A-Z]|^- ST|curl -X' "$WORK/st.log" | head -40
-    [[ -s "$WORK/st.json" ]] || tail -20 "$WORK/st.log"
-    FAILED+=(schemathesis)
-  fi
 }
 
 # ---------------------------------------------------------------- item 5: crash cycles

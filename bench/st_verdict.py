@@ -3,14 +3,16 @@
 
     st_verdict.py --exit RC --version V --report st.json --events st.ndjson \
                   --openapi openapi.json --accepted bench/schemathesis-accepted.txt \
-                  [--server-log LOG]
+                  [--server-log LOG] [--tag TAG | --without-tag TAG]
 
 Reads schemathesis' own machine-readable reports (`--report json,ndjson`), never its
 terminal text, and fails (exit 1) unless ALL of these hold:
 
 - the JSON report exists, was written by schemathesis V (the pinned version), the run
   completed (`complete`, stop reason `completed`) and reported no errors;
-- every operation of the OpenAPI document was tested with more than 0 generated cases
+- every operation of the OpenAPI document that this run selected (all of them; with
+  `--tag T` those tagged T, with `--without-tag T` the others: one run per listener, the
+  internal operations on the internal listener) was tested with more than 0 generated cases
   (counted per operation from the NDJSON events), and none was skipped or errored (the
   one exception: `GET <schema path>`, the operation serving the document schemathesis
   loaded, which schemathesis itself leaves out; the report's operation total must then
@@ -53,13 +55,19 @@ def load_accepted(path):
     return accepted, problems
 
 
-def operations(openapi):
+def operations(openapi, tag=None, without_tag=None):
+    """The document's operations ("METHOD /path"); only those tagged `tag`, or only those
+    not tagged `without_tag`, when given (as the run's --include-tag / --exclude-tag)."""
     doc = json.load(open(openapi, encoding="utf-8"))
     ops = []
     for path, item in doc.get("paths", {}).items():
-        for method in item:
-            if method in METHODS:
-                ops.append("%s %s" % (method.upper(), path))
+        for method, op in item.items():
+            if method not in METHODS:
+                continue
+            tags = op.get("tags") or []
+            if (tag is not None and tag not in tags) or (without_tag is not None and without_tag in tags):
+                continue
+            ops.append("%s %s" % (method.upper(), path))
     return sorted(ops)
 
 
@@ -92,6 +100,9 @@ def main():
     ap.add_argument("--server-log")
     ap.add_argument("--schema-path", default="/openapi.json",
                     help="path the schema was loaded from (schemathesis does not test that operation)")
+    sel = ap.add_mutually_exclusive_group()
+    sel.add_argument("--tag", help="the run tested only the operations with this tag")
+    sel.add_argument("--without-tag", help="the run tested only the operations without this tag")
     a = ap.parse_args()
     fails = []
 
@@ -103,14 +114,16 @@ def main():
         report = None
         fails.append("no readable JSON report (%s): schemathesis did not finish its run" % e)
     try:
-        ops = operations(a.openapi)
+        ops = operations(a.openapi, a.tag, a.without_tag)
     except (OSError, ValueError) as e:
         ops = []
         fails.append("no readable OpenAPI document (%s)" % e)
     self_op = "GET %s" % a.schema_path
     ops = [op for op in ops if op != self_op]
     if not ops:
-        fails.append("the OpenAPI document lists no operation")
+        fails.append("the OpenAPI document lists no operation%s"
+                     % (" tagged %s" % a.tag if a.tag else " without the tag %s" % a.without_tag
+                        if a.without_tag else ""))
     try:
         cases, statuses = cases_per_operation(a.events)
     except (OSError, ValueError) as e:
@@ -131,9 +144,12 @@ def main():
         if tc.get("errored"):
             fails.append("%d test cases errored" % tc["errored"])
         o = report.get("operations") or {}
-        if o.get("total") != len(ops) or o.get("tested") != len(ops):
-            fails.append("schemathesis saw %s operations and tested %s; the document has %d (besides %s)"
-                         % (o.get("total"), o.get("tested"), len(ops), self_op))
+        # schemathesis counts every operation of the document (but its own schema's) in
+        # `total`, and the ones the run selected in `tested`.
+        everything = len([op for op in operations(a.openapi) if op != self_op]) if ops else 0
+        if o.get("total") != everything or o.get("tested") != len(ops):
+            fails.append("schemathesis saw %s operations and tested %s; the document has %d (besides %s), "
+                         "%d of them for this run" % (o.get("total"), o.get("tested"), everything, self_op, len(ops)))
         if o.get("errored") or o.get("skipped"):
             fails.append("operations errored %s, skipped %s %s" % (o.get("errored"), o.get("skipped"),
                                                                   o.get("skip_reasons") or ""))
@@ -166,10 +182,11 @@ def main():
     server = sum(1 for c, *_ in failures if c in ("ST101", "ST102"))
     schema = sum(1 for c, *_ in failures if c.startswith("ST1") and c not in ("ST101", "ST102"))
     fewest = min(((cases.get(op, 0), op) for op in ops), default=(0, "-"))
-    print("RELIABILITY item10: schemathesis (pinned %s): %d test cases over %d/%d operations (fewest: %d, %s), "
+    what = " [tag %s]" % a.tag if a.tag else " [all but tag %s]" % a.without_tag if a.without_tag else ""
+    print("RELIABILITY item10%s: schemathesis (pinned %s): %d test cases over %d/%d operations (fewest: %d, %s), "
           "%d server errors, %d response-contract violations, %d findings accepted (listed in %s), "
           "%d not accepted, %d panics, exit %d"
-          % (a.version, generated, sum(1 for op in ops if cases.get(op, 0) > 0), len(ops),
+          % (what, a.version, generated, sum(1 for op in ops if cases.get(op, 0) > 0), len(ops),
              fewest[0], fewest[1], server, schema,
              len(seen_accepted), a.accepted, len(unaccepted), panics, a.rc))
     for code, op in sorted(seen_accepted):
