@@ -93,7 +93,10 @@ async fn an_officer_signs_in_opens_a_red_case_and_records_an_outcome_in_a_real_b
         .unwrap();
     assert_eq!(scan["decision"], "red", "{scan}");
     // The device's answer carries no case id (officer data): the case is looked up.
-    let scan_id = scan["scan_id"].as_str().unwrap().to_owned();
+    let scan_id = scan["scan_id"]
+        .as_str()
+        .expect("a stored scan (a trusted token)")
+        .to_owned();
     let case_id: i64 = app
         .state
         .db
@@ -332,11 +335,15 @@ async fn an_officer_signs_in_opens_a_red_case_and_records_an_outcome_in_a_real_b
 }
 
 /// An issuer on a real port serving what the gate reads from it: its keys
-/// (`/v1/trust-list`, from the JWKS file the test app writes) and the full declaration
+/// (`/v1/trust-list`: the JWKS file the test app writes, signed with a root key made
+/// here) and the full declaration
 /// (`/v1/internal/declarations/{id}`). Other paths answer 404 (revocations: none yet).
 struct MockIssuer {
     base: String,
     jwks_file: std::sync::Arc<std::sync::OnceLock<PathBuf>>,
+    /// The operator root key of this test: it signs the issuer's key set as a real
+    /// deployment does (docs/trust.md); the gate holds its public half.
+    root: std::sync::Arc<shared::token::SigningKey>,
 }
 
 impl MockIssuer {
@@ -344,18 +351,32 @@ impl MockIssuer {
         use axum::routing::get;
         let jwks_file = std::sync::Arc::new(std::sync::OnceLock::<PathBuf>::new());
         let file = jwks_file.clone();
+        let root = std::sync::Arc::new(shared::token::SigningKey::generate().unwrap());
+        let signer = root.clone();
         let router = axum::Router::new()
             .route(
                 "/v1/trust-list",
                 get(move || {
                     let file = file.clone();
+                    let signer = signer.clone();
                     async move {
                         let path = file
                             .get()
                             .expect("the JWKS file is known before the gate starts");
-                        let jwks: Value =
+                        let jwks: shared::token::Jwks =
                             serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-                        axum::Json(jwks)
+                        // The test app's fixed clock (2026-11-01 09:00 UTC): signed an
+                        // hour before, valid for a day.
+                        let now = time::macros::datetime!(2026-11-01 09:00 UTC).unix_timestamp();
+                        // The key set signed by the root key, as an issuer serves it.
+                        let payload = shared::token::signed_list::ListPayload {
+                            issuer: "mobile-api".into(),
+                            iat: now - 3_600,
+                            not_after: now + 86_400,
+                            version: 1,
+                            jwks,
+                        };
+                        shared::token::signed_list::sign_list(&signer, &payload)
                     }
                 }),
             )
@@ -370,11 +391,17 @@ impl MockIssuer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        MockIssuer { base, jwks_file }
+        MockIssuer {
+            base,
+            jwks_file,
+            root,
+        }
     }
 
-    /// Point the gate's issuer at this server (its keys come from the app's JWKS file).
+    /// Point the gate's issuer at this server (its keys come from the app's JWKS file,
+    /// served signed) and give the gate the root public key that checks the list.
     fn serve_for(&self, c: &mut gate_service::Config) {
+        c.root_key = Some(shared::token::signed_list::RootPublicKey::of(&self.root));
         let issuer = &mut c.issuers[0];
         if let Some(path) = issuer.jwks_file.take() {
             let _ = self.jwks_file.set(path);
