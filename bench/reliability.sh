@@ -288,10 +288,18 @@ section_load() {
   # use reports on its internal listener with the use-report key the gate creates).
   # The scanning E-Gate's device key (the load is one device: its scan rate is lifted, the
   # run measures the gate, not the per-device limiter); the console on a free port.
+  # The operator root key signs mobile-api's key set (its trust list, served at
+  # /v1/trust-list); the gate holds the root public key (docs/trust.md).
+  local root_pub
+  EGATE_DATA_DIR=$data "$bin/egate" root-key init >/dev/null \
+    && EGATE_DATA_DIR=$data "$bin/egate" trust-list sign mobile-api >/dev/null \
+    && root_pub=$(EGATE_DATA_DIR=$data "$bin/egate" root-key public) \
+    || { echo "RELIABILITY item7: FAILED: cannot sign mobile-api's trust list"; FAILED+=(load); return; }
   export GATE_KEY
   GATE_KEY=$(EGATE_DATA_DIR=$data "$bin/egate" device add B-LOAD --kind gate | sed -n 's/^key (.*): //p')
   [[ -n "$GATE_KEY" ]] || { echo "no device key"; FAILED+=(load); return; }
   EGATE_DATA_DIR=$data EGATE_GATE_ADDR=127.0.0.1:$gport EGATE_GATE_ISSUERS="mobile-api=$murl;internal=$miurl" \
+    EGATE_GATE_ROOT_KEY=$root_pub \
     EGATE_CONSOLE_ADDR=127.0.0.1:$(free_port) EGATE_GATE_SCAN_RATE=100000000 EGATE_GATE_SCAN_BURST=100000000 \
     EGATE_LOG=warn "$bin/gate-service" serve >"$WORK/gate.log" 2>&1 &
   PIDS+=($!)
