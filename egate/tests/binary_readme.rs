@@ -29,20 +29,27 @@ async fn a_use_seen_while_the_issuer_is_down_reaches_its_feed_once_it_is_back() 
     let d = data.path();
     let http = client();
     let mut mobile = Process::spawn(d, &["run", "mobile-api"], &[]);
-    let m_url = url_in(
+    // Its public listener (trust list, revocations) and its internal one (use reports,
+    // reached by gates only), both on ports of its choosing.
+    let [m_url, m_internal]: [String; 2] = urls_in(
         &mobile
-            .wait_for_line("the mobile-api URL", |l| {
+            .wait_for_line("the mobile-api URLs", |l| {
                 l.starts_with("mobile-api on http://")
             })
             .await,
-    );
-    let issuers = format!("mobile-api={m_url}");
+    )
+    .try_into()
+    .expect("a public and an internal URL");
+    // The gate trusts mobile-api's keys only as a list signed by the operator's root key.
+    let root = sign_trust_list(d, "mobile-api");
+    let issuers = format!("mobile-api={m_url};internal={m_internal}");
     let key = add_gate_device(d, "G-01");
     let mut gate = Process::spawn(
         d,
         &["run", "gate"],
         &[
             ("EGATE_GATE_ISSUERS", &issuers),
+            ("EGATE_GATE_ROOT_KEY", &root),
             ("EGATE_GATE_SELECTION_RATE", "0"),
         ],
     );
@@ -87,12 +94,18 @@ async fn a_use_seen_while_the_issuer_is_down_reaches_its_feed_once_it_is_back() 
     .await;
     assert_eq!(h["use_reports"]["pending"], 1, "{h}");
 
-    // Back on the same address: the gate's loop retries, and the use enters the feed.
+    // Back on the same addresses (the ones the gate was configured with; the ports it
+    // chose at its first start, free again since it stopped): the gate's loop retries,
+    // and the use enters the feed.
     let m_addr = m_url.trim_start_matches("http://").to_owned();
+    let m_internal_addr = m_internal.trim_start_matches("http://").to_owned();
     let mut mobile = Process::spawn(
         d,
         &["run", "mobile-api"],
-        &[("EGATE_MOBILE_API_ADDR", &m_addr)],
+        &[
+            ("EGATE_MOBILE_API_ADDR", &m_addr),
+            ("EGATE_MOBILE_API_INTERNAL_ADDR", &m_internal_addr),
+        ],
     );
     mobile
         .wait_for_line("mobile-api back", |l| {

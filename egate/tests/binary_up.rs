@@ -274,11 +274,17 @@ async fn rotate_key_while_passengers_declare_and_scan_refuses_no_one_and_both_ki
     // mobile-api re-reads its keys every 3 s. `rotate-key`, run with the same
     // environment, derives its publication lead from them (2 × 4 + 3 = 11 s): the new
     // key is published at once and signs only once every gate can have loaded it.
+    // The load below scans through the one demo gate faster than a real E-Gate can
+    // (declaring and walking to the gate are instant here): its per-device scan rate
+    // (EGATE_GATE_SCAN_RATE, default 5/s, burst 20; gate-service/README.md) is raised
+    // so that no scan gets 429; the rotation, not the device limit, is under test.
     let env = [
         ("EGATE_GATE_REFRESH_SECS", "4"),
         ("EGATE_KEY_RELOAD_SECS", "3"),
         ("EGATE_GATE_SELECTION_RATE", "0"),
         ("EGATE_RATE_LIMIT_PER_MINUTE", "1000000"),
+        ("EGATE_GATE_SCAN_RATE", "100000"),
+        ("EGATE_GATE_SCAN_BURST", "100000"),
     ];
     let up = Up::start(d, &env).await;
     let http = client();
@@ -344,10 +350,16 @@ async fn rotate_key_while_passengers_declare_and_scan_refuses_no_one_and_both_ki
 
     // Keep the load going until passengers with QRs signed by the new key have passed
     // (the gate picked the key up) and a few more after that.
-    let (jwks_ref, kid_ref) = (&new_jwks, &new_kid);
+    let (jwks_ref, kid_ref, workers_ref) = (&new_jwks, &new_kid, &workers);
     poll(
         "QRs signed by the new key to pass the gate",
         move || async move {
+            // A worker ends before `stop` only by failing (a declaration or scan refused
+            // outright): fail now, its message is above, rather than at the deadline.
+            assert!(
+                !workers_ref.iter().any(|w| w.is_finished()),
+                "a load worker failed"
+            );
             let seen = seen_ref.lock().unwrap();
             let first_new_green = seen.iter().position(|(qr, d)| {
                 d["decision"] == "green" && signing_kid(qr, jwks_ref) == *kid_ref
@@ -609,13 +621,16 @@ async fn run_starts_one_service_alone_and_stops_on_ctrl_c() {
     kiosk.stop().await;
 
     let mut mobile = Process::spawn(d, &["run", "mobile-api"], &[]);
-    let m_url = url_in(
+    // Its public listener and its internal one (use reports, gates only).
+    let [m_url, m_internal]: [String; 2] = urls_in(
         &mobile
-            .wait_for_line("the mobile-api URL", |l| {
+            .wait_for_line("the mobile-api URLs", |l| {
                 l.starts_with("mobile-api on http://")
             })
             .await,
-    );
+    )
+    .try_into()
+    .expect("a public and an internal URL");
     let created = poll("mobile-api to answer", || {
         let (http, m_url) = (http.clone(), m_url.clone());
         async move {
@@ -631,14 +646,25 @@ async fn run_starts_one_service_alone_and_stops_on_ctrl_c() {
     .await;
     assert!(!d.join("gate").exists(), "gate not started");
 
-    // The gate alone, trusting that mobile-api.
-    let issuers = format!("mobile-api={m_url}");
-    let mut gate = Process::spawn(d, &["run", "gate"], &[("EGATE_GATE_ISSUERS", &issuers)]);
+    // The gate alone, trusting that mobile-api through the list the operator signed, and
+    // one E-Gate device registered.
+    let root = sign_trust_list(d, "mobile-api");
+    let device_key = add_gate_device(d, "G-01");
+    let issuers = format!("mobile-api={m_url};internal={m_internal}");
+    let mut gate = Process::spawn(
+        d,
+        &["run", "gate"],
+        &[
+            ("EGATE_GATE_ISSUERS", &issuers),
+            ("EGATE_GATE_ROOT_KEY", &root),
+        ],
+    );
     let g_url = url_in(
         &gate
             .wait_for_line("the gate URL", |l| l.starts_with("gate-service on http://"))
             .await,
     );
+    register_gate_key(&g_url, &device_key);
     let health = poll("the gate to answer", || {
         let (http, g_url) = (http.clone(), g_url.clone());
         async move {
@@ -649,6 +675,10 @@ async fn run_starts_one_service_alone_and_stops_on_ctrl_c() {
     .await;
     assert_eq!(health["issuers"].as_array().unwrap().len(), 1, "{health}");
     assert_eq!(health["trusted_keys"], 1, "{health}");
+    assert!(
+        health["issuers"][0]["last_error"].is_null(),
+        "the signed list accepted: {health}"
+    );
     let decision = scan(&http, &g_url, created["qr"]["text"].as_str().unwrap()).await;
     assert!(
         decision["decision"] == "green" || codes(&decision).is_empty(),

@@ -239,6 +239,26 @@ pub fn url_in(line: &str) -> String {
         .to_owned()
 }
 
+/// Every `http://host:port` in `line`, in order (as [`url_in`] reads each).
+pub fn urls_in(line: &str) -> Vec<String> {
+    line.match_indices("http://")
+        .map(|(i, _)| url_in(&line[i..]))
+        .collect()
+}
+
+/// What an operator does for services run apart (docs/trust.md, "Trust lists"): create
+/// the root key once (`egate root-key init`), sign `issuer`'s current key set with it
+/// (`egate trust-list sign`, served at once by a running issuer); returns the root public
+/// key (`egate root-key public`), what the gate is given as `EGATE_GATE_ROOT_KEY`.
+pub fn sign_trust_list(data: &Path, issuer: &str) -> String {
+    if !data.join("root.key").exists() {
+        run_ok(data, &["root-key", "init"], &[]);
+    }
+    let out = run_ok(data, &["trust-list", "sign", issuer], &[]);
+    assert!(out.contains("trust list signed"), "{out}");
+    run_ok(data, &["root-key", "public"], &[]).trim().to_owned()
+}
+
 /// `egate up` running: the three services and where they listen.
 pub struct Up {
     /// The process.
