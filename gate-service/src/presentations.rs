@@ -92,17 +92,14 @@ pub async fn flush_issuer(
                 .collect(),
         };
         if !report.presentations.is_empty() {
-            let ack: PresentationAck = state
-                .trust
-                .http()
-                .post(format!("{url}/v1/internal/presentations"))
-                .bearer_auth(state.service_keys.use_report.expose())
-                .json(&report)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
+            let ack: PresentationAck = crate::reports::post_report(
+                state,
+                url,
+                "/v1/internal/presentations",
+                &report,
+                "presentation-report answer",
+            )
+            .await?;
             if ack.unknown > 0 {
                 tracing::warn!(issuer = %issuer.id, presentations.unknown = ack.unknown, "the issuer does not know some presented tokens");
             }

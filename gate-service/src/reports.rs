@@ -156,6 +156,33 @@ pub async fn flush(state: &AppState, respect_backoff: bool) -> usize {
     total
 }
 
+/// Largest acknowledgement read from an issuer (a count in a little JSON).
+const MAX_ACK_BYTES: usize = 16 * 1024;
+
+/// Post one report batch to the issuer's internal endpoint `path` (`/v1/internal/…`)
+/// with the use-report key, and read its acknowledgement, capped like every body the
+/// gate reads from an issuer. Use reports and presentation reports both go through it.
+pub(crate) async fn post_report<A: serde::de::DeserializeOwned>(
+    state: &AppState,
+    url: &str,
+    path: &str,
+    report: &impl serde::Serialize,
+    what: &'static str,
+) -> Result<A, crate::trust::FetchError> {
+    let resp = state
+        .trust
+        .http()
+        .post(format!("{url}{path}"))
+        .bearer_auth(state.service_keys.use_report.expose())
+        .json(report)
+        .send()
+        .await?
+        .error_for_status()?;
+    let body = crate::signed_lists::read_capped(resp, MAX_ACK_BYTES, what).await?;
+    serde_json::from_slice(&body)
+        .map_err(|source| crate::trust::FetchError::AckJson { what, source })
+}
+
 async fn flush_issuer(
     state: &AppState,
     issuer: &IssuerConfig,
@@ -191,17 +218,14 @@ async fn flush_issuer(
                 })
                 .collect(),
         };
-        let ack: UseReportAck = state
-            .trust
-            .http()
-            .post(format!("{url}/v1/internal/uses"))
-            .bearer_auth(state.service_keys.use_report.expose())
-            .json(&report)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let ack: UseReportAck = post_report(
+            state,
+            url,
+            "/v1/internal/uses",
+            &report,
+            "use-report answer",
+        )
+        .await?;
         if ack.unknown > 0 {
             tracing::warn!(issuer = %issuer.id, uses.unknown = ack.unknown, "the issuer does not know some reported tokens");
         }

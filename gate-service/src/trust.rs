@@ -103,6 +103,14 @@ pub enum FetchError {
     /// A revocation page is not the expected JSON.
     #[error("revocation page is not valid JSON: {0}")]
     FeedJson(serde_json::Error),
+    /// An issuer's acknowledgement of a report is not the expected JSON.
+    #[error("the issuer's {what} is not valid JSON: {source}")]
+    AckJson {
+        /// What was read.
+        what: &'static str,
+        /// The cause.
+        source: serde_json::Error,
+    },
     /// The gate's database failed while storing what was fetched.
     #[error("the gate database failed: {0}")]
     Db(#[from] shared::db::DbError),
