@@ -22,6 +22,12 @@ pub enum PageError {
         /// What it had to exceed.
         after: i64,
     },
+    /// An entry's token id is not 16 bytes of base64.
+    #[error("revocation {seq} carries no valid token id: the page is refused")]
+    BadTokenId {
+        /// The entry's sequence.
+        seq: i64,
+    },
     /// `next_since` is not the last entry's sequence (or `since` for an empty page).
     #[error(
         "next_since {got} is not {expected} (the last sequence of the page): the page is refused"

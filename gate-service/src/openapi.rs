@@ -143,6 +143,7 @@ fn scan_json() {}
         (status = 400, description = "Malformed multipart, an unknown field, a text field over 1024 bytes", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, description = "No device key, or an unknown or revoked one (`WWW-Authenticate: Bearer`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 403, description = "A kiosk terminal's key: kiosks may not scan", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 408, description = "The upload took longer than 10 s", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "The image is over 4 MiB or 4096 pixels a side", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart/form-data, or the image is not PNG or JPEG", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "`image` or `mrz` missing (`errors` names it)", body = ProblemDoc, content_type = "application/problem+json"),

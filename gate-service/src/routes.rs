@@ -105,6 +105,65 @@ async fn scan_json(
     Ok(Json(response_of(outcome, lang_of(&headers))))
 }
 
+/// Longest an image scan's upload may take (a gate on the local network sends 4 MiB in
+/// well under a second).
+const IMAGE_UPLOAD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// 408 for an upload past [`IMAGE_UPLOAD_DEADLINE`].
+fn upload_too_slow() -> AppError {
+    Problem::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "upload-too-slow",
+        "Upload too slow",
+        format!(
+            "The image and MRZ must arrive within {} s.",
+            IMAGE_UPLOAD_DEADLINE.as_secs()
+        ),
+    )
+    .into()
+}
+
+/// The multipart scan form: the image (at most [`MAX_IMAGE_BYTES`]) and the MRZ; any
+/// other field is refused.
+async fn read_scan_form(req: Request) -> Result<(Option<Vec<u8>>, Option<String>), AppError> {
+    let mut mp = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| multipart_problem(e.body_text()))?;
+    let (mut image, mut mrz) = (None, None);
+    while let Some(mut field) = mp
+        .next_field()
+        .await
+        .map_err(|e| multipart_problem(e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "image" => {
+                let mut buf = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        image_too_large()
+                    } else {
+                        multipart_problem(e.body_text())
+                    }
+                })? {
+                    if buf.len() + chunk.len() > MAX_IMAGE_BYTES {
+                        return Err(image_too_large());
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                image = Some(buf);
+            }
+            "mrz" => mrz = Some(read_text(field, "mrz").await?),
+            other => {
+                return Err(multipart_problem(format!(
+                    "unknown field `{other}`; expected image and mrz"
+                )));
+            }
+        }
+    }
+    Ok((image, mrz))
+}
+
 fn multipart_problem(detail: impl Into<String>) -> AppError {
     Problem::new(
         StatusCode::BAD_REQUEST,
@@ -166,42 +225,13 @@ async fn scan_image(
         )
         .into());
     }
+    // The slot is held from before the upload to the end of the decode: it bounds the
+    // memory of uploads and decodes together. The upload has a deadline, so a device that
+    // sends slowly cannot hold the slots from every other gate.
     let decode_slot = state.scan_limits.image_slot()?;
-    let mut mp = Multipart::from_request(req, &())
+    let (image, mrz) = tokio::time::timeout(IMAGE_UPLOAD_DEADLINE, read_scan_form(req))
         .await
-        .map_err(|e| multipart_problem(e.body_text()))?;
-    let (mut image, mut mrz) = (None, None);
-    while let Some(mut field) = mp
-        .next_field()
-        .await
-        .map_err(|e| multipart_problem(e.body_text()))?
-    {
-        let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "image" => {
-                let mut buf = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        image_too_large()
-                    } else {
-                        multipart_problem(e.body_text())
-                    }
-                })? {
-                    if buf.len() + chunk.len() > MAX_IMAGE_BYTES {
-                        return Err(image_too_large());
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                image = Some(buf);
-            }
-            "mrz" => mrz = Some(read_text(field, "mrz").await?),
-            other => {
-                return Err(multipart_problem(format!(
-                    "unknown field `{other}`; expected image and mrz"
-                )));
-            }
-        }
-    }
+        .map_err(|_| upload_too_slow())??;
     let mut errs = ValidationErrors::default();
     for (present, name) in [(image.is_some(), "image"), (mrz.is_some(), "mrz")] {
         if !present {
@@ -211,8 +241,13 @@ async fn scan_image(
     let (Some(image), Some(mrz)) = (image, mrz) else {
         return Err(Problem::validation(errs).into());
     };
-    let decoded = shared::offload::blocking(move || shared::qr::decode_image(&image)).await?;
-    drop(decode_slot);
+    // The slot moves into the blocking task: a client that hangs up cannot free it
+    // while its decode still runs.
+    let decoded = shared::offload::blocking(move || {
+        let _slot = decode_slot;
+        shared::qr::decode_image(&image)
+    })
+    .await?;
     let qr = match decoded {
         Ok(text) => QrInput::Text(text),
         Err(QrError::ImageTooLarge) => return Err(image_too_large()),

@@ -352,18 +352,21 @@ async fn pull_revocations(
         let seqs: Vec<i64> = page.revocations.iter().map(|r| r.seq).collect();
         // A page that could skip entries is refused whole; the cursor stays.
         let next = crate::feed_pages::check_page(since, &seqs, page.next_since)?;
+        // An entry whose token id does not decode refuses the page too: dropping it and
+        // moving the cursor past it would leave that token unrevoked for good.
         let rows: Vec<(Vec<u8>, i64, String)> = page
             .revocations
             .iter()
-            .filter_map(|r| {
+            .map(|r| {
                 let cti = base64::engine::general_purpose::STANDARD
                     .decode(&r.cti)
                     .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&r.cti))
                     .ok()
-                    .filter(|b| b.len() == 16)?;
-                Some((cti, r.seq, r.reason.chars().take(32).collect()))
+                    .filter(|b| b.len() == 16)
+                    .ok_or(crate::feed_pages::PageError::BadTokenId { seq: r.seq })?;
+                Ok((cti, r.seq, r.reason.chars().take(32).collect()))
             })
-            .collect();
+            .collect::<Result<_, crate::feed_pages::PageError>>()?;
         let n = rows.len();
         let id = issuer.id.clone();
         state

@@ -205,6 +205,18 @@ async fn a_huge_or_inconsistent_next_since_is_refused_and_the_cursor_stays() {
         last_error(&s.h).await
     );
     assert_eq!(cursor().await, 0);
+    // An entry whose token id does not decode refuses the page: dropping it and moving
+    // the cursor past it would leave that token unrevoked for good.
+    *s.fake.feed.lock().unwrap() = json!({"revocations": [
+        {"seq": 1, "cti": "not base64 of 16 bytes", "reason": "superseded", "at": 1}],
+        "next_since": 1});
+    gate_service::refresh_now(&s.h.state).await;
+    assert!(
+        last_error(&s.h).await.contains("token id"),
+        "{}",
+        last_error(&s.h).await
+    );
+    assert_eq!(cursor().await, 0);
     // The issuer's genuine entry 1 then still applies.
     *s.fake.feed.lock().unwrap() = json!({"revocations": [
         {"seq": 1, "cti": cti, "reason": "superseded", "at": 1}], "next_since": 1});
