@@ -46,6 +46,10 @@ pub const MIGRATIONS: &[Migration] = &[
         "0009 trust store: signed trust lists",
         include_str!("../migrations/0009_trust_store.sql"),
     ),
+    (
+        "0010 revoked tokens by issuer",
+        include_str!("../migrations/0010_revocations_by_issuer.sql"),
+    ),
 ];
 
 /// `gate_meta` key: when the backup this database was made from was taken (set only in

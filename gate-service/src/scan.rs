@@ -342,8 +342,8 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
         pre.push(GateReason::passenger("token.replayed"));
     }
     let revoked: Option<String> = conn
-        .prepare_cached("SELECT reason FROM revoked_tokens WHERE cti = ?1")?
-        .query_row([&t.cti[..]], |r| r.get(0))
+        .prepare_cached("SELECT reason FROM revoked_tokens WHERE issuer = ?1 AND cti = ?2")?
+        .query_row((&t.issuer, &t.cti[..]), |r| r.get(0))
         .optional()?;
     match revoked.as_deref() {
         // Used at this or another gate, as the issuer's feed says.

@@ -53,6 +53,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0009 trust store: signed trust lists",
         "16250657a2f6a59f89412dc19f3b532e31653a179ab9492423d8a786109c7b8c",
     ),
+    (
+        "0010 revoked tokens by issuer",
+        "84267421db9cae90c1c7ea590730e4cda0875169b03beaa97102ce0ead070bdd",
+    ),
 ];
 
 const CTI_1: [u8; 16] = [1; 16];
@@ -101,6 +105,16 @@ fn has_run(applied: usize, number: &str) -> bool {
 /// `applied` migrations had run. Column lists are explicit, so they fit any later schema.
 fn seed(c: &Connection, index: usize, applied: usize) {
     // Migrations numbered out of their place while others land are seeded by number.
+    if MIGRATIONS[index].0.starts_with("0010 ") {
+        // A revocation from another issuer's feed for a token id already revoked by the
+        // first: keyed by (issuer, token id) now, both are kept.
+        c.execute(
+            "INSERT INTO revoked_tokens (issuer, cti, seq, reason) VALUES ('kiosk:T1', ?1, 1, 'erased')",
+            [&CTI_REVOKED[..]],
+        )
+        .unwrap();
+        return;
+    }
     if MIGRATIONS[index].0.starts_with("0009 ") {
         // A signed trust list taken before this version's data was taken.
         c.execute(
@@ -343,12 +357,18 @@ fn check_upgraded(c: &Connection, applied: usize, latest: &[(String, String, Opt
     if applied >= 2 {
         let seq: i64 = c
             .query_row(
-                "SELECT seq FROM revoked_tokens WHERE cti = ?1",
+                "SELECT seq FROM revoked_tokens WHERE issuer = 'mobile-api' AND cti = ?1",
                 [&CTI_REVOKED[..]],
                 |r| r.get(0),
             )
             .unwrap();
         assert_eq!(seq, 7);
+        let by_issuers = if has_run(applied, "0010") { 2 } else { 1 };
+        assert_eq!(
+            count(c, "revoked_tokens"),
+            by_issuers,
+            "from version {applied}"
+        );
         let next: i64 = c
             .query_row(
                 "SELECT next_since FROM revocation_marks WHERE issuer = 'mobile-api'",

@@ -239,3 +239,63 @@ async fn a_trust_list_over_one_mebibyte_is_refused_unread() {
     );
     assert_eq!(decide(&s.h, &s.issuer_key).await["decision"], "green");
 }
+
+#[tokio::test]
+async fn one_issuers_feed_cannot_revoke_another_issuers_tokens() {
+    // Two issuers, each serving its own signed list and feed.
+    let (mobile, kiosk) = (Fake::default(), Fake::default());
+    let mut urls = Vec::new();
+    for fake in [&mobile, &kiosk] {
+        *fake.feed.lock().unwrap() = json!({"revocations": [], "next_since": 0});
+        let app = axum::Router::new()
+            .route("/v1/trust-list", get(list))
+            .route("/v1/revocations", get(feed))
+            .with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        urls.push(format!("http://{}", listener.local_addr().unwrap()));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    }
+    let root = SigningKey::generate().unwrap();
+    let root_pk = RootPublicKey::of(&root);
+    let h = Harness::with(|c, _| {
+        c.root_key = Some(root_pk);
+        c.issuers = ["mobile-api", "kiosk:T1"]
+            .iter()
+            .zip(&urls)
+            .map(|(id, url)| IssuerConfig {
+                id: (*id).into(),
+                internal_url: None,
+                base_url: Some(url.clone()),
+                jwks_file: None,
+            })
+            .collect();
+    })
+    .await;
+    let (mobile_key, kiosk_key) = (
+        SigningKey::generate().unwrap(),
+        SigningKey::generate().unwrap(),
+    );
+    let now = h.state.clock.unix();
+    *mobile.list.lock().unwrap() = signed(&root, "mobile-api", 1, &[&mobile_key], now);
+    *kiosk.list.lock().unwrap() = signed(&root, "kiosk:T1", 1, &[&kiosk_key], now);
+    // mobile-api's feed names a token id the kiosk issued (a compromised issuer, or
+    // whoever is on its path, trying to shut another issuer's passengers out), and one of
+    // its own.
+    let (kiosks, own) = ([7u8; 16], [8u8; 16]);
+    let b64 =
+        |cti: [u8; 16]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, cti);
+    *mobile.feed.lock().unwrap() = json!({"revocations": [
+        {"seq": 1, "cti": b64(kiosks), "reason": "superseded", "at": 1},
+        {"seq": 2, "cti": b64(own), "reason": "superseded", "at": 1}], "next_since": 2});
+    gate_service::refresh_now(&h.state).await;
+    let kiosk_qr = h.token_with(&kiosk_key, &ANNA, |c| {
+        c.iss = "kiosk:T1".into();
+        c.cti = kiosks;
+    });
+    let (_, v) = h.scan(&kiosk_qr, &ANNA.mrz()).await;
+    assert_eq!(v["decision"], "green", "the kiosk's token stands: {v}");
+    // The feed does revoke mobile-api's own token.
+    let mobile_qr = h.token_with(&mobile_key, &ANNA, |c| c.cti = own);
+    let (_, v) = h.scan(&mobile_qr, &ANNA.mrz()).await;
+    assert_eq!(v["reasons"][0]["code"], "token.superseded", "{v}");
+}
