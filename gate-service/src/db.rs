@@ -50,6 +50,10 @@ pub const MIGRATIONS: &[Migration] = &[
         "0010 revoked tokens by issuer",
         include_str!("../migrations/0010_revocations_by_issuer.sql"),
     ),
+    (
+        "0011 revocation expiry",
+        include_str!("../migrations/0011_revocation_expiry.sql"),
+    ),
 ];
 
 /// `gate_meta` key: when the backup this database was made from was taken (set only in

@@ -123,8 +123,8 @@ pub async fn refresh_now(state: &AppState) {
 
 /// Erase the identity kept with RED cases older than the retention period (set
 /// `identity_json` to NULL and `purged_at` to `now`), sign-in attempts older than it,
-/// one-time-use records and scan attempts of tokens expired for more than a day (they
-/// can no longer verify), and refused-scan counters older than the retention period.
+/// one-time-use records, revocations and scan attempts of tokens expired for more than
+/// a day (they can no longer verify), and refused-scan counters older than the retention period.
 /// Returns the number of cases purged.
 pub async fn purge_expired(state: &AppState, now: i64) -> Result<usize, shared::db::DbError> {
     let cutoff = now.saturating_sub(state.config.retention_days.saturating_mul(86_400));
@@ -142,6 +142,10 @@ pub async fn purge_expired(state: &AppState, now: i64) -> Result<usize, shared::
                     (now, cutoff),
                 )?;
                 let tokens = c.execute("DELETE FROM used_tokens WHERE exp < ?1", [token_cutoff])?;
+                // Revocations of tokens expired for more than a day: they can no longer
+                // verify, so the entry has nothing left to refuse (an entry without its
+                // token's expiry is kept).
+                c.execute("DELETE FROM revoked_tokens WHERE exp < ?1", [token_cutoff])?;
                 // Sign-in attempts are kept for the same period (the throttle looks back
                 // less than an hour).
                 let attempts = c.execute(

@@ -51,6 +51,10 @@ struct Revocation {
     seq: i64,
     cti: String,
     reason: String,
+    /// The revoked token's expiry, when the issuer gives it (the purge forgets the entry
+    /// a day after it).
+    #[serde(default)]
+    exp: Option<i64>,
 }
 
 /// A failed exchange with an issuer (keys, revocations, use reports), or with the JWKS
@@ -354,7 +358,7 @@ async fn pull_revocations(
         let next = crate::feed_pages::check_page(since, &seqs, page.next_since)?;
         // An entry whose token id does not decode refuses the page too: dropping it and
         // moving the cursor past it would leave that token unrevoked for good.
-        let rows: Vec<(Vec<u8>, i64, String)> = page
+        let rows: Vec<(Vec<u8>, i64, String, Option<i64>)> = page
             .revocations
             .iter()
             .map(|r| {
@@ -364,7 +368,7 @@ async fn pull_revocations(
                     .ok()
                     .filter(|b| b.len() == 16)
                     .ok_or(crate::feed_pages::PageError::BadTokenId { seq: r.seq })?;
-                Ok((cti, r.seq, r.reason.chars().take(32).collect()))
+                Ok((cti, r.seq, r.reason.chars().take(32).collect(), r.exp))
             })
             .collect::<Result<_, crate::feed_pages::PageError>>()?;
         let n = rows.len();
@@ -372,10 +376,11 @@ async fn pull_revocations(
         state
             .db
             .write(move |c| -> Result<(), shared::db::DbError> {
-                for (cti, seq, reason) in &rows {
+                for (cti, seq, reason, exp) in &rows {
                     c.execute(
-                        "INSERT OR IGNORE INTO revoked_tokens (cti, issuer, seq, reason) VALUES (?1, ?2, ?3, ?4)",
-                        (cti, &id, *seq, reason),
+                        "INSERT OR IGNORE INTO revoked_tokens (cti, issuer, seq, reason, exp)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        (cti, &id, *seq, reason, exp),
                     )?;
                 }
                 c.execute(

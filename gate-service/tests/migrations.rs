@@ -57,6 +57,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0010 revoked tokens by issuer",
         "84267421db9cae90c1c7ea590730e4cda0875169b03beaa97102ce0ead070bdd",
     ),
+    (
+        "0011 revocation expiry",
+        "0d16eae0d98849cde902fa377185377442e5b71d4ba5ac0b1b50226a77ee34a8",
+    ),
 ];
 
 const CTI_1: [u8; 16] = [1; 16];
@@ -105,6 +109,16 @@ fn has_run(applied: usize, number: &str) -> bool {
 /// `applied` migrations had run. Column lists are explicit, so they fit any later schema.
 fn seed(c: &Connection, index: usize, applied: usize) {
     // Migrations numbered out of their place while others land are seeded by number.
+    if MIGRATIONS[index].0.starts_with("0011 ") {
+        // A revocation with its token's expiry, as the feed now carries it.
+        c.execute(
+            "INSERT INTO revoked_tokens (issuer, cti, seq, reason, exp)
+               VALUES ('kiosk:T2', ?1, 1, 'used', 4000000000)",
+            [&CTI_REVOKED[..]],
+        )
+        .unwrap();
+        return;
+    }
     if MIGRATIONS[index].0.starts_with("0010 ") {
         // A revocation from another issuer's feed for a token id already revoked by the
         // first: keyed by (issuer, token id) now, both are kept.
@@ -363,7 +377,8 @@ fn check_upgraded(c: &Connection, applied: usize, latest: &[(String, String, Opt
             )
             .unwrap();
         assert_eq!(seq, 7);
-        let by_issuers = if has_run(applied, "0010") { 2 } else { 1 };
+        let by_issuers =
+            1 + i64::from(has_run(applied, "0010")) + i64::from(has_run(applied, "0011"));
         assert_eq!(
             count(c, "revoked_tokens"),
             by_issuers,

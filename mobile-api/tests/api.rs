@@ -483,6 +483,19 @@ async fn put_makes_a_new_revision_and_revokes_the_previous_token() {
     assert_eq!(feed["revocations"].as_array().unwrap().len(), 1);
     assert_eq!(feed["revocations"][0]["cti"], old_cti);
     assert_eq!(feed["revocations"][0]["reason"], "superseded");
+    // The entry carries the revoked token's own expiry (a gate forgets it after that).
+    let old_exp = decode_and_verify(
+        old_text,
+        &trust,
+        VerifyOptions {
+            now: OffsetDateTime::now_utc().unix_timestamp(),
+            skew_secs: 300,
+        },
+    )
+    .unwrap()
+    .claims
+    .exp;
+    assert_eq!(feed["revocations"][0]["exp"], old_exp);
     let seq = feed["next_since"].as_i64().unwrap();
     assert_eq!(feed["revocations"][0]["seq"], seq);
     // Nothing newer after that sequence number; no personal data in the feed.

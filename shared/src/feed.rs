@@ -138,6 +138,10 @@ pub struct Revocation {
     pub reason: String,
     /// When the issuer recorded it, unix seconds.
     pub at: i64,
+    /// The revoked token's own expiry, unix seconds (absent when the issuer no longer
+    /// knows the token): past it the token cannot verify, so a gate may forget the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
 }
 
 /// Answer of `POST /v1/internal/uses`.

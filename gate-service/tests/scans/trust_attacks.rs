@@ -299,3 +299,29 @@ async fn one_issuers_feed_cannot_revoke_another_issuers_tokens() {
     let (_, v) = h.scan(&mobile_qr, &ANNA.mrz()).await;
     assert_eq!(v["reasons"][0]["code"], "token.superseded", "{v}");
 }
+
+#[tokio::test]
+async fn revocations_are_forgotten_a_day_after_their_tokens_expire() {
+    let s = setup().await;
+    let now = s.h.state.clock.unix();
+    let b64 = |n: u8| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [n; 16]);
+    *s.fake.feed.lock().unwrap() = json!({"revocations": [
+        {"seq": 1, "cti": b64(1), "reason": "superseded", "at": 1, "exp": now - 2 * 86_400},
+        {"seq": 2, "cti": b64(2), "reason": "superseded", "at": 1, "exp": now + 86_400},
+        {"seq": 3, "cti": b64(3), "reason": "used", "at": 1}], "next_since": 3});
+    gate_service::refresh_now(&s.h.state).await;
+    assert_eq!(s.h.count("SELECT count(*) FROM revoked_tokens").await, 3);
+    gate_service::purge_expired(&s.h.state, now).await.unwrap();
+    // The entry whose token expired two days ago is gone; the current one and the one
+    // without an expiry stay.
+    assert_eq!(
+        s.h.count("SELECT count(*) FROM revoked_tokens WHERE exp IS NULL OR exp > 0")
+            .await,
+        2
+    );
+    assert_eq!(
+        s.h.count("SELECT count(*) FROM revoked_tokens WHERE seq = 1")
+            .await,
+        0
+    );
+}

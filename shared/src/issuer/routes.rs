@@ -196,6 +196,7 @@ pub async fn revocations(
                 cti: r.cti,
                 reason: r.reason,
                 at: r.at,
+                exp: r.exp,
             })
             .collect(),
         next_since,

@@ -19,6 +19,10 @@ pub struct RevocationOut {
     pub reason: String,
     /// When (unix s).
     pub at: i64,
+    /// The revoked token's expiry (unix s); absent when the issuer no longer knows the
+    /// token. Past it the token cannot verify, so a gate may forget the entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
 }
 
 /// `GET /v1/revocations` answer.

@@ -155,7 +155,9 @@ pub fn revocations_since(
     limit: u32,
 ) -> Result<Vec<Revocation>, DbError> {
     let mut stmt = c.prepare_cached(
-        "SELECT seq, cti, reason, at FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        "SELECT r.seq, r.cti, r.reason, r.at, t.exp FROM revocations r
+           LEFT JOIN tokens t ON t.cti = r.cti
+          WHERE r.seq > ?1 ORDER BY r.seq LIMIT ?2",
     )?;
     let rows = stmt.query_map((since, limit), |r| {
         Ok(Revocation {
@@ -163,6 +165,7 @@ pub fn revocations_since(
             cti: r.get(1)?,
             reason: r.get(2)?,
             at: r.get(3)?,
+            exp: r.get(4)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
