@@ -349,6 +349,15 @@ fn restore(from: &Path, with_issuers: bool) -> anyhow::Result<()> {
             use std::os::unix::fs::PermissionsExt as _;
             std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
         }
+        if name != "gate.db" {
+            // A restored issuer's feed restarts its sequences below the gates' marks: a
+            // new epoch makes every gate read it again from the start.
+            let c = rusqlite::Connection::open(&tmp)
+                .with_context(|| format!("failed to open {}", tmp.display()))?;
+            if shared::issuer::store::renew_feed_epoch(&c)? {
+                println!("{name}: its revocation feed has a new epoch (gates read it again)");
+            }
+        }
         std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
         std::fs::rename(&tmp, &target)
             .with_context(|| format!("failed to move {} into place", tmp.display()))?;

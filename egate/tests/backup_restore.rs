@@ -118,6 +118,26 @@ async fn backup_marks_the_gate_copy_and_restore_puts_it_in_place_keeping_the_old
     );
     assert!(stdout.contains("mobile-api.db: restored"), "{stdout}");
     assert!(stdout.contains("warning"), "{stdout}");
+    // The restored issuer's feed has a new epoch: its sequences restart below the gates'
+    // marks, and a gate seeing another epoch reads the feed again from the start.
+    assert!(
+        stdout.contains("mobile-api.db: its revocation feed has a new epoch"),
+        "{stdout}"
+    );
+    let epoch = |db: &Path| -> String {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row(
+                "SELECT value FROM issuer_meta WHERE key = 'feed_epoch'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_ne!(
+        epoch(&backups.join("mobile-api.db")),
+        epoch(&data.path().join("mobile-api/mobile-api.db"))
+    );
     assert!(!data.path().join("gate/gate.db.restoring").exists());
 
     // A backup directory holding a damaged database is refused before anything moves.

@@ -54,6 +54,10 @@ pub const MIGRATIONS: &[Migration] = &[
         "0011 revocation expiry",
         include_str!("../migrations/0011_revocation_expiry.sql"),
     ),
+    (
+        "0012 feed epochs",
+        include_str!("../migrations/0012_feed_epochs.sql"),
+    ),
 ];
 
 /// `gate_meta` key: when the backup this database was made from was taken (set only in

@@ -44,6 +44,9 @@ pub struct IssuerStatus {
 struct RevocationPage {
     revocations: Vec<Revocation>,
     next_since: i64,
+    /// The feed's epoch (absent from issuers that predate it).
+    #[serde(default)]
+    epoch: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -323,15 +326,15 @@ async fn pull_revocations(
 ) -> Result<(usize, bool), FetchError> {
     use base64::Engine as _;
     let id = issuer.id.clone();
-    let mut since: i64 = state
+    let (mut since, mut epoch): (i64, Option<String>) = state
         .db
-        .read(move |c| -> Result<i64, shared::db::DbError> {
+        .read(move |c| -> Result<_, shared::db::DbError> {
             Ok(c.query_row(
-                "SELECT next_since FROM revocation_marks WHERE issuer = ?1",
+                "SELECT next_since, epoch FROM revocation_marks WHERE issuer = ?1",
                 [&id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .unwrap_or(0))
+            .unwrap_or((0, None)))
         })
         .await?;
     let mut total = 0usize;
@@ -353,6 +356,18 @@ async fn pull_revocations(
         )
         .await?;
         let page: RevocationPage = serde_json::from_slice(&body).map_err(FetchError::FeedJson)?;
+        // Another epoch: the issuer's database was restored or recreated, and its
+        // sequences may repeat numbers already passed. Start its feed over from 0 (the
+        // entries already held stay; a repeated one is ignored).
+        if let Some(new) = page.epoch.as_ref().filter(|e| e.len() <= 64) {
+            if epoch.as_ref().is_some_and(|old| old != new) && since != 0 {
+                tracing::warn!(issuer = %issuer.id, "the issuer's feed has a new epoch: reading it again from the start");
+                since = 0;
+                epoch = Some(new.clone());
+                continue;
+            }
+            epoch = Some(new.clone());
+        }
         let seqs: Vec<i64> = page.revocations.iter().map(|r| r.seq).collect();
         // A page that could skip entries is refused whole; the cursor stays.
         let next = crate::feed_pages::check_page(since, &seqs, page.next_since)?;
@@ -373,6 +388,7 @@ async fn pull_revocations(
             .collect::<Result<_, crate::feed_pages::PageError>>()?;
         let n = rows.len();
         let id = issuer.id.clone();
+        let epoch_now = epoch.clone();
         state
             .db
             .write(move |c| -> Result<(), shared::db::DbError> {
@@ -384,9 +400,10 @@ async fn pull_revocations(
                     )?;
                 }
                 c.execute(
-                    "INSERT INTO revocation_marks (issuer, next_since) VALUES (?1, ?2)
-                     ON CONFLICT(issuer) DO UPDATE SET next_since = excluded.next_since",
-                    (&id, next),
+                    "INSERT INTO revocation_marks (issuer, next_since, epoch) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(issuer) DO UPDATE SET next_since = excluded.next_since,
+                       epoch = excluded.epoch",
+                    (&id, next, &epoch_now),
                 )?;
                 Ok(())
             })

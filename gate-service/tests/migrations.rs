@@ -61,6 +61,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0011 revocation expiry",
         "0d16eae0d98849cde902fa377185377442e5b71d4ba5ac0b1b50226a77ee34a8",
     ),
+    (
+        "0012 feed epochs",
+        "f6fc148837d4c0702695696e0a365934120fc29f6dc4089c1092137105b1d8ef",
+    ),
 ];
 
 const CTI_1: [u8; 16] = [1; 16];
@@ -109,6 +113,15 @@ fn has_run(applied: usize, number: &str) -> bool {
 /// `applied` migrations had run. Column lists are explicit, so they fit any later schema.
 fn seed(c: &Connection, index: usize, applied: usize) {
     // Migrations numbered out of their place while others land are seeded by number.
+    if MIGRATIONS[index].0.starts_with("0012 ") {
+        // A feed mark with its epoch.
+        c.execute(
+            "INSERT INTO revocation_marks (issuer, next_since, epoch) VALUES ('kiosk:T2', 4, 'e1')",
+            [],
+        )
+        .unwrap();
+        return;
+    }
     if MIGRATIONS[index].0.starts_with("0011 ") {
         // A revocation with its token's expiry, as the feed now carries it.
         c.execute(

@@ -59,6 +59,7 @@ pub const MIGRATIONS: &[Migration] = &[
     DROP TABLE revocations_v1;",
     ),
     shared::issuer::presentations::TABLES,
+    shared::issuer::store::EPOCH,
 ];
 
 /// Why issuing failed (all internal: the declaration was already valid).

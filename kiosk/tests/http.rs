@@ -609,7 +609,16 @@ async fn the_machine_endpoints_answer() {
     assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
     let rev: serde_json::Value =
         serde_json::from_str(&a.get("/v1/revocations?since=7").await.body).unwrap();
-    assert_eq!(rev, serde_json::json!({"revocations": [], "next_since": 7}));
+    let epoch = rev["epoch"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        epoch.len(),
+        32,
+        "the feed's epoch: 16 random bytes in hex: {rev}"
+    );
+    assert_eq!(
+        rev,
+        serde_json::json!({"revocations": [], "next_since": 7, "epoch": epoch})
+    );
     assert_eq!(a.get("/healthz").await.status, StatusCode::OK);
     assert!(k.dir.path().join("kiosk/kiosk.db").exists());
     assert!(k.dir.path().join("binding.key").exists());

@@ -73,6 +73,7 @@ pub const MIGRATIONS: &[Migration] = &[
     ALTER TABLE tokens ADD COLUMN used_at INTEGER;",
     ),
     shared::issuer::presentations::TABLES,
+    shared::issuer::store::EPOCH,
 ];
 
 /// A reason as stored (code and arguments; localised when read).

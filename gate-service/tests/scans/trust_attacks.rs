@@ -325,3 +325,31 @@ async fn revocations_are_forgotten_a_day_after_their_tokens_expire() {
         0
     );
 }
+
+#[tokio::test]
+async fn an_issuer_restored_below_the_gates_mark_is_read_again_from_its_new_epoch() {
+    let s = setup().await;
+    let cursor = || {
+        s.h.count("SELECT coalesce(max(next_since), 0) FROM revocation_marks")
+    };
+    let b64 = |n: u8| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [n; 16]);
+    let entry =
+        |seq: i64, n: u8| json!({"seq": seq, "cti": b64(n), "reason": "superseded", "at": 1});
+    // The gate has read the feed of epoch e1 up to 3.
+    *s.fake.feed.lock().unwrap() = json!({"revocations": [entry(1, 1), entry(2, 2), entry(3, 3)],
+        "next_since": 3, "epoch": "e1"});
+    gate_service::refresh_now(&s.h.state).await;
+    assert_eq!(cursor().await, 3);
+    // The issuer's database is restored from a backup holding only entry 1, under a new
+    // epoch; its next supersession takes number 2 again. Asked from 3 it answers nothing
+    // new, but the epoch differs: the gate reads the feed again from 0.
+    let restored =
+        json!({"revocations": [entry(1, 1), entry(2, 9)], "next_since": 2, "epoch": "e2"});
+    let feed = s.fake.feed.clone();
+    *feed.lock().unwrap() = restored;
+    gate_service::refresh_now(&s.h.state).await;
+    assert_eq!(cursor().await, 2, "the mark follows the new epoch");
+    let qr = s.h.token_with(&s.issuer_key, &ANNA, |c| c.cti = [9u8; 16]);
+    let (_, v) = s.h.scan(&qr, &ANNA.mrz()).await;
+    assert_eq!(v["reasons"][0]["code"], "token.superseded", "{v}");
+}

@@ -186,6 +186,7 @@ pub async fn revocations(
             .into());
         }
     };
+    let epoch = ep.store.feed_epoch().await?;
     let list = ep.store.revocations_since(since, REVOCATIONS_PAGE).await?;
     let next_since = list.last().map_or(since, |r| r.seq);
     let out = RevocationsOut {
@@ -200,6 +201,7 @@ pub async fn revocations(
             })
             .collect(),
         next_since,
+        epoch,
     };
     Ok(axum::Json(out).into_response())
 }

@@ -32,6 +32,9 @@ pub struct RevocationsOut {
     pub revocations: Vec<RevocationOut>,
     /// The `since` to use next time.
     pub next_since: i64,
+    /// The feed's epoch: sequences compare only within one epoch; when it changes (the
+    /// issuer's database was restored or recreated), start again from `since=0`.
+    pub epoch: String,
 }
 
 /// An RFC 9457 problem (`application/problem+json`).

@@ -18,6 +18,43 @@ use crate::db::{Db, DbError, Migration};
 use crate::feed::{REASON_USED, Revocation, UseReportAck, cti_base64};
 use rusqlite::{Connection, OptionalExtension as _, params};
 
+/// The feed's epoch: a random id made when the issuer's database is created (or reaches
+/// this migration), and made anew by `egate restore` in a restored copy. Sequences are
+/// only comparable within one epoch: a gate that sees another epoch starts the feed over
+/// from 0, so a database restored below the gates' marks cannot hide its new entries.
+pub const EPOCH: Migration = (
+    "feed epoch",
+    "CREATE TABLE issuer_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;
+    INSERT INTO issuer_meta (key, value) VALUES ('feed_epoch', lower(hex(randomblob(16))));",
+);
+
+/// The feed's current epoch.
+pub fn feed_epoch(c: &Connection) -> Result<String, DbError> {
+    Ok(c.query_row(
+        "SELECT value FROM issuer_meta WHERE key = 'feed_epoch'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Give the feed a new epoch (a restored copy of the database: its sequences may repeat
+/// numbers the gates have already passed). A database from before [`EPOCH`] has none
+/// and gets a fresh one from the migration when the issuer opens it: `false` then.
+pub fn renew_feed_epoch(c: &Connection) -> Result<bool, DbError> {
+    let has_meta: bool = c.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'issuer_meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_meta {
+        c.execute(
+            "UPDATE issuer_meta SET value = lower(hex(randomblob(16))) WHERE key = 'feed_epoch'",
+            [],
+        )?;
+    }
+    Ok(has_meta)
+}
+
 /// The issuer tables of a new database, as one migration.
 pub const TABLES: Migration = (
     "issuer tables: signed tokens and the revocation feed",
@@ -217,6 +254,11 @@ impl IssuerStore {
         self.db
             .read(move |c| revocations_since(c, since, limit))
             .await
+    }
+
+    /// See [`feed_epoch`].
+    pub async fn feed_epoch(&self) -> Result<String, DbError> {
+        self.db.read(feed_epoch).await
     }
 
     /// See [`token_count`].
