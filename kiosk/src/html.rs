@@ -141,9 +141,11 @@ pub fn see_other(path: &'static str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, path)]).into_response()
 }
 
-/// The `Set-Cookie` value of a new session (session cookie: no Expires).
-pub fn session_cookie(value: &str) -> String {
-    format!("{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/")
+/// The `Set-Cookie` value of a new session (session cookie: no Expires); `Secure` when
+/// the kiosk serves HTTPS (the browser then never sends it in clear).
+pub fn session_cookie(value: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/{secure}")
 }
 
 /// The `Set-Cookie` value that deletes the session cookie.
@@ -183,5 +185,18 @@ impl Fields {
     pub fn csrf_ok(&self, expected: &str) -> bool {
         let got = self.get("csrf");
         !got.is_empty() && shared::web::ct_eq(got.as_bytes(), expected.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_cookie;
+
+    #[test]
+    fn the_session_cookie_is_secure_exactly_when_the_kiosk_serves_https() {
+        let https = session_cookie("abc", true);
+        assert!(https.ends_with("; Secure"), "{https}");
+        assert!(https.contains("HttpOnly; SameSite=Strict"));
+        assert!(!session_cookie("abc", false).contains("Secure"));
     }
 }

@@ -81,7 +81,7 @@ pub async fn get(
         errors: Vec::new(),
     };
     let mut resp = render(&page);
-    if let Ok(v) = HeaderValue::from_str(&session_cookie(&cookie)) {
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(&cookie, st.config.tls.is_some())) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp
@@ -113,7 +113,7 @@ pub async fn post(
     let cookie = st.sessions.create(lang);
     st.sessions.with(&cookie, |s| s.started = true);
     let mut resp = see_other("/passport");
-    if let Ok(v) = HeaderValue::from_str(&session_cookie(&cookie)) {
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(&cookie, st.config.tls.is_some())) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp
