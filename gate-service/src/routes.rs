@@ -51,6 +51,12 @@ pub fn console_router(state: AppState) -> Router {
             "/",
             get(|| async { axum::response::Redirect::to("/console/") }),
         )
+        // The address officers are given (the README's link): a nested router's own "/"
+        // answers `/console` only, not `/console/`.
+        .route(
+            "/console/",
+            get(|| async { axum::response::Redirect::to("/console/queue") }),
+        )
         .nest("/console", crate::console::router())
         .fallback(crate::error::not_found)
         .with_state(state);

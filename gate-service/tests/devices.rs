@@ -328,6 +328,15 @@ async fn the_console_is_served_on_its_own_listener_only() {
     let r = g.http.get(format!("{}/", g.console)).send().await.unwrap();
     assert!(r.status().is_redirection());
     assert_eq!(r.headers().get("location").unwrap(), "/console/");
+    // The address officers are given leads to the queue (and, signed out, to sign-in).
+    let r = g
+        .http
+        .get(format!("{}/console/", g.console))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(r.headers().get("location").unwrap(), "/console/queue");
     let r = g
         .http
         .get(format!("{}/console/login", g.console))
