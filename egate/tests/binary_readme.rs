@@ -380,6 +380,34 @@ impl Agent {
         status
     }
     /// POST a step form with the page's CSRF token (redirects followed).
+    /// The party step (one adult) and the seven questions, each answered "no".
+    async fn one_adult_answering_no(&mut self) {
+        self.post(
+            "/party",
+            &[
+                ("aged_20_plus", "1"),
+                ("aged_6_to_19", "0"),
+                ("under_6", "0"),
+                ("action", "next"),
+            ],
+        )
+        .await;
+        let mut answers: Vec<(&str, &str)> = [
+            "q-prohibited",
+            "q-over-allowance",
+            "q-commercial",
+            "q-for-others",
+            "q-means-of-payment",
+            "q-precious-metal",
+            "q-unaccompanied",
+        ]
+        .iter()
+        .map(|q| (*q, "no"))
+        .collect();
+        answers.push(("action", "next"));
+        self.post("/questions", &answers).await;
+    }
+
     async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> u16 {
         let mut form: Vec<(String, String)> = fields
             .iter()
@@ -548,30 +576,7 @@ async fn the_kiosk_form_limits_hold_at_their_edges() {
     )
     .await;
     assert_eq!(b.path, "/party", "{}", b.page);
-    b.post(
-        "/party",
-        &[
-            ("aged_20_plus", "1"),
-            ("aged_6_to_19", "0"),
-            ("under_6", "0"),
-            ("action", "next"),
-        ],
-    )
-    .await;
-    let mut answers: Vec<(&str, &str)> = [
-        "q-prohibited",
-        "q-over-allowance",
-        "q-commercial",
-        "q-for-others",
-        "q-means-of-payment",
-        "q-precious-metal",
-        "q-unaccompanied",
-    ]
-    .iter()
-    .map(|q| (*q, "no"))
-    .collect();
-    answers.push(("action", "next"));
-    b.post("/questions", &answers).await;
+    b.one_adult_answering_no().await;
     assert_eq!(b.path, "/items", "{}", b.page);
     for _ in 0..55 {
         assert_eq!(b.post("/items", &[("action", "add")]).await, 200);
@@ -641,30 +646,7 @@ async fn issuing_logs_no_personal_data_even_at_debug_level() {
     )
     .await;
     assert_eq!(k.path, "/party", "{}", k.page);
-    k.post(
-        "/party",
-        &[
-            ("aged_20_plus", "1"),
-            ("aged_6_to_19", "0"),
-            ("under_6", "0"),
-            ("action", "next"),
-        ],
-    )
-    .await;
-    let mut answers: Vec<(&str, &str)> = [
-        "q-prohibited",
-        "q-over-allowance",
-        "q-commercial",
-        "q-for-others",
-        "q-means-of-payment",
-        "q-precious-metal",
-        "q-unaccompanied",
-    ]
-    .iter()
-    .map(|q| (*q, "no"))
-    .collect();
-    answers.push(("action", "next"));
-    k.post("/questions", &answers).await;
+    k.one_adult_answering_no().await;
     k.post("/items", &[("action", "next")]).await;
     assert_eq!(k.path, "/review", "{}", k.page);
     k.post("/review", &[("action", "confirm")]).await;
