@@ -207,6 +207,7 @@ section_fuzz() {
     CARGO_TARGET_DIR="$ROOT/target/tools/build" cargo install -q cargo-fuzz --locked \
       --version "$CARGO_FUZZ_VERSION" --debug --root "$ROOT/target/tools" >"$WORK/fuzz-install.log" 2>&1 \
       || { tail -20 "$WORK/fuzz-install.log"; echo "RELIABILITY item1: FAILED: cargo-fuzz could not be built"; FAILED+=(fuzz); return; }
+    rm -rf "$ROOT/target/tools/build" # only the installed binary is needed
   fi
   local t0=$SECONDS
   (cd fuzz && cargo fuzz build -s none) >"$WORK/fuzz-build.log" 2>&1 \
