@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+mod changes;
 mod files;
 mod writer;
 
@@ -79,6 +80,7 @@ struct Inner {
     writer: Mutex<Option<mpsc::UnboundedSender<Job>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
+    changes: Arc<changes::Changes>,
 }
 
 impl std::fmt::Debug for Db {
@@ -192,14 +194,19 @@ impl Db {
         // file back to this size (else the file keeps its largest size on disk).
         let limit = i64::try_from(wal_limit).unwrap_or(i64::MAX);
         conn.pragma_update(None, "journal_size_limit", limit)?;
+        // Every row change the writer makes, for the change signals (`Db::changes`).
+        let changes = Arc::new(changes::Changes::default());
+        let seen = Arc::clone(&changes);
+        conn.update_hook(Some(move |_, _: &str, table: &str, _| seen.row_changed(table)))?;
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let checkpointer = spawn_checkpointer(path.to_owned(), stop.clone(), wal_limit)?;
         let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let committed = Arc::clone(&changes);
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                writer_loop(conn, rx, wal, wal_limit);
+                writer_loop(conn, rx, wal, wal_limit, &committed);
                 stop.store(true, std::sync::atomic::Ordering::Release);
                 let _ = checkpointer.join();
             })?;
@@ -209,6 +216,7 @@ impl Db {
                 writer: Mutex::new(Some(tx)),
                 writer_thread: Mutex::new(Some(thread)),
                 readers: Mutex::new(Vec::new()),
+                changes,
             }),
         })
     }
@@ -249,6 +257,14 @@ impl Db {
             sender.send(job).map_err(|_| E::from(DbError::Closed))?;
         }
         wait.await.map_err(|_| E::from(DbError::Closed))?
+    }
+
+    /// The change signal of `table`: its value moves on after each committed batch of
+    /// writes that changed a row of it (module `changes`). Subscribe before reading,
+    /// then wait for `changed()`: a commit between the read and the wait is not missed.
+    /// Its receiver count is the number of callers following the table now.
+    pub fn changes(&self, table: &str) -> Arc<tokio::sync::watch::Sender<u64>> {
+        self.inner.changes.signal(table)
     }
 
     /// Run `f` on a read-only connection off the async runtime.

@@ -7,6 +7,8 @@
 //! - [`claims`]: the claims of a token, assembled from a validated declaration;
 //! - [`signing`]: [`Issuer`], the key ring and passport-binding key that sign them;
 //! - [`store`]: [`IssuerStore`], the issued tokens and the revocation feed (SQLite);
+//! - [`feed_wait`]: long polling of the feed (a gate's request held until a new entry
+//!   is committed);
 //! - [`presentations`]: which gate case may read which declaration, and the audit of
 //!   every read;
 //! - [`routes`]: the issuer endpoints, public (`GET /v1/trust-list`,
@@ -28,6 +30,7 @@
 //!   the gate reads them too, without being an issuer.
 
 pub mod claims;
+pub mod feed_wait;
 pub mod policy;
 pub mod presentations;
 pub mod routes;

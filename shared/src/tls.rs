@@ -178,16 +178,50 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// Serve `app` on `listener` until `shutdown` completes (in-flight requests finish):
-/// HTTPS with `tls`, else plain HTTP. Handlers see the peer address as
-/// `ConnectInfo<SocketAddr>` either way.
+/// A request extension every handler served by [`serve`] can read: it turns `true` when
+/// the listener starts shutting down, so that a request that waits on purpose (the
+/// revocation feed's long poll, docs/trust.md) answers at once instead of holding the
+/// graceful shutdown up.
+#[derive(Debug, Clone)]
+pub struct Draining(pub tokio::sync::watch::Receiver<bool>);
+
+impl Draining {
+    /// Completes once shutdown has started (at once if it has).
+    pub async fn started(&mut self) {
+        let _ = self.0.wait_for(|d| *d).await;
+    }
+}
+
+/// Serve `app` on `listener` until `shutdown` completes (in-flight requests finish;
+/// handlers see [`Draining`] turn): HTTPS with `tls`, else plain HTTP. Handlers see the
+/// peer address as `ConnectInfo<SocketAddr>` either way.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (draining, drained) = tokio::sync::watch::channel(false);
+    let trigger = tokio::spawn(async move {
+        shutdown.await;
+        let _ = draining.send(true);
+    });
+    let app = app.layer(axum::Extension(Draining(drained.clone())));
+    let shutdown = async move {
+        Draining(drained).started().await;
+    };
     let make = app.into_make_service_with_connect_info::<SocketAddr>();
+    let result = serve_until(listener, make, tls, shutdown).await;
+    trigger.abort();
+    result
+}
+
+async fn serve_until(
+    listener: TcpListener,
+    make: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     match tls {
         None => {
             axum::serve(listener, make)

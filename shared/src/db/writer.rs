@@ -72,6 +72,7 @@ pub(super) fn writer_loop(
     mut rx: mpsc::UnboundedReceiver<Job>,
     wal: PathBuf,
     wal_limit: u64,
+    changes: &super::changes::Changes,
 ) {
     // After a checkpoint that could not complete (readers), wait before the next try.
     let mut retry_at = std::time::Instant::now();
@@ -101,6 +102,9 @@ pub(super) fn writer_loop(
         if let Some(e) = &shared_err {
             tracing::error!(db.error = %e, "write transaction failed to commit");
         }
+        // Followers are woken once the batch is durable (before its callers hear of it,
+        // so a caller that then asks a follower sees the signal already moved).
+        changes.batch_done(shared_err.is_none());
         for finish in finishers {
             finish(match &shared_err {
                 None => Ok(()),

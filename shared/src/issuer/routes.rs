@@ -1,7 +1,8 @@
 //! One router for the issuer endpoints every issuer serves, with their OpenAPI docs:
 //! - `GET /v1/trust-list`: the JWKS of the issuer's keys (`application/jwk-set+json`);
-//! - `GET /v1/revocations?since=N`: the revocation feed, a page of at most
+//! - `GET /v1/revocations?since=N&wait=S`: the revocation feed, a page of at most
 //!   [`REVOCATIONS_PAGE`] entries in sequence order, with the `next_since` to pass;
+//!   with `wait`, held until a new entry is committed ([`super::feed_wait`]);
 //! - `POST /v1/internal/uses`: a gate's use report;
 //! - `POST /v1/internal/presentations`: the cases a gate opened for this issuer's
 //!   genuine tokens, which allow the console's declaration reads (docs/trust.md).
@@ -159,35 +160,74 @@ pub async fn jwks(State(ep): State<IssuerEndpoints>) -> Response {
 pub struct SinceQuery {
     /// Last sequence number seen (default 0: from the start).
     pub since: Option<i64>,
+    /// Long polling: when no entry follows `since`, hold the request up to this many
+    /// seconds (0 to 25; default 0: answer at once) until one is committed. The answer
+    /// carries `X-Egate-Feed-Wait` with the wait granted.
+    #[param(maximum = 25, minimum = 0)]
+    pub wait: Option<u64>,
 }
 
-/// Superseded, erased and used token ids after `since`.
+/// Superseded, erased and used token ids after `since`; with `wait`, held until there
+/// are some (long polling, docs/trust.md).
 #[utoipa::path(
     get, path = "/v1/revocations", tag = "public",
     params(SinceQuery),
     responses(
-        (status = 200, description = "Revoked token ids in sequence order (at most 1000; page with next_since)", body = RevocationsOut),
-        (status = 400, description = "Bad `since`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 200, description = "Revoked token ids in sequence order (at most 1000; page with next_since). With `wait`: answered at once when entries follow `since`, else when one is committed, the wait ends (an empty page) or the issuer shuts down (an empty page)", body = RevocationsOut,
+            headers(("X-Egate-Feed-Wait" = u64, description = "The wait granted, seconds (present whenever `wait` was asked for)"))),
+        (status = 400, description = "Bad `since` or `wait`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "Already 256 requests waiting in this issuer process: retry after `Retry-After` seconds (asked without `wait`, the page is always answered)", body = ProblemDoc, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds"))),
     )
 )]
 pub async fn revocations(
     State(ep): State<IssuerEndpoints>,
+    draining: Option<axum::Extension<crate::tls::Draining>>,
     query: Result<Query<SinceQuery>, QueryRejection>,
 ) -> Result<Response, IssuerError> {
-    let since = match query {
-        Ok(Query(q)) if q.since.is_none_or(|s| s >= 0) => q.since.unwrap_or(0),
+    use super::feed_wait::{FEED_WAIT_HEADER, FULL_RETRY_AFTER_SECS, MAX_FEED_WAIT_SECS, Polled};
+    let (since, wait) = match query {
+        Ok(Query(q))
+            if q.since.is_none_or(|s| s >= 0) && q.wait.is_none_or(|w| w <= MAX_FEED_WAIT_SECS) =>
+        {
+            (q.since.unwrap_or(0), q.wait)
+        }
         _ => {
             return Err(Problem::new(
                 StatusCode::BAD_REQUEST,
                 "invalid-parameter",
                 "Invalid query parameter",
-                "`since` must be a whole number zero or greater.",
+                format!(
+                    "`since` must be a whole number zero or greater, `wait` a whole number of seconds from 0 to {MAX_FEED_WAIT_SECS}."
+                ),
             )
             .into());
         }
     };
+    let granted = std::time::Duration::from_secs(wait.unwrap_or(0));
+    let polled = super::feed_wait::poll(
+        &ep.store,
+        since,
+        REVOCATIONS_PAGE,
+        granted,
+        draining.map(|axum::Extension(d)| d),
+    )
+    .await?;
+    let list = match polled {
+        Polled::Page(list) => list,
+        Polled::Full => {
+            let mut p = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "feed-waiters-full",
+                "Too many waiting requests",
+                "Too many requests are waiting on this feed; retry after the given delay (a request without `wait` is answered at once).",
+            );
+            p.retry_after = Some(FULL_RETRY_AFTER_SECS);
+            return Err(p.into());
+        }
+    };
+    // Read after the wait: `egate restore` gives a restored copy a new epoch.
     let epoch = ep.store.feed_epoch().await?;
-    let list = ep.store.revocations_since(since, REVOCATIONS_PAGE).await?;
     let next_since = list.last().map_or(since, |r| r.seq);
     let out = RevocationsOut {
         revocations: list
@@ -203,7 +243,12 @@ pub async fn revocations(
         next_since,
         epoch,
     };
-    Ok(axum::Json(out).into_response())
+    let mut resp = axum::Json(out).into_response();
+    if let Some(w) = wait {
+        resp.headers_mut()
+            .insert(FEED_WAIT_HEADER, HeaderValue::from(granted.as_secs().min(w)));
+    }
+    Ok(resp)
 }
 
 /// Tokens a gate accepted once: each enters the revocation feed as `used`, so that a

@@ -1,0 +1,147 @@
+//! Long polling of the revocation feed (`GET /v1/revocations?since=N&wait=S`,
+//! docs/trust.md "How gates follow the feeds"): a gate that has read everything asks the
+//! issuer to hold its request until a new entry is committed, so a supersession,
+//! erasure or use reaches it within moments instead of at its next periodic pull.
+//!
+//! Decisions:
+//! - the wake-up is the database's change signal of the `revocations` table
+//!   ([`crate::db::Db::changes`]), moved by the writer thread after the commit of any
+//!   write that touched the feed: a waiter subscribes before it reads, then sleeps on
+//!   the signal and reads once per commit. Nothing polls the database.
+//! - `wait` is bounded by [`MAX_FEED_WAIT_SECS`] (below the usual 30 s idle timeouts of
+//!   proxies); an answer that waited, or could have, carries [`FEED_WAIT_HEADER`] with
+//!   the wait granted, which is how a gate tells a waiting issuer from an older one that
+//!   ignores the parameter (and falls back to periodic pulls).
+//! - at most [`MAX_FEED_WAITERS`] requests wait at once per issuer process (the
+//!   signal's receiver count, so the bound holds without a separate counter); above it
+//!   a request that would wait gets `503` with `Retry-After: `[`FULL_RETRY_AFTER_SECS`]
+//!   (a page with entries is always answered at once, whatever the count).
+//! - a wait ends early when the listener starts shutting down ([`crate::tls::Draining`]):
+//!   the gate gets the usual empty page and a graceful shutdown is never held up by it.
+
+use super::store::IssuerStore;
+use crate::db::DbError;
+use crate::feed::Revocation;
+use crate::tls::Draining;
+use std::time::Duration;
+
+/// Longest wait a request may ask for, seconds.
+pub const MAX_FEED_WAIT_SECS: u64 = 25;
+/// Most requests waiting at once in one issuer process.
+pub const MAX_FEED_WAITERS: usize = 256;
+/// `Retry-After` of the answer to a request over [`MAX_FEED_WAITERS`], seconds.
+pub const FULL_RETRY_AFTER_SECS: u64 = 2;
+/// Response header of a feed page: the wait the issuer granted, seconds (absent from
+/// issuers that do not wait).
+pub const FEED_WAIT_HEADER: &str = "x-egate-feed-wait";
+/// The table whose change signal wakes the waiters.
+const FEED_TABLE: &str = "revocations";
+
+/// What a long poll found.
+#[derive(Debug)]
+pub enum Polled {
+    /// Entries after `since` (possibly none when the wait ended first).
+    Page(Vec<Revocation>),
+    /// Nothing to answer yet and [`MAX_FEED_WAITERS`] already waiting.
+    Full,
+}
+
+/// The entries after `since` (at most `limit`): at once when there are any or `wait`
+/// is zero, else once a commit adds some, the wait ends, or shutdown starts.
+pub async fn poll(
+    store: &IssuerStore,
+    since: i64,
+    limit: u32,
+    wait: Duration,
+    mut draining: Option<Draining>,
+) -> Result<Polled, DbError> {
+    if wait.is_zero() {
+        return Ok(Polled::Page(store.revocations_since(since, limit).await?));
+    }
+    let signal = store.db().changes(FEED_TABLE);
+    // Subscribed before the read: a commit between the read and the wait is seen.
+    let mut changed = signal.subscribe();
+    let mut list = store.revocations_since(since, limit).await?;
+    if !list.is_empty() {
+        return Ok(Polled::Page(list));
+    }
+    if signal.receiver_count() > MAX_FEED_WAITERS {
+        return Ok(Polled::Full);
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let woken = tokio::select! {
+            r = changed.changed() => r.is_ok(),
+            _ = tokio::time::sleep_until(deadline) => false,
+            _ = async {
+                match draining.as_mut() {
+                    Some(d) => d.started().await,
+                    None => std::future::pending().await,
+                }
+            } => false,
+        };
+        if !woken {
+            return Ok(Polled::Page(list));
+        }
+        list = store.revocations_since(since, limit).await?;
+        if !list.is_empty() {
+            return Ok(Polled::Page(list));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::issuer::store::{RevokeReason, TABLES, revoke};
+
+    fn store() -> (tempfile::TempDir, IssuerStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("i.db"), &[TABLES]).unwrap();
+        (dir, IssuerStore::new(db))
+    }
+
+    #[tokio::test]
+    async fn a_waiter_wakes_on_the_commit_of_a_new_entry() {
+        let (_dir, store) = store();
+        let waiter = {
+            let store = store.clone();
+            tokio::spawn(async move { poll(&store, 0, 10, Duration::from_secs(20), None).await })
+        };
+        // Wait (bounded) until the waiter has subscribed, then commit an entry.
+        for _ in 0..200 {
+            if store.db().changes(FEED_TABLE).receiver_count() > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        store
+            .db()
+            .write(|c| revoke(c, "AAAAAAAAAAAAAAAAAAAAAA==", RevokeReason::Erased, 5))
+            .await
+            .unwrap();
+        match waiter.await.unwrap().unwrap() {
+            Polled::Page(list) => assert_eq!(list.len(), 1),
+            Polled::Full => panic!("one waiter is under the cap"),
+        }
+        store.db().close();
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_a_wait_with_an_empty_page() {
+        let (_dir, store) = store();
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let waiter = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                poll(&store, 0, 10, Duration::from_secs(600), Some(Draining(rx))).await
+            })
+        };
+        tx.send(true).unwrap();
+        match waiter.await.unwrap().unwrap() {
+            Polled::Page(list) => assert!(list.is_empty()),
+            Polled::Full => panic!("one waiter is under the cap"),
+        }
+        store.db().close();
+    }
+}
