@@ -27,12 +27,24 @@ NEEDS=(
     "wrk|command -v wrk|wrk|the load with contention of bench/reliability.sh, which CI runs after the tests"
     "python3 venv|python3 -c 'import ensurepip, venv'|python3 python3-venv|a virtual environment under target/ for the Python tools below"
     "openapi-spec-validator|test -x target/venv/bin/openapi-spec-validator|pip:openapi-spec-validator|validating both services' OpenAPI documents (tests/tests/journeys/openapi.rs)"
+    "Node.js and npm|command -v node && command -v npm|nodejs npm|installing the npm tools below"
+    "axe-core|test -f target/node/node_modules/axe-core/axe.min.js && cmp -s tests/browser-tools/package-lock.json target/node/package-lock.json|npm:axe-core|the accessibility checks (WCAG 2.2 AA) of the browser tests of the phone app and the kiosk (tests/tests/journeys/)"
+    "lighthouse|test -x target/node/node_modules/.bin/lighthouse && cmp -s tests/browser-tools/package-lock.json target/node/package-lock.json|npm:lighthouse|bench/lighthouse.sh (performance and accessibility scores, BENCHMARKS.md)"
 )
 
 # Python tools (packages `pip:<name>`) go into this virtual environment (pip from PyPI),
 # never the system's; the tests find them through the variables exported below.
 VENV=target/venv
 export EGATE_OPENAPI_SPEC_VALIDATOR="$PWD/$VENV/bin/openapi-spec-validator"
+
+# npm tools (packages `npm:<name>`) go into this directory with the machine's npm, at the
+# versions pinned by tests/browser-tools/package-lock.json (`npm ci`: exactly the lock,
+# install scripts off); a changed lock reinstalls them. The tests find them through the
+# variables exported below.
+NODE_DIR=target/node
+NPM_LOCK_DIR=tests/browser-tools
+export EGATE_AXE_CORE="$PWD/$NODE_DIR/node_modules/axe-core/axe.min.js"
+export EGATE_LIGHTHOUSE="$PWD/$NODE_DIR/node_modules/.bin/lighthouse"
 
 # Services the tests expect running, started after the installs (none yet).
 start_services() {
@@ -44,10 +56,12 @@ start_services() {
 missing_names=()
 missing_packages=()
 missing_pip=()
+missing_npm=()
 check_needs() {
     missing_names=()
     missing_packages=()
     missing_pip=()
+    missing_npm=()
     local row name check packages why
     for row in "${NEEDS[@]}"; do
         IFS='|' read -r name check packages why <<<"$row"
@@ -55,6 +69,8 @@ check_needs() {
             missing_names+=("$name ($why)")
             if [[ $packages == pip:* ]]; then
                 missing_pip+=("${packages#pip:}")
+            elif [[ $packages == npm:* ]]; then
+                missing_npm+=("${packages#npm:}")
             else
                 # shellcheck disable=SC2206 # a row may list several packages
                 missing_packages+=($packages)
@@ -82,10 +98,24 @@ as_root() {
 }
 
 install_missing() {
-    say "installing: ${missing_packages[*]} ${missing_pip[*]}"
+    say "installing: ${missing_packages[*]} ${missing_pip[*]} ${missing_npm[*]}"
     print_missing
     if [ "${#missing_packages[@]}" -gt 0 ]; then install_apt || return 1; fi
     if [ "${#missing_pip[@]}" -gt 0 ]; then install_pip || return 1; fi
+    if [ "${#missing_npm[@]}" -gt 0 ]; then install_npm || return 1; fi
+}
+
+# npm tools into $NODE_DIR: every package of the committed lock, exactly as locked (the
+# `npm:` names of the rows are what the tests use; the lock pins them and their
+# dependencies). Needs Node.js and npm (the row above, installed first).
+install_npm() {
+    if ! command -v npm >/dev/null 2>&1; then
+        say "npm not found: install Node.js and npm (Debian: apt-get install nodejs npm)"
+        return 1
+    fi
+    mkdir -p "$NODE_DIR" &&
+        cp "$NPM_LOCK_DIR/package.json" "$NPM_LOCK_DIR/package-lock.json" "$NODE_DIR/" &&
+        npm ci --prefix "$NODE_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error
 }
 
 # Python tools into $VENV (created when missing), from PyPI through pip.
@@ -121,7 +151,7 @@ if [ "${#missing_names[@]}" -gt 0 ]; then
         exit 1
     fi
     if ! install_missing; then
-        say "FAILED to install ${missing_packages[*]} ${missing_pip[*]} (as root: apt-get install ${missing_packages[*]}; python3 -m venv $VENV && $VENV/bin/pip install ${missing_pip[*]})."
+        say "FAILED to install ${missing_packages[*]} ${missing_pip[*]} ${missing_npm[*]} (as root: apt-get install ${missing_packages[*]}; python3 -m venv $VENV && $VENV/bin/pip install ${missing_pip[*]}; cp $NPM_LOCK_DIR/package*.json $NODE_DIR/ && npm ci --prefix $NODE_DIR)."
         say "The tests need them and would fail without them; not running the tests."
         exit 1
     fi

@@ -5,7 +5,8 @@
 //! Layout: [`config`] (environment), [`routes`] (every route and the OpenAPI document),
 //! handlers by what they serve: [`declarations`] (the passenger's declaration and its
 //! QR), [`rules`] (profile and estimate), [`internal`] (the officer console's read),
-//! [`ops`] (health, metrics, OpenAPI); [`store`] (declarations in SQLite), `ratelimit`,
+//! [`ops`] (health, metrics, OpenAPI), [`app_shell`] (the phone app's `/my`, script,
+//! service worker, manifest and icons); [`store`] (declarations in SQLite), `ratelimit`,
 //! `api` (wire shapes), [`error`]. The issuer role (signing, token policy, issued tokens,
 //! revocation feed, trust list, gates' use reports) is `shared::issuer`'s.
 
@@ -25,6 +26,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub mod api;
+pub mod app_shell;
 pub mod config;
 pub mod declarations;
 pub mod error;

@@ -129,7 +129,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
-        .merge(issuer::router(state.issuer_endpoints()));
+        .merge(issuer::router(state.issuer_endpoints()))
+        .merge(crate::app_shell::router());
     with_common_layers(public, state)
 }
 
