@@ -174,6 +174,9 @@ pub struct Config {
     pub revoked_kids: Vec<String>,
     /// `EGATE_GATE_REFRESH_SECS` (default 60): trust list, revocations and watch rules.
     pub refresh_secs: u64,
+    /// `EGATE_GATE_FEED_WAIT_SECS` (default 20, at most 25; 0: off): how long each long
+    /// poll of an issuer's feed asks the issuer to wait for a new entry (docs/trust.md).
+    pub feed_wait_secs: u64,
     /// `EGATE_GATE_SKEW_SECS` (default 120): clock skew allowed on `exp` and `iat`.
     pub skew_secs: i64,
     /// `EGATE_GATE_SELECTION_RATE` (default 0.01): random selection rate, 0 to 1.
@@ -281,6 +284,17 @@ impl Config {
             None => None,
         };
         c.refresh_secs = env_parse("EGATE_GATE_REFRESH_SECS", 60u64)?.max(1);
+        c.feed_wait_secs = env_parse("EGATE_GATE_FEED_WAIT_SECS", 20u64)?;
+        if c.feed_wait_secs > shared::issuer::feed_wait::MAX_FEED_WAIT_SECS {
+            return Err(ConfigError::Invalid {
+                name: "EGATE_GATE_FEED_WAIT_SECS",
+                value: c.feed_wait_secs.to_string(),
+                why: format!(
+                    "at most {} (seconds; 0 turns long polling off)",
+                    shared::issuer::feed_wait::MAX_FEED_WAIT_SECS
+                ),
+            });
+        }
         c.skew_secs = env_parse("EGATE_GATE_SKEW_SECS", 120i64)?.clamp(0, 86_400);
         c.selection_rate = selection_rate;
         if let Some(w) = env("EGATE_GATE_WATCHLIST") {
@@ -338,6 +352,7 @@ impl Config {
             revoked_kids: Vec::new(),
             root_key: None,
             refresh_secs: 60,
+            feed_wait_secs: 20,
             skew_secs: 120,
             selection_rate: 0.01,
             watchlist_file: data_dir.join("gate").join("watchlist.toml"),

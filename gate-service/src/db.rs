@@ -58,6 +58,10 @@ pub const MIGRATIONS: &[Migration] = &[
         "0012 feed epochs",
         include_str!("../migrations/0012_feed_epochs.sql"),
     ),
+    (
+        "0013 used tokens by issuer",
+        include_str!("../migrations/0013_used_tokens_by_issuer.sql"),
+    ),
 ];
 
 /// `gate_meta` key: when the backup this database was made from was taken (set only in

@@ -7,7 +7,8 @@
 //! - [`scan`]: the decision pipeline and its single write; [`case_record`]: what a RED
 //!   scan keeps for the officer, typed; [`attempts`]: the refused-scan log and a token's
 //!   misreads and mismatches;
-//! - [`trust`]: issuer keys and revocations, refreshed in the background;
+//! - [`trust`]: issuer keys and revocations, refreshed in the background; [`follow`]:
+//!   each issuer's feed pulled, and followed by long polling;
 //! - [`selection`]: random draw and watch rules;
 //! - [`routes`]: the HTTP API; [`answer`]: what a device is told; [`openapi`]: the
 //!   device API's OpenAPI document; [`devices`]: device credentials (the scan API's
@@ -27,6 +28,7 @@ pub mod db;
 pub mod devices;
 pub mod error;
 pub mod feed_pages;
+pub mod follow;
 pub mod metrics;
 pub mod openapi;
 pub mod presentations;

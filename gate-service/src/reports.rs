@@ -231,13 +231,14 @@ async fn flush_issuer(
         }
         let now = state.clock.unix();
         let n = batch.len();
+        let id = issuer.id.clone();
         state
             .db
             .write(move |c| -> Result<(), shared::db::DbError> {
                 let mut stmt =
-                    c.prepare_cached("UPDATE used_tokens SET reported_at = ?1 WHERE cti = ?2")?;
+                    c.prepare_cached("UPDATE used_tokens SET reported_at = ?1 WHERE issuer = ?2 AND cti = ?3")?;
                 for (cti, _) in &batch {
-                    stmt.execute((now, cti))?;
+                    stmt.execute((now, &id, cti))?;
                 }
                 Ok(())
             })

@@ -335,8 +335,8 @@ fn store(conn: &rusqlite::Connection, mut p: Pending) -> Result<ScanOutcome, sha
     };
     let mut pre = Vec::new();
     let used: Option<i64> = conn
-        .prepare_cached("SELECT 1 FROM used_tokens WHERE cti = ?1")?
-        .query_row([&t.cti[..]], |r| r.get(0))
+        .prepare_cached("SELECT 1 FROM used_tokens WHERE issuer = ?1 AND cti = ?2")?
+        .query_row((&t.issuer, &t.cti[..]), |r| r.get(0))
         .optional()?;
     if used.is_some() {
         pre.push(GateReason::passenger("token.replayed"));

@@ -1,5 +1,5 @@
-//! Background work: the periodic trust/revocation/watch-rules refresh and the retention
-//! purge, both stopped at shutdown.
+//! Background work: the periodic trust/revocation/watch-rules refresh, each issuer's
+//! feed follower ([`crate::follow`]) and the retention purge, all stopped at shutdown.
 
 use crate::{AppState, TaskList};
 use std::time::Duration;
@@ -92,6 +92,24 @@ pub fn start(state: &AppState) {
     });
     if let Ok(mut h) = state.tasks.handles.lock() {
         h.push(handle);
+    }
+    // One follower per URL issuer: its feed by long polling (the refresh below stays
+    // the fallback).
+    if state.config.feed_wait_secs > 0 {
+        for issuer in state.issuers.iter() {
+            let Some(url) = issuer.base_url.clone() else {
+                continue;
+            };
+            let handle = tokio::spawn(crate::follow::follow(
+                state.clone(),
+                issuer.clone(),
+                url,
+                state.tasks.stop.subscribe(),
+            ));
+            if let Ok(mut h) = state.tasks.handles.lock() {
+                h.push(handle);
+            }
+        }
     }
     let every = Duration::from_secs(state.config.refresh_secs);
     state.tasks.spawn(state, every, |s| {

@@ -1,13 +1,13 @@
 //! The gate's trust list and revocations: loaded from each configured issuer (a JWKS
 //! file the operator installed, or `{url}/v1/trust-list` signed by the operator root
 //! key, see [`crate::signed_lists`]; plus `{url}/v1/revocations?since=`, checked by
-//! [`crate::feed_pages`]), refreshed in the background. A failed refresh keeps the
+//! [`crate::feed_pages`], pulled by [`crate::follow`]), refreshed in the background. A failed refresh keeps the
 //! issuer's last good keys (also kept in the database) and is logged; scans read an
 //! immutable snapshot (`Arc`) and never wait for a refresh.
 
 use crate::AppState;
 use crate::config::IssuerConfig;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared::token::{Jwks, Kid, TrustList};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -26,6 +26,9 @@ pub struct IssuerStatus {
     pub keys_refreshed_at: Option<i64>,
     /// Last successful revocation pull, unix seconds (URL issuers).
     pub revocations_refreshed_at: Option<i64>,
+    /// Whether the gate follows this issuer's feed by long polling now (the issuer
+    /// granted the last wait asked for); `false`: periodic pulls only (docs/trust.md).
+    pub feed_waiting: bool,
     /// Error of the last attempt, when it failed (no secrets, no URLs with credentials).
     pub last_error: Option<String>,
     /// Keys refused from the issuer's JWKS (wrong `iss`, bad key).
@@ -37,27 +40,6 @@ pub struct IssuerStatus {
     pub list_not_after: Option<i64>,
     #[serde(skip)]
     jwks: Option<Jwks>,
-}
-
-/// Shape of `GET /v1/revocations?since=`.
-#[derive(Debug, Deserialize)]
-struct RevocationPage {
-    revocations: Vec<Revocation>,
-    next_since: i64,
-    /// The feed's epoch (absent from issuers that predate it).
-    #[serde(default)]
-    epoch: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Revocation {
-    seq: i64,
-    cti: String,
-    reason: String,
-    /// The revoked token's expiry, when the issuer gives it (the purge forgets the entry
-    /// a day after it).
-    #[serde(default)]
-    exp: Option<i64>,
 }
 
 /// A failed exchange with an issuer (keys, revocations, use reports), or with the JWKS
@@ -107,6 +89,13 @@ pub enum FetchError {
     /// A revocation page is refused (the cursor stays).
     #[error("revocation page refused: {0}")]
     Feed(#[from] crate::feed_pages::PageError),
+    /// The issuer has too many waiting requests (`503`): try again after this many
+    /// seconds.
+    #[error("the issuer's feed has too many waiting requests; retry after {retry_after} s")]
+    Busy {
+        /// Seconds, from `Retry-After` (1 to 60).
+        retry_after: u64,
+    },
     /// A revocation page is not the expected JSON.
     #[error("revocation page is not valid JSON: {0}")]
     FeedJson(serde_json::Error),
@@ -315,108 +304,6 @@ fn load_revoked_kids(configured: &[String], file: &Path) -> HashSet<Kid> {
         .collect()
 }
 
-/// Pull every page of an issuer's revocations since its mark and store them. Returns
-/// how many were new and whether the end of the feed was reached (an empty page); a
-/// feed longer than 100 pages is continued at the next refresh, and a missing feed
-/// (404) is not an end.
-async fn pull_revocations(
-    state: &AppState,
-    issuer: &IssuerConfig,
-    url: &str,
-) -> Result<(usize, bool), FetchError> {
-    use base64::Engine as _;
-    let id = issuer.id.clone();
-    let (mut since, mut epoch): (i64, Option<String>) = state
-        .db
-        .read(move |c| -> Result<_, shared::db::DbError> {
-            Ok(c.query_row(
-                "SELECT next_since, epoch FROM revocation_marks WHERE issuer = ?1",
-                [&id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap_or((0, None)))
-        })
-        .await?;
-    let mut total = 0usize;
-    for _page in 0..100 {
-        let resp = state
-            .trust
-            .http
-            .get(format!("{url}/v1/revocations"))
-            .query(&[("since", since)])
-            .send()
-            .await?;
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok((total, false));
-        }
-        let body = crate::signed_lists::read_capped(
-            resp.error_for_status()?,
-            crate::signed_lists::MAX_FEED_PAGE_BYTES,
-            "revocation page",
-        )
-        .await?;
-        let page: RevocationPage = serde_json::from_slice(&body).map_err(FetchError::FeedJson)?;
-        // Another epoch: the issuer's database was restored or recreated, and its
-        // sequences may repeat numbers already passed. Start its feed over from 0 (the
-        // entries already held stay; a repeated one is ignored).
-        if let Some(new) = page.epoch.as_ref().filter(|e| e.len() <= 64) {
-            if epoch.as_ref().is_some_and(|old| old != new) && since != 0 {
-                tracing::warn!(issuer = %issuer.id, "the issuer's feed has a new epoch: reading it again from the start");
-                since = 0;
-                epoch = Some(new.clone());
-                continue;
-            }
-            epoch = Some(new.clone());
-        }
-        let seqs: Vec<i64> = page.revocations.iter().map(|r| r.seq).collect();
-        // A page that could skip entries is refused whole; the cursor stays.
-        let next = crate::feed_pages::check_page(since, &seqs, page.next_since)?;
-        // An entry whose token id does not decode refuses the page too: dropping it and
-        // moving the cursor past it would leave that token unrevoked for good.
-        let rows: Vec<(Vec<u8>, i64, String, Option<i64>)> = page
-            .revocations
-            .iter()
-            .map(|r| {
-                let cti = base64::engine::general_purpose::STANDARD
-                    .decode(&r.cti)
-                    .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&r.cti))
-                    .ok()
-                    .filter(|b| b.len() == 16)
-                    .ok_or(crate::feed_pages::PageError::BadTokenId { seq: r.seq })?;
-                Ok((cti, r.seq, r.reason.chars().take(32).collect(), r.exp))
-            })
-            .collect::<Result<_, crate::feed_pages::PageError>>()?;
-        let n = rows.len();
-        let id = issuer.id.clone();
-        let epoch_now = epoch.clone();
-        state
-            .db
-            .write(move |c| -> Result<(), shared::db::DbError> {
-                for (cti, seq, reason, exp) in &rows {
-                    c.execute(
-                        "INSERT OR IGNORE INTO revoked_tokens (cti, issuer, seq, reason, exp)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        (cti, &id, *seq, reason, exp),
-                    )?;
-                }
-                c.execute(
-                    "INSERT INTO revocation_marks (issuer, next_since, epoch) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(issuer) DO UPDATE SET next_since = excluded.next_since,
-                       epoch = excluded.epoch",
-                    (&id, next, &epoch_now),
-                )?;
-                Ok(())
-            })
-            .await?;
-        total += n;
-        if page.revocations.is_empty() || next == since {
-            return Ok((total, true));
-        }
-        since = next;
-    }
-    Ok((total, false))
-}
-
 /// Refresh keys, revocations and watch rules now. Failures are logged per issuer; the
 /// last good keys stay in force.
 pub async fn refresh(state: &AppState) {
@@ -463,8 +350,8 @@ pub async fn refresh(state: &AppState) {
             }
         }
         if let Some(url) = &issuer.base_url {
-            match pull_revocations(state, issuer, url).await {
-                Ok((n, complete)) => {
+            match crate::follow::pull_revocations(state, issuer, url, None).await {
+                Ok(crate::follow::Pulled { new: n, complete, .. }) => {
                     every_feed_pulled &= complete;
                     if n > 0 {
                         tracing::info!(issuer = %issuer.id, revocations.new = n, "revocations pulled");

@@ -65,6 +65,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0012 feed epochs",
         "f6fc148837d4c0702695696e0a365934120fc29f6dc4089c1092137105b1d8ef",
     ),
+    (
+        "0013 used tokens by issuer",
+        "14db57d18cbc876567e1302a22b598aaebebb603b0cf34bd4db5d1c756c44629",
+    ),
 ];
 
 const CTI_1: [u8; 16] = [1; 16];
@@ -113,6 +117,23 @@ fn has_run(applied: usize, number: &str) -> bool {
 /// `applied` migrations had run. Column lists are explicit, so they fit any later schema.
 fn seed(c: &Connection, index: usize, applied: usize) {
     // Migrations numbered out of their place while others land are seeded by number.
+    if MIGRATIONS[index].0.starts_with("0013 ") {
+        // Another issuer's token spent with the same token id as version 1's use: keyed by
+        // (issuer, token id) now, both are kept.
+        c.execute(
+            "INSERT INTO scans (id, gate_id, scanned_at, decision, reasons, issuer, cti)
+             VALUES ('scan-3', 'G-03', 3000, 'green', '[]', 'kiosk:T9', ?1)",
+            [&CTI_1[..]],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO used_tokens (issuer, cti, scan_id, used_at, exp)
+             VALUES ('kiosk:T9', ?1, 'scan-3', 3000, 4000000000)",
+            [&CTI_1[..]],
+        )
+        .unwrap();
+        return;
+    }
     if MIGRATIONS[index].0.starts_with("0012 ") {
         // A feed mark with its epoch.
         c.execute(
@@ -350,7 +371,7 @@ fn check_upgraded(c: &Connection, applied: usize, latest: &[(String, String, Opt
     // Version 1's rows; the use report columns filled from the scan by migration 4.
     let (issuer, reported_at): (Option<String>, Option<i64>) = c
         .query_row(
-            "SELECT issuer, reported_at FROM used_tokens WHERE cti = ?1",
+            "SELECT issuer, reported_at FROM used_tokens WHERE cti = ?1 AND scan_id = 'scan-1'",
             [&CTI_1[..]],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -445,6 +466,19 @@ fn check_upgraded(c: &Connection, applied: usize, latest: &[(String, String, Opt
             .unwrap();
         assert_eq!(reported, 2100);
     }
+    // Migration 13: one-time use per (issuer, token id); a use of version 1 kept.
+    let spent_with_cti_1: i64 = c
+        .query_row(
+            "SELECT count(*) FROM used_tokens WHERE cti = ?1",
+            [&CTI_1[..]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        spent_with_cti_1,
+        1 + i64::from(has_run(applied, "0013")),
+        "from version {applied}"
+    );
     if applied >= 5 {
         let (kind, revoked): (String, i64) = c
             .query_row(
