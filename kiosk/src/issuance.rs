@@ -187,6 +187,28 @@ impl Issuance {
     }
 }
 
+/// The wizard's confirmation at the kiosk: a new declaration id and one token (a kiosk
+/// never amends: a passenger who wants to change something declares again).
+impl wizard::Submit for Issuance {
+    fn submit(&self, s: wizard::Submission) -> wizard::SubmitFuture<'_, wizard::Receipt> {
+        Box::pin(async move {
+            if s.amend.is_some() {
+                return Err(wizard::SubmitError::NotFound);
+            }
+            let token = self
+                .issue(&s.declaration, &s.evaluation, s.now)
+                .await
+                .map_err(|e| wizard::SubmitError::Internal(format!("kiosk token: {e}")))?;
+            Ok(wizard::Receipt {
+                declaration_id: token.declaration_id,
+                token: token.text,
+                exp: token.exp,
+                edit_token: None,
+            })
+        })
+    }
+}
+
 /// A 12-character random URL-safe declaration id (72 bits), or the RNG's failure.
 pub fn new_declaration_id() -> Result<String, shared::web::RngError> {
     use base64::Engine;

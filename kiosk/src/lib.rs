@@ -1,11 +1,14 @@
 //! The kiosk: the on-site electronic declaration terminal in the arrival hall.
 //!
-//! Server-rendered HTML (askama) for a shared touch screen: language choice, passport
-//! (typed or read MRZ), trip, party, the yes/no questions, items, review and the result
-//! with a signed QR (issuer `kiosk:<terminal-id>`) and an 80 mm receipt view. Answers
-//! live only in a server-side session keyed by a random cookie, wiped at "Finish", at
-//! the start page and after inactivity. Every response is `no-store`; HTML pages carry a
-//! CSP with a per-request nonce; every POST checks the session's CSRF token.
+//! The passenger's pages are the `wizard` library mounted in shared-terminal mode
+//! (docs/wizard.md): language choice, passport (typed or read MRZ), trip, party, the
+//! yes/no questions, items, review and the result with a signed QR (issuer
+//! `kiosk:<terminal-id>`) and an 80 mm receipt view. Answers live only in a server-side
+//! session keyed by a random cookie, wiped at "Finish", at the start page and after
+//! inactivity. Every response is `no-store`; HTML pages carry a CSP with a per-request
+//! nonce; every POST checks the session's CSRF token. What is the kiosk's own: the
+//! issuer behind the wizard's [`wizard::Submit`] ([`issuance`]), its configuration and
+//! its endpoints.
 //!
 //! Also the shared issuer endpoints (`shared::issuer::routes`: the kiosk's JWKS and its
 //! revocation feed, which holds only the tokens gates reported as used since the kiosk
@@ -25,17 +28,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 mod config;
-pub mod error;
-pub mod html;
 pub mod issuance;
 mod ops;
 mod routes;
-pub mod session;
-pub mod steps;
 
 pub use config::{Config, ConfigError, DEFAULT_IDLE_SECS};
-pub use error::AppError;
 pub use routes::{build_app, build_internal_app};
+/// The kiosk's one error type: its pages are the wizard's.
+pub use wizard::WizardError as AppError;
+pub use wizard::session;
 
 /// How long the kiosk keeps gates' presentation reports (it serves no declaration
 /// reads, so they only need to outlive a token).
@@ -52,8 +53,10 @@ pub struct AppState {
     pub profile: Arc<RulesProfile>,
     /// Keys, token policy and issuance log.
     pub issuer: issuance::Issuance,
-    /// Passenger sessions.
+    /// Passenger sessions (the wizard's store).
     pub sessions: session::SessionStore,
+    /// The passenger's pages (the wizard in shared-terminal mode).
+    pub wizard: wizard::WizardState,
     /// Checks the use-report key gates present with their reports (the kiosk holds
     /// only its verifier).
     pub use_report: Arc<VerifierSource>,
@@ -145,11 +148,21 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<AppS
     .await??;
     let policy = TokenPolicy::for_profile(config.token_validity, &profile);
     let (stop, _) = watch::channel(false);
+    let issuer = issuance::Issuance::new(Issuer::new(keys, binding, policy), db);
+    let profile = Arc::new(profile);
+    let wizard = wizard::WizardState::new(
+        wizard::WizardConfig::shared_terminal(config.idle, config.tls.is_some()),
+        clock.clone(),
+        profile.clone(),
+        policy,
+        Arc::new(issuer.clone()),
+    );
     let state = AppState {
-        issuer: issuance::Issuance::new(Issuer::new(keys, binding, policy), db),
-        sessions: session::SessionStore::new(clock.clone(), config.idle.as_secs()),
+        issuer,
+        sessions: wizard.sessions.clone(),
+        wizard,
         use_report: Arc::new(use_report),
-        profile: Arc::new(profile),
+        profile,
         config: Arc::new(config),
         clock,
         stop,

@@ -1,43 +1,19 @@
-//! Every route of the kiosk, in one place.
+//! Every route of the kiosk, in one place: the wizard's pages (shared-terminal mode)
+//! with the kiosk's own endpoints mounted among them, so that they answer as the pages
+//! do (`no-store`; errors as problem+json under `/v1/` and `/healthz`).
 
-use crate::html::{MAX_FORM_BODY, page_headers};
-use crate::{AppState, ops, steps};
+use crate::{AppState, ops};
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 /// The kiosk's router.
 pub fn build_app(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(steps::start::get))
-        .route("/start", post(steps::start::post))
-        .route(
-            "/passport",
-            get(steps::passport::get).post(steps::passport::post),
-        )
-        .route("/trip", get(steps::trip::get).post(steps::trip::post))
-        .route("/party", get(steps::party::get).post(steps::party::post))
-        .route(
-            "/questions",
-            get(steps::questions::get).post(steps::questions::post),
-        )
-        .route("/items", get(steps::items::get).post(steps::items::post))
-        .route("/review", get(steps::review::get).post(steps::review::post))
-        .route("/result", get(steps::result::get).post(steps::result::stay))
-        .route("/result/print", get(steps::result::print))
-        .route("/finish", post(steps::result::finish))
-        .route("/timeout", get(steps::result::timeout))
-        .route("/static/kiosk.css", get(ops::css))
+    let own = Router::new()
         .route("/healthz", get(ops::healthz))
         .merge(shared::issuer::routes::router(state.issuer_endpoints()))
-        .fallback(steps::not_found)
-        .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::error::html_pages,
-        ))
-        .layer(axum::middleware::from_fn(page_headers))
+        .with_state(state.clone());
+    wizard::mount(own, state.wizard.clone())
         .layer(axum::middleware::from_fn(shared::web::security_headers))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -48,7 +24,6 @@ pub fn build_app(state: AppState) -> Router {
                 tracing::info_span!("http", method = %req.method(), path = %path)
             }),
         )
-        .with_state(state)
 }
 
 /// The internal listener's router: gates' use and presentation reports

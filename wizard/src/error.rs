@@ -1,17 +1,17 @@
-//! The kiosk's one error type. A handler returns [`AppError`] wherever it runs; how the
+//! The wizard's one error type (the kiosk's error type). A handler returns [`WizardError`] wherever it runs; how the
 //! error is shown depends on where it was raised:
 //!
 //! - under the JSON endpoints (`/v1/…`, `/healthz`) it is a problem+json response
 //!   (RFC 9457), written by [`IntoResponse`];
 //! - on the terminal's pages (every other path) the [`html_pages`] middleware finds the
 //!   error in the response extensions (where [`IntoResponse`] also leaves it) and
-//!   replaces the body with an HTML page in the session's language (Japanese, the start
-//!   page's language, without a session).
+//!   replaces the body with an HTML page in the session's language (without a session:
+//!   the kiosk's Japanese, the start page's language, or the phone browser's
+//!   `Accept-Language`).
 //!
 //! The cause of a 500 is logged where it happens; the passenger sees a generic message.
 
-use crate::AppState;
-use crate::session::cookie_value;
+use crate::{LanguagePolicy, WizardState};
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -23,7 +23,7 @@ use shared::web::Problem;
 
 /// A request that could not be answered as asked.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum AppError {
+pub enum WizardError {
     /// The CSRF token is missing or wrong (403).
     #[error("forbidden")]
     Forbidden,
@@ -38,24 +38,24 @@ pub enum AppError {
     Internal,
 }
 
-impl AppError {
+impl WizardError {
     /// The HTTP status of the error.
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::BadRequest => StatusCode::BAD_REQUEST,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            WizardError::Forbidden => StatusCode::FORBIDDEN,
+            WizardError::BadRequest => StatusCode::BAD_REQUEST,
+            WizardError::NotFound => StatusCode::NOT_FOUND,
+            WizardError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The message key of the HTML page.
     fn message_key(&self) -> &'static str {
         match self {
-            AppError::Forbidden => "kiosk-error-forbidden",
-            AppError::BadRequest => "kiosk-error-bad-request",
-            AppError::NotFound => "kiosk-error-not-found",
-            AppError::Internal => "kiosk-error-internal",
+            WizardError::Forbidden => "kiosk-error-forbidden",
+            WizardError::BadRequest => "kiosk-error-bad-request",
+            WizardError::NotFound => "kiosk-error-not-found",
+            WizardError::Internal => "kiosk-error-internal",
         }
     }
 
@@ -63,15 +63,15 @@ impl AppError {
     fn problem(&self) -> Problem {
         let status = self.status();
         match self {
-            AppError::NotFound => Problem::not_found(),
-            AppError::Internal => Problem::internal(),
-            AppError::Forbidden => Problem::new(
+            WizardError::NotFound => Problem::not_found(),
+            WizardError::Internal => Problem::internal(),
+            WizardError::Forbidden => Problem::new(
                 status,
                 "forbidden",
                 "Forbidden",
                 "The form is missing its CSRF token or the token is wrong.",
             ),
-            AppError::BadRequest => Problem::new(
+            WizardError::BadRequest => Problem::new(
                 status,
                 "bad-request",
                 "Bad request",
@@ -80,12 +80,19 @@ impl AppError {
         }
     }
 
-    /// The error as an HTML page in `lang`.
+    /// The error as an HTML page in `lang` (the kiosk's stylesheet, links to `/`).
     pub fn page(&self, lang: Lang) -> Response {
+        self.page_at(lang, "", "/static/kiosk.css")
+    }
+
+    /// The error as an HTML page in `lang`, its links under `prefix`.
+    pub fn page_at(&self, lang: Lang, prefix: &str, stylesheet: &str) -> Response {
         let status = self.status();
         let page = ErrorPage {
             lang,
             message_key: self.message_key(),
+            prefix: prefix.to_owned(),
+            stylesheet: stylesheet.to_owned(),
         };
         match page.render() {
             Ok(body) => (
@@ -102,7 +109,7 @@ impl AppError {
     }
 }
 
-impl IntoResponse for AppError {
+impl IntoResponse for WizardError {
     fn into_response(self) -> Response {
         let mut resp = self.problem().into_response();
         // The pages' middleware re-renders the error as an HTML page.
@@ -119,6 +126,10 @@ pub struct ErrorPage {
     pub lang: Lang,
     /// Key of the message.
     pub message_key: &'static str,
+    /// The wizard's URL prefix.
+    pub prefix: String,
+    /// The stylesheet's path.
+    pub stylesheet: String,
 }
 
 impl ErrorPage {
@@ -128,28 +139,32 @@ impl ErrorPage {
     }
 }
 
-/// Whether `path` is one of the kiosk's JSON endpoints (errors stay problem+json).
+/// Whether `path` is one of the services' JSON endpoints (errors stay problem+json).
 pub fn is_json_endpoint(path: &str) -> bool {
     path.starts_with("/v1/") || path == "/healthz"
 }
 
-/// Middleware: an [`AppError`] raised on a terminal page becomes the HTML error page in
+/// Middleware: an [`WizardError`] raised on a terminal page becomes the HTML error page in
 /// the session's language; other headers of the response are kept.
-pub async fn html_pages(State(st): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn html_pages(State(st): State<WizardState>, req: Request, next: Next) -> Response {
     let json = is_json_endpoint(req.uri().path());
-    let cookie = cookie_value(req.headers());
+    let cookie = st.sessions.cookie(req.headers());
+    let fallback = initial_lang(&st, req.headers());
     let resp = next.run(req).await;
     if json {
         return resp;
     }
-    let Some(err) = resp.extensions().get::<AppError>().cloned() else {
+    let Some(err) = resp.extensions().get::<WizardError>().cloned() else {
         return resp;
     };
     let lang = cookie
         .and_then(|c| st.sessions.lang(&c))
-        .unwrap_or(Lang::Ja);
+        .unwrap_or(fallback);
     let (mut parts, _) = resp.into_parts();
-    let (page, body) = err.page(lang).into_parts();
+    let stylesheet = st.config.path(st.config.stylesheet);
+    let (page, body) = err
+        .page_at(lang, &st.config.prefix, &stylesheet)
+        .into_parts();
     parts.status = page.status;
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
@@ -160,4 +175,26 @@ pub async fn html_pages(State(st): State<AppState>, req: Request, next: Next) ->
             .unwrap_or(HeaderValue::from_static("text/plain; charset=utf-8")),
     );
     Response::from_parts(parts, Body::new(body))
+}
+
+/// The language of a new session: the configured one, or on a phone the device's
+/// remembered choice (the language cookie), then `Accept-Language`.
+pub fn initial_lang(st: &WizardState, headers: &axum::http::HeaderMap) -> Lang {
+    match st.config.language {
+        LanguagePolicy::Fixed(l) => l,
+        LanguagePolicy::AcceptLanguage => st
+            .config
+            .lang_cookie
+            .and_then(|name| crate::session::cookie_named(headers, name))
+            .and_then(|v| Lang::from_code(&v))
+            .unwrap_or_else(|| accept_language(headers)),
+    }
+}
+
+/// The language of a request's `Accept-Language` (English when none matches).
+pub fn accept_language(headers: &axum::http::HeaderMap) -> Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map_or(Lang::En, Lang::from_accept_language)
 }

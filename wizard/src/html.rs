@@ -2,10 +2,11 @@
 //! layout data, form fields with size limits, CSRF checks and redirects (errors:
 //! [`crate::error`]).
 
-use crate::error::AppError;
+use crate::error::WizardError as AppError;
 use crate::session::{COOKIE, Session};
+use crate::{Mode, WizardState};
 use askama::Template;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -23,11 +24,26 @@ pub const MAX_FIELDS: usize = 400;
 pub struct Nonce(pub String);
 
 /// Middleware: a fresh CSP nonce per request; `Cache-Control: no-store` on every
-/// response; the page CSP (with the nonce) on HTML responses.
-pub async fn page_headers(mut req: Request, next: Next) -> Response {
+/// response; the page CSP (with the nonce) on HTML responses; the URL prefix put in
+/// front of the steps' redirects (they name paths from the wizard's root).
+///
+/// The phone's CSP also allows `fetch` to its own origin (the live estimate), the
+/// app shell's service worker and manifest (`'self'`); scripts still need the nonce.
+pub async fn page_headers(State(st): State<WizardState>, mut req: Request, next: Next) -> Response {
     let nonce = shared::web::random_token();
     req.extensions_mut().insert(Nonce(nonce.clone()));
     let mut resp = next.run(req).await;
+    if !st.config.prefix.is_empty()
+        && let Some(to) = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+        && to.starts_with('/')
+        && !to.starts_with(&st.config.prefix)
+        && let Ok(v) = HeaderValue::from_str(&st.config.path(to))
+    {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
     let is_html = resp
         .headers()
         .get(header::CONTENT_TYPE)
@@ -36,10 +52,17 @@ pub async fn page_headers(mut req: Request, next: Next) -> Response {
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if is_html {
-        let csp = format!(
-            "default-src 'none'; style-src 'self' 'nonce-{nonce}'; script-src 'nonce-{nonce}'; \
-             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-        );
+        let csp = match st.config.mode {
+            Mode::SharedTerminal => format!(
+                "default-src 'none'; style-src 'self' 'nonce-{nonce}'; script-src 'nonce-{nonce}'; \
+                 img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            ),
+            Mode::PersonalPhone => format!(
+                "default-src 'none'; style-src 'self' 'nonce-{nonce}'; script-src 'nonce-{nonce}'; \
+                 connect-src 'self'; img-src 'self' data:; manifest-src 'self'; worker-src 'self'; \
+                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            ),
+        };
         if let Ok(v) = HeaderValue::from_str(&csp) {
             h.insert(header::CONTENT_SECURITY_POLICY, v);
         }
@@ -62,25 +85,59 @@ pub struct Layout {
     pub step: u8,
     /// Key of the page title.
     pub title_key: &'static str,
+    /// Phone mode (language switch, "My declarations", no countdown, no print).
+    pub phone: bool,
+    /// The wizard's URL prefix ("" at the root).
+    pub prefix: String,
+    /// The stylesheet's path.
+    pub stylesheet: String,
 }
 
 impl Layout {
-    /// The layout of a page of `session`.
+    /// The layout of a page of `session`. The kiosk counts the idle time down on the
+    /// page; a phone does not (its session simply ends after the idle limit).
     pub fn of(
+        st: &WizardState,
         session: &Session,
         nonce: &Nonce,
-        idle_secs: u64,
+        step: u8,
+        title_key: &'static str,
+    ) -> Layout {
+        let mut l = Layout::bare(st, session.lang, nonce, step, title_key);
+        l.csrf = session.csrf.clone();
+        if !st.phone() {
+            l.idle_secs = st.idle_secs();
+        }
+        l
+    }
+
+    /// A layout without a session's CSRF token and without a countdown.
+    pub fn bare(
+        st: &WizardState,
+        lang: Lang,
+        nonce: &Nonce,
         step: u8,
         title_key: &'static str,
     ) -> Layout {
         Layout {
-            lang: session.lang,
+            lang,
             nonce: nonce.0.clone(),
-            csrf: session.csrf.clone(),
-            idle_secs,
+            csrf: String::new(),
+            idle_secs: 0,
             step,
             title_key,
+            phone: st.phone(),
+            prefix: st.config.prefix.clone(),
+            stylesheet: st.config.path(st.config.stylesheet),
         }
+    }
+
+    /// The languages of the switch: (code, native name, selected).
+    pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Lang::ALL
+            .iter()
+            .map(|l| (l.code(), l.native_name(), *l == self.lang))
+            .collect()
     }
 
     /// The step line, e.g. "Step 2 of 7".
@@ -136,21 +193,36 @@ pub fn render_status(status: StatusCode, t: &impl Template) -> Response {
     }
 }
 
-/// `303 See Other` to a fixed path (never with data in it).
+/// `303 See Other` to a fixed path from the wizard's root (never with data in it;
+/// [`page_headers`] adds the prefix).
 pub fn see_other(path: &'static str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, path)]).into_response()
 }
 
-/// The `Set-Cookie` value of a new session (session cookie: no Expires); `Secure` when
-/// the kiosk serves HTTPS (the browser then never sends it in clear).
+/// The `Set-Cookie` value of a new kiosk session (session cookie: no Expires); `Secure`
+/// when the kiosk serves HTTPS (the browser then never sends it in clear).
 pub fn session_cookie(value: &str, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/{secure}")
+    session_cookie_named(COOKIE, value, secure)
 }
 
-/// The `Set-Cookie` value that deletes the session cookie.
-pub fn expired_cookie() -> &'static str {
-    "kiosk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
+/// The `Set-Cookie` value of a new session in cookie `name`. `SameSite=Lax` would let a
+/// link from elsewhere carry it: `Strict`, as the kiosk's.
+pub fn session_cookie_named(name: &str, value: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/{secure}")
+}
+
+/// The `Set-Cookie` value that deletes the session cookie `name`.
+pub fn expired_cookie(name: &str) -> String {
+    format!("{name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+}
+
+/// Set the session cookie of a new session on `resp`.
+pub fn set_session_cookie(st: &WizardState, resp: &mut Response, cookie: &str) {
+    let v = session_cookie_named(st.sessions.cookie_name(), cookie, st.config.secure_cookie);
+    if let Ok(v) = HeaderValue::from_str(&v) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
 }
 
 /// `Clear-Site-Data` sent by Finish and the timeout.

@@ -3,10 +3,11 @@
 //! except in the HTML of the page being shown.
 //!
 //! A session ends when the passenger presses "Finish", when the start page is opened
-//! again, or after [`crate::Config::idle`] without a request: every lookup checks the
+//! again (kiosk), or after [`crate::WizardConfig::idle`] without a request: every lookup checks the
 //! idle time against the injected clock, and a background sweeper drops idle sessions
 //! so that their data does not linger in memory.
 
+use crate::submit::Amend;
 use shared::clock::SharedClock;
 use shared::domain::{PassengerInput, TripInput};
 use shared::i18n::Lang;
@@ -15,9 +16,9 @@ use shared::web::{random_token, token_hash};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Name of the session cookie.
+/// Name of the kiosk's session cookie (the phone's: [`crate::Mode::cookie_name`]).
 pub const COOKIE: &str = "kiosk_session";
-/// Most sessions held at once (one terminal has one passenger; this caps abuse).
+/// Most sessions a kiosk holds at once (one terminal has one passenger; this caps abuse).
 pub const MAX_SESSIONS: usize = 256;
 
 /// One item row as typed (strings, so a bad value can be shown back as typed).
@@ -33,6 +34,8 @@ pub struct ItemRow {
     pub amount: String,
     /// Currency code.
     pub currency: String,
+    /// For a child under 6's own use (phone mode, other goods only).
+    pub for_child: bool,
 }
 
 /// The declaration being typed, step by step.
@@ -40,6 +43,8 @@ pub struct ItemRow {
 pub struct Draft {
     /// The two MRZ lines as typed.
     pub mrz: String,
+    /// The photo page's fields as typed (phone mode), shown back when refused.
+    pub typed_passenger: PassengerInput,
     /// Identity read from the MRZ (set only when the MRZ was read without error).
     pub passenger: Option<PassengerInput>,
     /// Whether the passenger confirmed the identity read from the MRZ.
@@ -57,7 +62,7 @@ pub struct Draft {
 }
 
 /// What was issued: shown on the result page and the receipt until "Finish".
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Issued {
     /// Declaration id (in the token, no personal data).
     pub declaration_id: String,
@@ -73,6 +78,18 @@ pub struct Issued {
     pub flight: String,
     /// Arrival date `YYYY-MM-DD`, for the receipt.
     pub arrival_date: String,
+    /// The edit token (phone mode: handed to the device in the result page's data
+    /// block; never logged, never in a URL).
+    pub edit_token: Option<String>,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("declaration_id", &self.declaration_id)
+            .field("exp", &self.exp)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One passenger's session.
@@ -92,6 +109,8 @@ pub struct Session {
     pub errors: Vec<(String, String)>,
     /// The issued declaration, once confirmed.
     pub issued: Option<Issued>,
+    /// The stored declaration this session edits (phone mode).
+    pub amend: Option<Amend>,
 }
 
 impl Session {
@@ -107,6 +126,7 @@ impl Session {
             },
             errors: Vec::new(),
             issued: None,
+            amend: None,
         }
     }
 }
@@ -117,6 +137,8 @@ pub struct SessionStore {
     map: Arc<Mutex<HashMap<String, Session>>>,
     clock: SharedClock,
     idle_secs: i64,
+    max_sessions: usize,
+    cookie_name: &'static str,
 }
 
 impl std::fmt::Debug for SessionStore {
@@ -128,13 +150,35 @@ impl std::fmt::Debug for SessionStore {
 }
 
 impl SessionStore {
-    /// An empty store whose sessions expire after `idle_secs` without a request.
+    /// An empty kiosk store whose sessions expire after `idle_secs` without a request.
     pub fn new(clock: SharedClock, idle_secs: u64) -> SessionStore {
+        SessionStore::with_limits(clock, idle_secs, MAX_SESSIONS, COOKIE)
+    }
+
+    /// An empty store holding at most `max_sessions`, its cookie named `cookie_name`.
+    pub fn with_limits(
+        clock: SharedClock,
+        idle_secs: u64,
+        max_sessions: usize,
+        cookie_name: &'static str,
+    ) -> SessionStore {
         SessionStore {
             map: Arc::new(Mutex::new(HashMap::new())),
             clock,
             idle_secs: i64::try_from(idle_secs).unwrap_or(i64::MAX),
+            max_sessions: max_sessions.max(1),
+            cookie_name,
         }
+    }
+
+    /// The session cookie's name.
+    pub fn cookie_name(&self) -> &'static str {
+        self.cookie_name
+    }
+
+    /// This store's session cookie in a request's headers, if any.
+    pub fn cookie(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        cookie_named(headers, self.cookie_name)
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
@@ -148,11 +192,11 @@ impl SessionStore {
         let cookie = random_token();
         let now = self.clock.unix();
         let mut map = self.lock();
-        if map.len() >= MAX_SESSIONS {
+        if map.len() >= self.max_sessions {
             let idle = self.idle_secs;
             map.retain(|_, s| now.saturating_sub(s.last_seen) < idle);
         }
-        if map.len() >= MAX_SESSIONS
+        if map.len() >= self.max_sessions
             && let Some(oldest) = map
                 .iter()
                 .min_by_key(|(_, s)| s.last_seen)
@@ -219,15 +263,20 @@ impl SessionStore {
     }
 }
 
-/// The session cookie's value from a `Cookie` header, if any.
+/// The kiosk's session cookie's value from a `Cookie` header, if any.
 pub fn cookie_value(headers: &axum::http::HeaderMap) -> Option<String> {
+    cookie_named(headers, COOKIE)
+}
+
+/// The value of cookie `name` from a `Cookie` header, if any (at most 64 characters).
+pub fn cookie_named(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, v)| *k == COOKIE && !v.is_empty() && v.len() <= 64)
+        .find(|(k, v)| *k == name && !v.is_empty() && v.len() <= 64)
         .map(|(_, v)| v.to_owned())
 }
 

@@ -173,3 +173,26 @@ kiosk-error-mrz-charset = Line { $line }, character { $column }: only letters Aâ
 kiosk-error-mrz-not-passport = This is not a passport (the first line must start with P).
 kiosk-error-mrz-field = This part of the passport lines could not be read. Please check it.
 kiosk-error-mrz-check-digit = This does not match its check digit. Please check what was typed against the passport.
+
+## The phone app (the wizard in personal-phone mode, docs/wizard.md)
+kiosk-phone-nav = App menu
+kiosk-phone-language = Language
+kiosk-phone-language-change = Change
+kiosk-phone-start-intro = Declare your goods before you land. You get a QR code to show at the E-Gate with your passport; it stays on this phone, also in flight mode.
+kiosk-phone-passport-intro = Type or paste the two lines at the bottom of your passport's photo page, or type the fields of the photo page further down.
+kiosk-phone-typed-title = Or type the fields of the photo page
+kiosk-phone-typed-submit = Use these details: continue
+kiosk-phone-arrival-date-hint = The day your flight lands in Japan (Japan time).
+kiosk-phone-for-child = For a child under 6
+kiosk-phone-for-child-hint = Only other goods for the child's own use count toward a child's allowance.
+kiosk-phone-show-at-gate = Show this at the E-Gate together with your passport.
+kiosk-phone-no-personal-data = The QR code holds no name and no passport number.
+kiosk-phone-done = Done
+kiosk-phone-new = Start a new declaration
+kiosk-phone-amending = You are changing a declaration: confirming gives it a new QR code, and the old one stops working.
+kiosk-estimate-title = Estimate so far
+kiosk-estimate-recalculate = Recalculate
+kiosk-estimate-incomplete = Complete the goods to see the estimate.
+kiosk-estimate-note = The lane the E-Gate will most likely choose and the duty it expects; an officer may still check.
+kiosk-error-arrival-too-far = The date of arrival can be at most { $date }.
+kiosk-error-arrival-too-early = The date of arrival cannot be before yesterday.

@@ -173,3 +173,26 @@ kiosk-error-mrz-charset = { $line }行目の{ $column }文字目：英字A–Z�
 kiosk-error-mrz-not-passport = パスポートではありません（1行目は P で始まります）。
 kiosk-error-mrz-field = この部分を読み取れませんでした。確認してください。
 kiosk-error-mrz-check-digit = チェックディジットと一致しません。入力内容をパスポートと照らし合わせて確認してください。
+
+## The phone app (the wizard in personal-phone mode, docs/wizard.md)
+kiosk-phone-nav = アプリのメニュー
+kiosk-phone-language = 言語
+kiosk-phone-language-change = 変更
+kiosk-phone-start-intro = 着陸前に携帯品を申告できます。パスポートと一緒に電子申告ゲートで見せるQRコードが発行され、このスマートフォンに保存されます（機内モードでも表示できます）。
+kiosk-phone-passport-intro = パスポートの顔写真ページ下部の2行を入力するか貼り付けてください。または下の欄に顔写真ページの項目を入力してください。
+kiosk-phone-typed-title = 顔写真ページの項目を入力する
+kiosk-phone-typed-submit = この内容で進む
+kiosk-phone-arrival-date-hint = 飛行機が日本に着く日（日本時間）。
+kiosk-phone-for-child = 6歳未満の子ども用
+kiosk-phone-for-child-hint = 子どもの免税範囲に数えられるのは、その子ども本人が使う「その他の品物」だけです。
+kiosk-phone-show-at-gate = パスポートと一緒に電子申告ゲートでこの画面を見せてください。
+kiosk-phone-no-personal-data = QRコードに氏名や旅券番号は含まれません。
+kiosk-phone-done = 完了
+kiosk-phone-new = 新しい申告を始める
+kiosk-phone-amending = 申告を変更しています。確定すると新しいQRコードが発行され、以前のQRコードは使えなくなります。
+kiosk-estimate-title = 現在の見込み
+kiosk-estimate-recalculate = 再計算
+kiosk-estimate-incomplete = 品物の入力を終えると見込みが表示されます。
+kiosk-estimate-note = 電子申告ゲートが選ぶ可能性が高い検査台と税額の見込みです。税関職員が確認することがあります。
+kiosk-error-arrival-too-far = 到着日は{ $date }までにしてください。
+kiosk-error-arrival-too-early = 到着日は昨日より前にできません。

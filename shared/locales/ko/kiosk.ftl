@@ -173,3 +173,26 @@ kiosk-error-mrz-charset = { $line }번째 줄 { $column }번째 문자: 영문 A
 kiosk-error-mrz-not-passport = 여권이 아닙니다(첫 줄은 P로 시작해야 합니다).
 kiosk-error-mrz-field = 이 부분을 읽을 수 없습니다. 확인해 주세요.
 kiosk-error-mrz-check-digit = 검증 숫자와 일치하지 않습니다. 입력한 내용을 여권과 대조해 확인해 주세요.
+
+## The phone app (the wizard in personal-phone mode, docs/wizard.md)
+kiosk-phone-nav = 앱 메뉴
+kiosk-phone-language = 언어
+kiosk-phone-language-change = 변경
+kiosk-phone-start-intro = 착륙 전에 휴대품을 신고하세요. 여권과 함께 전자 게이트에서 보여 줄 QR 코드가 발급되며, 이 휴대폰에 저장되어 비행기 모드에서도 볼 수 있습니다.
+kiosk-phone-passport-intro = 여권 사진 면 아래쪽의 두 줄을 입력하거나 붙여 넣으세요. 또는 아래에 사진 면의 항목을 입력하세요.
+kiosk-phone-typed-title = 또는 사진 면의 항목 입력
+kiosk-phone-typed-submit = 이 정보로 계속
+kiosk-phone-arrival-date-hint = 항공편이 일본에 도착하는 날(일본 시간).
+kiosk-phone-for-child = 6세 미만 어린이용
+kiosk-phone-for-child-hint = 어린이 본인이 사용하는 기타 물품만 어린이 면세 범위에 포함됩니다.
+kiosk-phone-show-at-gate = 여권과 함께 전자 게이트에서 이 화면을 보여 주세요.
+kiosk-phone-no-personal-data = QR 코드에는 이름과 여권 번호가 들어 있지 않습니다.
+kiosk-phone-done = 완료
+kiosk-phone-new = 새 신고 시작
+kiosk-phone-amending = 신고를 변경하고 있습니다. 확인하면 새 QR 코드가 발급되고 이전 QR 코드는 더 이상 쓸 수 없습니다.
+kiosk-estimate-title = 현재 예상
+kiosk-estimate-recalculate = 다시 계산
+kiosk-estimate-incomplete = 물품을 모두 입력하면 예상이 표시됩니다.
+kiosk-estimate-note = 전자 게이트가 선택할 가능성이 높은 통로와 예상 세액입니다. 세관 직원이 확인할 수 있습니다.
+kiosk-error-arrival-too-far = 도착일은 { $date }까지만 가능합니다.
+kiosk-error-arrival-too-early = 도착일은 어제보다 이전일 수 없습니다.

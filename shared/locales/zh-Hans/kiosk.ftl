@@ -173,3 +173,26 @@ kiosk-error-mrz-charset = 第 { $line } 行第 { $column } 个字符：只能使
 kiosk-error-mrz-not-passport = 这不是护照（第一行必须以 P 开头）。
 kiosk-error-mrz-field = 无法读取这一部分，请检查。
 kiosk-error-mrz-check-digit = 与校验位不符。请对照护照检查输入内容。
+
+## The phone app (the wizard in personal-phone mode, docs/wizard.md)
+kiosk-phone-nav = 应用菜单
+kiosk-phone-language = 语言
+kiosk-phone-language-change = 切换
+kiosk-phone-start-intro = 落地前申报您携带的物品。您将获得一个二维码，在电子通关闸机处与护照一起出示；它保存在本手机上，飞行模式下也能打开。
+kiosk-phone-passport-intro = 请输入或粘贴护照照片页底部的两行，或在下方填写照片页上的各项。
+kiosk-phone-typed-title = 或填写照片页上的各项
+kiosk-phone-typed-submit = 使用这些信息并继续
+kiosk-phone-arrival-date-hint = 航班抵达日本的日期（日本时间）。
+kiosk-phone-for-child = 供6岁以下儿童使用
+kiosk-phone-for-child-hint = 只有供儿童本人使用的其他物品计入儿童的免税额。
+kiosk-phone-show-at-gate = 请在电子通关闸机处与护照一起出示此画面。
+kiosk-phone-no-personal-data = 二维码中不含姓名和护照号码。
+kiosk-phone-done = 完成
+kiosk-phone-new = 开始新的申报
+kiosk-phone-amending = 您正在修改申报：确认后将生成新的二维码，旧的二维码随即失效。
+kiosk-estimate-title = 目前的估算
+kiosk-estimate-recalculate = 重新计算
+kiosk-estimate-incomplete = 填写完物品后即可看到估算。
+kiosk-estimate-note = 电子通关闸机最可能选择的通道和预计税额；海关官员仍可能检查。
+kiosk-error-arrival-too-far = 抵达日期最晚为{ $date }。
+kiosk-error-arrival-too-early = 抵达日期不能早于昨天。

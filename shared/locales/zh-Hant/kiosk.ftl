@@ -173,3 +173,26 @@ kiosk-error-mrz-charset = 第 { $line } 行第 { $column } 個字元：只能使
 kiosk-error-mrz-not-passport = 這不是護照（第一行必須以 P 開頭）。
 kiosk-error-mrz-field = 無法讀取這一部分，請檢查。
 kiosk-error-mrz-check-digit = 與檢查碼不符。請對照護照檢查輸入內容。
+
+## The phone app (the wizard in personal-phone mode, docs/wizard.md)
+kiosk-phone-nav = 應用程式選單
+kiosk-phone-language = 語言
+kiosk-phone-language-change = 切換
+kiosk-phone-start-intro = 落地前申報您攜帶的物品。您將取得一個QR碼，在電子通關閘門與護照一起出示；它保存在本手機上，飛航模式下也能開啟。
+kiosk-phone-passport-intro = 請輸入或貼上護照照片頁底部的兩行，或在下方填寫照片頁上的各項。
+kiosk-phone-typed-title = 或填寫照片頁上的各項
+kiosk-phone-typed-submit = 使用這些資料並繼續
+kiosk-phone-arrival-date-hint = 班機抵達日本的日期（日本時間）。
+kiosk-phone-for-child = 供6歲以下兒童使用
+kiosk-phone-for-child-hint = 只有供兒童本人使用的其他物品計入兒童的免稅額。
+kiosk-phone-show-at-gate = 請在電子通關閘門與護照一起出示此畫面。
+kiosk-phone-no-personal-data = QR碼中不含姓名和護照號碼。
+kiosk-phone-done = 完成
+kiosk-phone-new = 開始新的申報
+kiosk-phone-amending = 您正在修改申報：確認後將產生新的QR碼，舊的QR碼隨即失效。
+kiosk-estimate-title = 目前的估算
+kiosk-estimate-recalculate = 重新計算
+kiosk-estimate-incomplete = 填寫完物品後即可看到估算。
+kiosk-estimate-note = 電子通關閘門最可能選擇的通道和預計稅額；海關人員仍可能檢查。
+kiosk-error-arrival-too-far = 抵達日期最晚為{ $date }。
+kiosk-error-arrival-too-early = 抵達日期不能早於昨天。

@@ -4,7 +4,7 @@
 //! JavaScript.
 
 use super::{Opt, field_message, page, post as step_post};
-use crate::AppState;
+use crate::WizardState;
 use crate::html::{Layout, Nonce, see_other};
 use crate::session::ItemRow;
 use askama::Template;
@@ -32,6 +32,8 @@ pub struct RowView {
     pub amount: String,
     /// Currency options.
     pub currencies: Vec<Opt>,
+    /// For a child under 6 (phone).
+    pub for_child: bool,
 }
 
 /// The items page.
@@ -46,6 +48,12 @@ pub struct ItemsPage {
     pub rows: Vec<RowView>,
     /// Whether another row may be added.
     pub can_add: bool,
+    /// Phone mode with children under 6 in the party: rows offer "for a child under 6".
+    pub children: bool,
+    /// Phone mode: the estimate of the rows as saved.
+    pub estimate: Option<super::result::EstimateView>,
+    /// Phone mode: the estimate script's data block.
+    pub estimate_body: String,
 }
 crate::html::page_helpers!(ItemsPage);
 
@@ -62,6 +70,12 @@ const GROUPS: [(CategoryGroup, &str); 4] = [
     (CategoryGroup::Perfume, "kiosk-group-perfume"),
     (CategoryGroup::OtherGoods, "kiosk-group-other-goods"),
 ];
+
+/// Whether "for a child under 6" applies to `c`: only other goods have a child's
+/// allowance (alcohol and tobacco have none for children, perfume is per adult).
+pub fn child_applies(c: Category) -> bool {
+    c.group() == CategoryGroup::OtherGoods
+}
 
 /// The i18n key of a category's name.
 pub fn category_key(c: Category) -> String {
@@ -103,18 +117,25 @@ fn row_view(i: usize, r: &ItemRow, lang: Lang, currencies: &[String]) -> RowView
                 selected: r.currency == *c,
             })
             .collect(),
+        for_child: r.for_child,
     }
 }
 
 /// `GET /items`.
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
-    let idle = st.config.idle.as_secs();
     let currencies = st.profile.currencies();
+    let profile = st.profile.clone();
     page(&st, &headers, |s| {
+        let (estimate, estimate_body) = if st.phone() {
+            super::estimate::of_draft(&s.draft, &profile, s.lang)
+        } else {
+            (None, String::new())
+        };
+        let children = st.phone() && s.draft.party[2].trim().parse::<u32>().is_ok_and(|n| n > 0);
         let rows = s
             .draft
             .items
@@ -123,10 +144,13 @@ pub async fn get(
             .map(|(i, r)| row_view(i, r, s.lang, &currencies))
             .collect();
         Some(ItemsPage {
-            l: Layout::of(s, &nonce, idle, 5, "kiosk-items-title"),
+            l: Layout::of(&st, s, &nonce, 5, "kiosk-items-title"),
             errors: std::mem::take(&mut s.errors),
             rows,
             can_add: s.draft.items.len() < MAX_ITEMS,
+            children,
+            estimate,
+            estimate_body,
         })
     })
 }
@@ -201,6 +225,7 @@ pub(crate) fn parse(
             "volume_ml": if c.needs_volume() { size } else { None },
             "weight_g": if c.needs_weight() { size } else { None },
             "value": { "amount": a, "currency": r.currency.trim() },
+            "for_child": r.for_child && child_applies(c),
         }));
         let Ok(input) = input else {
             row_errors.push(bad("amount", false, "invalid"));
@@ -233,13 +258,15 @@ pub(crate) fn parse(
     Ok(items)
 }
 
-/// `POST /items`: `action` = `add`, `remove-N`, `next`, `back` or `stay`.
+/// `POST /items`: `action` = `add`, `remove-N`, `next`, `back` or `stay` (also the
+/// phone's "Recalculate": the rows are saved and the page shows their estimate).
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let profile = st.profile.clone();
+    let phone = st.phone();
     step_post(&st, &headers, form, |s, f| {
         let n = s.draft.items.len().min(MAX_ITEMS);
         s.draft.items = (0..n)
@@ -251,6 +278,7 @@ pub async fn post(
                     size: g("size"),
                     amount: g("amount"),
                     currency: g("currency"),
+                    for_child: phone && g("for_child") == "yes",
                 }
             })
             .collect();

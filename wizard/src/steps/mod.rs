@@ -1,20 +1,23 @@
 //! The passenger's steps, one module per page: start (language), passport, trip, party,
-//! questions, items, review, result (with the receipt, Finish and the timeout).
+//! questions, items, review, result (with the receipt, Finish and the timeout); the
+//! phone's estimate and its edit of a declaration the device holds.
 //!
 //! Every step is POST → 303 → GET of a fixed URL: no data ever travels in a URL. A GET
 //! without a live, started session redirects to `/`; a POST without one too, and a POST
 //! whose CSRF field does not match the session's gets the 403 page.
 
-use crate::AppState;
-use crate::error::AppError;
+use crate::WizardState;
+use crate::error::WizardError as AppError;
 use crate::html::{Fields, render, see_other};
-use crate::session::{Session, cookie_value};
+use crate::session::Session;
 use askama::Template;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use shared::domain::FieldError;
 use shared::i18n::{self, FluentArg, Lang};
 
+pub mod edit;
+pub mod estimate;
 pub mod items;
 pub mod party;
 pub mod passport;
@@ -26,11 +29,11 @@ pub mod trip;
 
 /// Render the GET page built by `f` from the started session, or redirect to `/`.
 pub(crate) fn page<T: Template>(
-    st: &AppState,
+    st: &WizardState,
     headers: &HeaderMap,
     f: impl FnOnce(&mut Session) -> Option<T>,
 ) -> Response {
-    let Some(cookie) = cookie_value(headers) else {
+    let Some(cookie) = st.sessions.cookie(headers) else {
         return see_other("/");
     };
     match st
@@ -45,7 +48,7 @@ pub(crate) fn page<T: Template>(
 
 /// Handle a step's POST: limits, session, CSRF, then `f` on the session.
 pub(crate) fn post(
-    st: &AppState,
+    st: &WizardState,
     headers: &HeaderMap,
     form: Vec<(String, String)>,
     f: impl FnOnce(&mut Session, &Fields) -> Response,
@@ -54,7 +57,7 @@ pub(crate) fn post(
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
-    let Some(cookie) = cookie_value(headers) else {
+    let Some(cookie) = st.sessions.cookie(headers) else {
         return see_other("/");
     };
     let r = st.sessions.with(&cookie, |s| {

@@ -2,7 +2,7 @@
 //! summed for the party, which the page says.
 
 use super::{page, post as step_post};
-use crate::AppState;
+use crate::WizardState;
 use crate::html::{Layout, Nonce, see_other};
 use askama::Template;
 use axum::extract::{Extension, Form, State};
@@ -42,11 +42,10 @@ pub const BANDS: [&str; 3] = ["aged_20_plus", "aged_6_to_19", "under_6"];
 
 /// `GET /party`.
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
-    let idle = st.config.idle.as_secs();
     page(&st, &headers, |s| {
         let lang = s.lang;
         let counts = BANDS
@@ -63,7 +62,7 @@ pub async fn get(
             })
             .collect();
         Some(PartyPage {
-            l: Layout::of(s, &nonce, idle, 3, "kiosk-party-title"),
+            l: Layout::of(&st, s, &nonce, 3, "kiosk-party-title"),
             errors: std::mem::take(&mut s.errors),
             counts,
         })
@@ -89,7 +88,7 @@ pub(crate) fn parse(raw: &[String; 3], lang: Lang) -> Result<Party, Vec<(String,
 
 /// `POST /party`: `action` = `next`, `back` or `stay`.
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {

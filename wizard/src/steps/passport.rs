@@ -1,9 +1,10 @@
 //! Step 1: the passport. The passenger (or a passport reader acting as a keyboard)
-//! types the two MRZ lines; the kiosk reads them with check digits and shows the
-//! fields for confirmation. A check-digit error is shown next to the field it guards.
+//! types or pastes the two MRZ lines; the wizard reads them with check digits and shows
+//! the fields for confirmation. A check-digit error is shown next to the field it
+//! guards. On a phone the fields of the photo page may be typed instead (`p-<field>`).
 
 use super::{field_message, page, post as step_post, ta};
-use crate::AppState;
+use crate::WizardState;
 use crate::html::{Layout, Nonce, see_other};
 use crate::session::Session;
 use askama::Template;
@@ -39,6 +40,50 @@ pub struct PassportPage {
     pub fields: Vec<Shown>,
     /// Whether the MRZ was read successfully (shows "Continue").
     pub read_ok: bool,
+    /// Phone mode: the photo page's fields, typed (`p-<field>`).
+    pub typed: Vec<Typed>,
+}
+
+/// A photo-page field typed on a phone.
+#[derive(Debug, Clone)]
+pub struct Typed {
+    /// Form field name (`p-surname`, …).
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Value as typed.
+    pub value: String,
+    /// `text`, `date` or `sex` (a select).
+    pub kind: &'static str,
+}
+
+impl PassportPage {
+    /// The sex options (code, label, selected) of the typed form.
+    pub fn sexes(&self, value: &str) -> Vec<(&'static str, String, bool)> {
+        ["F", "M", "X"]
+            .iter()
+            .map(|c| {
+                let label = i18n::t(
+                    self.l.lang,
+                    &format!("kiosk-sex-{}", c.to_ascii_lowercase()),
+                );
+                (*c, label, value == *c)
+            })
+            .collect()
+    }
+}
+
+fn typed_value<'a>(p: &'a PassengerInput, id: &str) -> &'a str {
+    match id {
+        "surname" => &p.surname,
+        "given_names" => &p.given_names,
+        "nationality" => &p.nationality,
+        "birth_date" => &p.birth_date,
+        "sex" => &p.sex,
+        "passport_number" => &p.passport_number,
+        "passport_expiry" => &p.passport_expiry,
+        _ => "",
+    }
 }
 crate::html::page_helpers!(PassportPage);
 
@@ -67,11 +112,10 @@ fn value_of(p: &PassengerInput, id: &str, lang: Lang) -> String {
 
 /// `GET /passport`.
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
-    let idle = st.config.idle.as_secs();
     page(&st, &headers, |s| {
         let lang = s.lang;
         let fields = SHOWN
@@ -87,26 +131,54 @@ pub async fn get(
                     .unwrap_or_default(),
             })
             .collect();
+        let shown_typed = if s.draft.typed_passenger.surname.is_empty() {
+            s.draft.passenger.clone().unwrap_or_default()
+        } else {
+            s.draft.typed_passenger.clone()
+        };
+        let typed = if st.phone() {
+            SHOWN
+                .iter()
+                .map(|(id, key)| Typed {
+                    id: format!("p-{id}"),
+                    label: i18n::t(lang, key),
+                    value: typed_value(&shown_typed, id).to_owned(),
+                    kind: match *id {
+                        "birth_date" | "passport_expiry" => "date",
+                        "sex" => "sex",
+                        _ => "text",
+                    },
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Some(PassportPage {
-            l: Layout::of(s, &nonce, idle, 1, "kiosk-passport-title"),
+            l: Layout::of(&st, s, &nonce, 1, "kiosk-passport-title"),
             errors: std::mem::take(&mut s.errors),
             mrz: s.draft.mrz.clone(),
             fields,
-            read_ok: s.draft.passenger.is_some(),
+            read_ok: s.draft.passenger.is_some() && !s.draft.mrz.is_empty(),
+            typed,
         })
     })
 }
 
-/// `POST /passport`: `action` = `read` (default), `next` or `stay`.
+/// `POST /passport`: `action` = `read` (default), `next`, `stay`, or on a phone
+/// `typed` (the photo page's fields).
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let today = st.policy().today(st.clock.unix());
+    let today = st.today();
+    let phone = st.phone();
     step_post(&st, &headers, form, |s, f| {
-        let typed = normalise(f.get("mrz"));
         let action = f.get("action");
+        if phone && action == "typed" {
+            return typed(s, f, today);
+        }
+        let typed = normalise(f.get("mrz"));
         if action == "stay" {
             if typed != s.draft.mrz {
                 s.draft.mrz = typed;
@@ -130,6 +202,52 @@ pub async fn post(
             None => see_other("/passport"),
         }
     })
+}
+
+/// The photo page's fields typed on a phone: validated with the domain constructors
+/// (the API's), the passport not expired; then on to the trip.
+fn typed(s: &mut Session, f: &crate::html::Fields, today: time::Date) -> Response {
+    let g = |id: &str| f.get(&format!("p-{id}")).trim().to_owned();
+    let upper = |id: &str| g(id).to_uppercase();
+    let input = PassengerInput {
+        surname: upper("surname"),
+        given_names: upper("given_names"),
+        nationality: upper("nationality"),
+        birth_date: g("birth_date"),
+        sex: upper("sex"),
+        passport_number: upper("passport_number"),
+        passport_expiry: g("passport_expiry"),
+    };
+    s.draft.typed_passenger = input.clone();
+    let lang = s.lang;
+    let mut errs = ValidationErrors::default();
+    input.validate("/passenger", &mut errs);
+    let mut errors: Vec<(String, String)> = errs
+        .errors()
+        .iter()
+        .map(|e| {
+            let (_, field) = super::field_of_pointer(&e.pointer);
+            let empty = typed_value(&input, &field).is_empty();
+            let msg = field_message(lang, &field, e.code, empty);
+            (format!("p-{field}"), msg)
+        })
+        .collect();
+    if let Some(expiry) = shared::domain::parse_date(&input.passport_expiry)
+        && expiry < today
+    {
+        errors.push((
+            "p-passport_expiry".into(),
+            i18n::t(lang, "kiosk-error-passport-expired"),
+        ));
+    }
+    if !errors.is_empty() {
+        s.errors = errors;
+        return see_other("/passport");
+    }
+    s.draft.mrz.clear();
+    s.draft.passenger = Some(input);
+    s.draft.passport_confirmed = true;
+    see_other("/trip")
 }
 
 /// Upper-case what was typed and drop blank lines and surrounding spaces.

@@ -2,7 +2,7 @@
 //! explanation, and the number of unaccompanied (separately shipped) packages.
 
 use super::{page, post as step_post};
-use crate::AppState;
+use crate::WizardState;
 use crate::html::{Layout, Nonce, see_other};
 use askama::Template;
 use axum::extract::{Extension, Form, State};
@@ -54,11 +54,10 @@ crate::html::page_helpers!(QuestionsPage);
 
 /// `GET /questions`.
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
-    let idle = st.config.idle.as_secs();
     page(&st, &headers, |s| {
         let lang = s.lang;
         let questions = QUESTIONS
@@ -73,7 +72,7 @@ pub async fn get(
             })
             .collect();
         Some(QuestionsPage {
-            l: Layout::of(s, &nonce, idle, 4, "kiosk-questions-title"),
+            l: Layout::of(&st, s, &nonce, 4, "kiosk-questions-title"),
             errors: std::mem::take(&mut s.errors),
             questions,
             packages: s.draft.packages.clone(),
@@ -117,7 +116,7 @@ pub(crate) fn parse(
 
 /// `POST /questions`: `action` = `next`, `back` or `stay`.
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {

@@ -3,17 +3,17 @@
 //! receipt view and "Finish", which wipes the session. Also the timeout page.
 
 use super::{page, post as step_post, ta};
-use crate::AppState;
-use crate::error::AppError;
+use crate::WizardState;
+use crate::error::WizardError as AppError;
 use crate::html::{CLEAR_SITE_DATA, Fields, Layout, Nonce, expired_cookie, render, see_other};
-use crate::session::{Issued, cookie_value};
+use crate::session::Issued;
 use askama::Template;
 use axum::extract::{Extension, Form, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use shared::i18n::{self, Lang};
 use shared::issuer::TokenPolicy;
-use shared::rules::{Lane, Measure, Treatment, group_thousands};
+use shared::rules::{Evaluation, Lane, Measure, Treatment, group_thousands};
 
 /// One duty-estimate line as shown.
 #[derive(Debug, Clone)]
@@ -49,8 +49,24 @@ pub struct Outcome {
     pub arrival_date: String,
 }
 
-fn outcome(i: &Issued, lang: Lang, policy: &TokenPolicy) -> Outcome {
-    let e = &i.evaluation;
+/// The lane, reasons and duty lines of an evaluation as shown (the result page, and
+/// the phone's estimate on the items and review pages).
+#[derive(Debug, Clone)]
+pub struct EstimateView {
+    /// GREEN?
+    pub green: bool,
+    /// Reasons in plain words (the rules' own messages, as the API gives them).
+    pub reasons: Vec<String>,
+    /// Duty lines.
+    pub lines: Vec<DutyView>,
+    /// Total duty, e.g. "Estimated duty in total: ¥1,200".
+    pub total: String,
+    /// Whether an officer must assess part of it.
+    pub officer_needed: bool,
+}
+
+/// An evaluation as shown in `lang`.
+pub fn estimate_view(e: &Evaluation, lang: Lang) -> EstimateView {
     let lines = e
         .duty
         .lines
@@ -81,6 +97,21 @@ fn outcome(i: &Issued, lang: Lang, policy: &TokenPolicy) -> Outcome {
             DutyView { label, detail }
         })
         .collect();
+    EstimateView {
+        green: e.lane == Lane::Green,
+        reasons: e.reasons.iter().map(|r| r.message(lang)).collect(),
+        lines,
+        total: ta(
+            lang,
+            "kiosk-result-duty-total",
+            &[("yen", group_thousands(e.duty.total_yen).into())],
+        ),
+        officer_needed: e.duty.officer_assessment_needed,
+    }
+}
+
+fn outcome(i: &Issued, lang: Lang, policy: &TokenPolicy) -> Outcome {
+    let v = estimate_view(&i.evaluation, lang);
     let valid_until = {
         let t = policy.local(i.exp);
         format!(
@@ -91,15 +122,11 @@ fn outcome(i: &Issued, lang: Lang, policy: &TokenPolicy) -> Outcome {
         )
     };
     Outcome {
-        green: e.lane == Lane::Green,
-        reasons: e.reasons.iter().map(|r| r.message(lang)).collect(),
-        lines,
-        total: ta(
-            lang,
-            "kiosk-result-duty-total",
-            &[("yen", group_thousands(e.duty.total_yen).into())],
-        ),
-        officer_needed: e.duty.officer_assessment_needed,
+        green: v.green,
+        reasons: v.reasons,
+        lines: v.lines,
+        total: v.total,
+        officer_needed: v.officer_needed,
         qr_svg: i.qr_svg.clone(),
         declaration_id: i.declaration_id.clone(),
         valid_until: ta(
@@ -112,6 +139,32 @@ fn outcome(i: &Issued, lang: Lang, policy: &TokenPolicy) -> Outcome {
     }
 }
 
+/// The phone's data block: what the app shell keeps on the device
+/// (docs/wizard.md, "The result page's data block"). Serialised for a
+/// `<script type="application/json">`: `<`, `>` and `&` escaped so that no value can
+/// close the element.
+pub fn data_block(i: &Issued, lang: Lang) -> String {
+    let v = serde_json::json!({
+        "declaration_id": i.declaration_id,
+        "edit_token": i.edit_token,
+        "token": i.token,
+        "qr_svg": i.qr_svg,
+        "expires_at": i.exp,
+        "arrival_date": i.arrival_date,
+        "lang": lang.code(),
+    });
+    escape_json(&v)
+}
+
+/// JSON for a `<script type="application/json">` element: `<`, `>` and `&` as `\uXXXX`
+/// escapes, so that no value can close the element or start markup.
+pub fn escape_json(v: &serde_json::Value) -> String {
+    v.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
 /// The result page.
 #[derive(Template)]
 #[template(path = "result.html")]
@@ -122,6 +175,8 @@ pub struct ResultPage {
     pub errors: Vec<(String, String)>,
     /// The outcome.
     pub o: Outcome,
+    /// Phone mode: the data block's JSON ([`data_block`]).
+    pub data: String,
 }
 crate::html::page_helpers!(ResultPage);
 
@@ -144,32 +199,37 @@ impl PrintPage {
 
 /// `GET /result`.
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
-    let idle = st.config.idle.as_secs();
     page(&st, &headers, |s| {
-        let o = outcome(s.issued.as_ref()?, s.lang, st.policy());
+        let issued = s.issued.as_ref()?;
+        let o = outcome(issued, s.lang, &st.policy);
+        let data = if st.phone() {
+            data_block(issued, s.lang)
+        } else {
+            String::new()
+        };
         Some(ResultPage {
-            l: Layout::of(s, &nonce, idle, 7, "kiosk-result-title"),
+            l: Layout::of(&st, s, &nonce, 7, "kiosk-result-title"),
             errors: Vec::new(),
             o,
+            data,
         })
     })
 }
 
 /// `GET /result/print`.
 pub async fn print(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
-    let idle = st.config.idle.as_secs();
     page(&st, &headers, |s| {
-        let o = outcome(s.issued.as_ref()?, s.lang, st.policy());
+        let o = outcome(s.issued.as_ref()?, s.lang, &st.policy);
         Some(PrintPage {
-            l: Layout::of(s, &nonce, idle, 0, "kiosk-print-title"),
+            l: Layout::of(&st, s, &nonce, 0, "kiosk-print-title"),
             o,
         })
     })
@@ -177,29 +237,33 @@ pub async fn print(
 
 /// `POST /result`: "more time" on the result page.
 pub async fn stay(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     step_post(&st, &headers, form, |_, _| see_other("/result"))
 }
 
-fn wiped(mut resp: Response) -> Response {
+/// The session cookie deleted; on a shared terminal also the browser's cache, cookies
+/// and storage (a phone's storage holds the passenger's QR codes: never cleared).
+fn wiped(st: &WizardState, mut resp: Response) -> Response {
     let h = resp.headers_mut();
-    h.insert(
-        HeaderName::from_static("clear-site-data"),
-        HeaderValue::from_static(CLEAR_SITE_DATA),
-    );
-    h.insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static(expired_cookie()),
-    );
+    if !st.phone() {
+        h.insert(
+            HeaderName::from_static("clear-site-data"),
+            HeaderValue::from_static(CLEAR_SITE_DATA),
+        );
+    }
+    if let Ok(v) = HeaderValue::from_str(&expired_cookie(st.sessions.cookie_name())) {
+        h.insert(header::SET_COOKIE, v);
+    }
     resp
 }
 
-/// `POST /finish`: wipe the session, clear the browser's data, back to the start.
+/// `POST /finish`: wipe the session, clear the browser's data (kiosk), back to the
+/// start; a phone goes to its list of declarations (`/my`, the app shell's page).
 pub async fn finish(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -207,13 +271,14 @@ pub async fn finish(
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
-    if let Some(cookie) = cookie_value(&headers) {
+    if let Some(cookie) = st.sessions.cookie(&headers) {
         if st.sessions.with(&cookie, |s| fields.csrf_ok(&s.csrf)) == Some(false) {
             return AppError::Forbidden.into_response();
         }
         st.sessions.remove(&cookie);
     }
-    wiped(see_other("/"))
+    let to = if st.phone() { "/my" } else { "/" };
+    wiped(&st, see_other(to))
 }
 
 /// The page shown after an idle timeout.
@@ -229,25 +294,20 @@ crate::html::page_helpers!(TimeoutPage);
 
 /// `GET /timeout`: wipe the session (if still there) and say so.
 pub async fn timeout(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = cookie_value(&headers)
+    let lang = st
+        .sessions
+        .cookie(&headers)
         .and_then(|c| st.sessions.remove(&c))
         .unwrap_or(Lang::Ja);
     let page = TimeoutPage {
-        l: Layout {
-            lang,
-            nonce: nonce.0,
-            csrf: String::new(),
-            idle_secs: 0,
-            step: 0,
-            title_key: "kiosk-timeout-title",
-        },
+        l: Layout::bare(&st, lang, &nonce, 0, "kiosk-timeout-title"),
         errors: Vec::new(),
     };
-    wiped(render(&page))
+    wiped(&st, render(&page))
 }
 
 impl TimeoutPage {

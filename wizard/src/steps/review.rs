@@ -1,17 +1,20 @@
-//! Step 6: the review — everything typed, with an edit link per section; "Confirm"
-//! validates the whole declaration with the domain constructors and the profile, judges
-//! it, signs the token and logs the issuance.
+//! Step 6: the review — everything typed, with an edit link per section (on a phone
+//! also the lane preview and the duty estimate, recalculated on every view and live by
+//! the estimate script); "Confirm" validates the whole declaration with the domain
+//! constructors and the profile, judges it and hands it to the service's
+//! [`crate::Submit`] (a new declaration, or the amendment of the one being edited).
 
 use super::{items, page, party, questions, step_path, trip};
-use crate::AppState;
-use crate::error::AppError;
+use crate::WizardState;
+use crate::error::WizardError as AppError;
 use crate::html::{Fields, Layout, Nonce, see_other};
-use crate::session::{Draft, Issued, cookie_value};
+use crate::session::{Draft, Issued};
+use crate::submit::{Submission, SubmitError};
 use askama::Template;
 use axum::extract::{Extension, Form, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use shared::domain::{Declaration, DeclarationInput, ItemInput};
+use shared::domain::{Declaration, DeclarationInput, ItemInput, ValidationErrors};
 use shared::i18n::{self, Lang};
 use shared::rules::{RulesProfile, evaluate};
 
@@ -45,6 +48,12 @@ pub struct ReviewPage {
     pub errors: Vec<(String, String)>,
     /// Sections.
     pub sections: Vec<Section>,
+    /// Phone mode: the estimate of what is declared so far.
+    pub estimate: Option<super::result::EstimateView>,
+    /// Phone mode: the body of `POST /v1/estimate` for the live script.
+    pub estimate_body: String,
+    /// Phone mode: the declaration being changed (its QR will be replaced).
+    pub amending: bool,
 }
 crate::html::page_helpers!(ReviewPage);
 
@@ -149,34 +158,46 @@ fn sections(d: &Draft, lang: Lang) -> Vec<Section> {
 
 /// `GET /review`.
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
-    let idle = st.config.idle.as_secs();
+    let profile = st.profile.clone();
     page(&st, &headers, |s| {
+        let (estimate, estimate_body) = if st.phone() {
+            super::estimate::of_draft(&s.draft, &profile, s.lang)
+        } else {
+            (None, String::new())
+        };
         Some(ReviewPage {
-            l: Layout::of(s, &nonce, idle, 6, "kiosk-review-title"),
+            l: Layout::of(&st, s, &nonce, 6, "kiosk-review-title"),
             errors: std::mem::take(&mut s.errors),
             sections: sections(&s.draft, s.lang),
+            estimate,
+            estimate_body,
+            amending: s.amend.is_some(),
         })
     })
 }
+
+/// Why the draft cannot be confirmed: the step to go back to and its field errors
+/// (field id, localised message).
+pub(crate) type Refused = (u8, Vec<(String, String)>);
 
 /// Validate the whole draft; on failure the step to go back to and its errors.
 pub(crate) fn assemble(
     d: &Draft,
     profile: &RulesProfile,
-    today: time::Date,
+    window: (time::Date, time::Date),
     lang: Lang,
-) -> Result<Declaration, (u8, Vec<(String, String)>)> {
+) -> Result<(DeclarationInput, Declaration), Refused> {
     let Some(passenger) = d.passenger.clone().filter(|_| d.passport_confirmed) else {
         return Err((
             1,
             vec![("mrz".into(), i18n::t(lang, "kiosk-error-passport-missing"))],
         ));
     };
-    let e = trip::check(&d.trip, today, lang);
+    let e = trip::check(&d.trip, window, lang);
     if !e.is_empty() {
         return Err((2, e));
     }
@@ -190,21 +211,24 @@ pub(crate) fn assemble(
         answers,
         items: items.iter().map(ItemInput::from).collect(),
     };
-    let decl = input.validate().map_err(|errs| {
-        let list = super::localise(lang, errs.errors(), |_| true);
-        let step = list.first().map_or(6, |(s, _, _)| *s);
-        (step, list.into_iter().map(|(_, f, m)| (f, m)).collect())
-    })?;
+    let decl = input.validate().map_err(|errs| refused(lang, &errs))?;
     if let Err(errs) = profile.check_declared(&decl.declared, "") {
         let list = super::localise(lang, errs.errors(), |_| true);
         return Err((5, list.into_iter().map(|(_, f, m)| (f, m)).collect()));
     }
-    Ok(decl)
+    Ok((input, decl))
+}
+
+/// Domain errors as the step to go back to and its localised field errors.
+fn refused(lang: Lang, errs: &ValidationErrors) -> Refused {
+    let list = super::localise(lang, errs.errors(), |_| true);
+    let step = list.first().map_or(6, |(s, _, _)| *s);
+    (step, list.into_iter().map(|(_, f, m)| (f, m)).collect())
 }
 
 /// `POST /review`: `action` = `confirm`, `back` or `stay`.
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -212,15 +236,15 @@ pub async fn post(
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
-    let Some(cookie) = cookie_value(&headers) else {
+    let Some(cookie) = st.sessions.cookie(&headers) else {
         return see_other("/");
     };
-    let today = st.policy().today(st.clock.unix());
+    let window = trip::window(&st, st.today());
     let profile = st.profile.clone();
     // The early answer is boxed: a `Response` is large and this is the rare path.
-    let checked = st
-        .sessions
-        .with(&cookie, |s| -> Result<Declaration, Box<Response>> {
+    let checked = st.sessions.with(
+        &cookie,
+        |s| -> Result<(DeclarationInput, Declaration, _, Lang), Box<Response>> {
             if !fields.csrf_ok(&s.csrf) {
                 return Err(Box::new(AppError::Forbidden.into_response()));
             }
@@ -235,29 +259,43 @@ pub async fn post(
                 "stay" => return Err(Box::new(see_other("/review"))),
                 _ => {}
             }
-            match assemble(&s.draft, &profile, today, s.lang) {
-                Ok(decl) => Ok(decl),
+            match assemble(&s.draft, &profile, window, s.lang) {
+                Ok((input, decl)) => Ok((input, decl, s.amend.clone(), s.lang)),
                 Err((step, errors)) => {
                     s.errors = errors;
                     Err(Box::new(see_other(step_path(step))))
                 }
             }
-        });
-    let decl = match checked {
+        },
+    );
+    let (input, decl, amend, lang) = match checked {
         None => return see_other("/"),
         Some(Err(resp)) => return *resp,
         Some(Ok(d)) => d,
     };
     let evaluation = evaluate(&profile, &decl.declared);
-    let now = st.clock.unix();
-    let token = match st.issuer.issue(&decl, &evaluation, now).await {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = %e, "failed to issue a kiosk token");
+    let submission = Submission {
+        input,
+        declaration: decl.clone(),
+        evaluation: evaluation.clone(),
+        amend,
+        now: st.clock.unix(),
+    };
+    let receipt = match st.submit.submit(submission).await {
+        Ok(r) => r,
+        Err(SubmitError::Invalid(errs)) => {
+            // The service's own checks (the API's) refused a field: back to its step.
+            let (step, errors) = refused(lang, &errs);
+            st.sessions.with(&cookie, |s| s.errors = errors);
+            return see_other(step_path(step));
+        }
+        Err(SubmitError::NotFound) => return AppError::NotFound.into_response(),
+        Err(SubmitError::Internal(e)) => {
+            tracing::error!(error = %e, "failed to issue the declaration");
             return AppError::Internal.into_response();
         }
     };
-    let text = token.text.clone();
+    let text = receipt.token.clone();
     let svg = match shared::offload::blocking(move || shared::qr::render_svg(&text)).await {
         Ok(Ok(svg)) => svg,
         Ok(Err(e)) => {
@@ -270,15 +308,19 @@ pub async fn post(
         }
     };
     let issued = Issued {
-        declaration_id: token.declaration_id,
+        declaration_id: receipt.declaration_id,
         evaluation,
-        token: token.text,
+        token: receipt.token,
         qr_svg: svg,
-        exp: token.exp,
+        exp: receipt.exp,
         flight: decl.trip.flight.to_string(),
         arrival_date: shared::domain::format_date(decl.trip.arrival_date),
+        edit_token: receipt.edit_token,
     };
-    match st.sessions.with(&cookie, |s| s.issued = Some(issued)) {
+    match st.sessions.with(&cookie, |s| {
+        s.issued = Some(issued);
+        s.amend = None;
+    }) {
         Some(()) => see_other("/result"),
         None => see_other("/"),
     }

@@ -1,14 +1,15 @@
-//! Step 0: the start page, the language choice. Opening it wipes any previous session
-//! and starts a blank one (holding only a CSRF token); choosing a language replaces
-//! that with a fresh session in the chosen language.
+//! Step 0: the start page, the language choice. On a shared terminal opening it wipes
+//! any previous session and starts a blank one (holding only a CSRF token); on a phone
+//! it keeps a live session (the passenger's own) or starts one in the browser's
+//! language. Choosing a language replaces it with a fresh session in that language.
+//! Also the phone's language switch, on every page.
 
-use crate::AppState;
-use crate::error::AppError;
-use crate::html::{Fields, Layout, Nonce, render, see_other, session_cookie};
-use crate::session::cookie_value;
+use crate::WizardState;
+use crate::error::WizardError as AppError;
+use crate::html::{Fields, Layout, Nonce, render, see_other, set_session_cookie};
 use askama::Template;
 use axum::extract::{Extension, Form, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use shared::i18n::{self, Lang};
 
@@ -37,39 +38,47 @@ pub struct StartPage {
 crate::html::page_helpers!(StartPage);
 
 impl StartPage {
-    /// The page title in the other languages (the heading shows it in Japanese).
+    /// The page title in the other languages (the heading shows it in the page's).
     pub fn titles(&self) -> Vec<(&'static str, String)> {
         Lang::ALL
             .iter()
-            .filter(|l| **l != Lang::Ja)
+            .filter(|l| **l != self.l.lang)
             .map(|l| (l.code(), i18n::t(*l, "kiosk-start-title")))
             .collect()
     }
 }
 
-/// `GET /`: wipe any session, start a blank one, show the language buttons.
+/// `GET /`: the language buttons. A kiosk wipes any session and starts a blank one; a
+/// phone keeps its live session or starts one in the browser's language.
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(old) = cookie_value(&headers) {
-        st.sessions.remove(&old);
-    }
-    let cookie = st.sessions.create(Lang::Ja);
-    let csrf = st
-        .sessions
-        .with(&cookie, |s| s.csrf.clone())
-        .unwrap_or_default();
+    let old = st.sessions.cookie(&headers);
+    let kept = match &old {
+        Some(c) if st.phone() => st.sessions.with(c, |s| (s.lang, s.csrf.clone())),
+        _ => None,
+    };
+    let (cookie, lang, csrf) = match kept {
+        Some((lang, csrf)) => (None, lang, csrf),
+        None => {
+            if let Some(old) = &old {
+                st.sessions.remove(old);
+            }
+            let lang = crate::error::initial_lang(&st, &headers);
+            let cookie = st.sessions.create(lang);
+            let csrf = st
+                .sessions
+                .with(&cookie, |s| s.csrf.clone())
+                .unwrap_or_default();
+            (Some(cookie), lang, csrf)
+        }
+    };
+    let mut l = Layout::bare(&st, lang, &nonce, 0, "kiosk-start-title");
+    l.csrf = csrf;
     let page = StartPage {
-        l: Layout {
-            lang: Lang::Ja,
-            nonce: nonce.0,
-            csrf,
-            idle_secs: 0,
-            step: 0,
-            title_key: "kiosk-start-title",
-        },
+        l,
         langs: Lang::ALL
             .iter()
             .map(|l| LangChoice {
@@ -81,15 +90,15 @@ pub async fn get(
         errors: Vec::new(),
     };
     let mut resp = render(&page);
-    if let Ok(v) = HeaderValue::from_str(&session_cookie(&cookie, st.config.tls.is_some())) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
+    if let Some(cookie) = cookie {
+        set_session_cookie(&st, &mut resp, &cookie);
     }
     resp
 }
 
 /// `POST /start`: a fresh session in the chosen language (new cookie), then the passport.
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -97,7 +106,7 @@ pub async fn post(
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
-    let Some(old) = cookie_value(&headers) else {
+    let Some(old) = st.sessions.cookie(&headers) else {
         return see_other("/");
     };
     let Some(csrf_ok) = st.sessions.with(&old, |s| fields.csrf_ok(&s.csrf)) else {
@@ -113,8 +122,57 @@ pub async fn post(
     let cookie = st.sessions.create(lang);
     st.sessions.with(&cookie, |s| s.started = true);
     let mut resp = see_other("/passport");
-    if let Ok(v) = HeaderValue::from_str(&session_cookie(&cookie, st.config.tls.is_some())) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
+    set_session_cookie(&st, &mut resp, &cookie);
     resp
+}
+
+/// `POST /lang` (phone): switch the session's language (`lang`) and go back to the page
+/// it was asked on (`step`, 0–7: a step number, never a URL).
+pub async fn switch_language(
+    State(st): State<WizardState>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = match Fields::new(form) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let Some(cookie) = st.sessions.cookie(&headers) else {
+        return see_other("/");
+    };
+    let lang = Lang::from_code(fields.get("lang"));
+    let back = match fields.get("step").parse::<u8>() {
+        Ok(n @ 1..=7) => super::step_path(n),
+        _ => "/",
+    };
+    let r = st.sessions.with(&cookie, |s| {
+        if !fields.csrf_ok(&s.csrf) {
+            return Err(AppError::Forbidden);
+        }
+        let Some(lang) = lang else {
+            return Err(AppError::BadRequest);
+        };
+        s.lang = lang;
+        // Messages of the page being left were in the old language.
+        s.errors.clear();
+        Ok(if s.started { back } else { "/" })
+    });
+    match r {
+        None => see_other("/"),
+        Some(Ok(to)) => {
+            let mut resp = see_other(to);
+            if let (Some(name), Some(lang)) = (st.config.lang_cookie, lang) {
+                // A preference, not a secret: the app shell's pages read it too.
+                let v = format!(
+                    "{name}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+                    lang.code()
+                );
+                if let Ok(v) = axum::http::HeaderValue::from_str(&v) {
+                    resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+                }
+            }
+            resp
+        }
+        Some(Err(e)) => e.into_response(),
+    }
 }

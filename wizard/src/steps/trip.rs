@@ -1,9 +1,10 @@
-//! Step 2: the trip — flight, airport of embarkation, arrival date (today by default,
-//! never in the future: the kiosk is in the arrival hall), address and phone in Japan,
-//! occupation.
+//! Step 2: the trip — flight, airport of embarkation, arrival date (today in Japan by
+//! default; at a kiosk never in the future, as it stands in the arrival hall; on a
+//! phone from yesterday to the token policy's longest validity ahead, as the API
+//! accepts), address and phone in Japan, occupation.
 
 use super::{field_message, page, post as step_post};
-use crate::AppState;
+use crate::WizardState;
 use crate::html::{Layout, Nonce, see_other};
 use askama::Template;
 use axum::extract::{Extension, Form, State};
@@ -39,8 +40,10 @@ pub struct TripPage {
     pub errors: Vec<(String, String)>,
     /// The fields.
     pub fields: Vec<TextField>,
-    /// Today in Japan (`max` of the date input).
+    /// Latest arrival date (`max` of the date input): today at a kiosk.
     pub today: String,
+    /// Earliest arrival date (`min` of the date input, phone only).
+    pub earliest: String,
 }
 crate::html::page_helpers!(TripPage);
 
@@ -68,17 +71,19 @@ fn get_field<'a>(t: &'a TripInput, id: &str) -> &'a str {
 
 /// `GET /trip`.
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
-    let idle = st.config.idle.as_secs();
-    let today = format_date(st.policy().today(st.clock.unix()));
+    let today_date = st.today();
+    let today = format_date(today_date);
+    let (earliest, latest) = window(&st, today_date);
     page(&st, &headers, |s| {
         if s.draft.trip.arrival_date.is_empty() {
             s.draft.trip.arrival_date = today.clone();
         }
         let lang = s.lang;
+        let phone = st.phone();
         let fields = FIELDS
             .iter()
             .map(|(id, kind, inputmode)| {
@@ -86,7 +91,11 @@ pub async fn get(
                 TextField {
                     id,
                     label: i18n::t(lang, &format!("kiosk-trip-{key}")),
-                    hint: i18n::t(lang, &format!("kiosk-trip-{key}-hint")),
+                    hint: if phone && *id == "arrival_date" {
+                        i18n::t(lang, "kiosk-phone-arrival-date-hint")
+                    } else {
+                        i18n::t(lang, &format!("kiosk-trip-{key}-hint"))
+                    },
                     value: get_field(&s.draft.trip, id).to_owned(),
                     kind,
                     inputmode,
@@ -94,21 +103,27 @@ pub async fn get(
             })
             .collect();
         Some(TripPage {
-            l: Layout::of(s, &nonce, idle, 2, "kiosk-trip-title"),
+            l: Layout::of(&st, s, &nonce, 2, "kiosk-trip-title"),
             errors: std::mem::take(&mut s.errors),
             fields,
-            today: today.clone(),
+            today: format_date(latest),
+            earliest: if st.phone() {
+                format_date(earliest)
+            } else {
+                String::new()
+            },
         })
     })
 }
 
 /// `POST /trip`: `action` = `next`, `back` or `stay`.
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<WizardState>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let today = st.policy().today(st.clock.unix());
+    let today = st.today();
+    let window = window(&st, today);
     step_post(&st, &headers, form, |s, f| {
         let t = TripInput {
             flight: f.get("flight").trim().to_owned(),
@@ -124,7 +139,7 @@ pub async fn post(
             "stay" => return see_other("/trip"),
             _ => {}
         }
-        let errors = check(&t, today, s.lang);
+        let errors = check(&t, window, s.lang);
         if errors.is_empty() {
             see_other("/party")
         } else {
@@ -134,11 +149,26 @@ pub async fn post(
     })
 }
 
-/// Validate the trip with the domain constructors, plus the kiosk's date window
-/// (yesterday or today in Japan).
+/// The arrival dates a passenger may declare, earliest and latest: at a kiosk
+/// yesterday or today in Japan; on a phone from yesterday to the token policy's longest
+/// validity ahead (the window `POST /v1/declarations` accepts).
+pub(crate) fn window(st: &WizardState, today: time::Date) -> (time::Date, time::Date) {
+    let earliest = today.previous_day().unwrap_or(today);
+    let latest = if st.phone() {
+        today
+            .checked_add(st.policy.validity().max())
+            .unwrap_or(today)
+    } else {
+        today
+    };
+    (earliest, latest)
+}
+
+/// Validate the trip with the domain constructors, plus the date window
+/// ([`window`]).
 pub(crate) fn check(
     t: &TripInput,
-    today: time::Date,
+    (earliest, latest): (time::Date, time::Date),
     lang: shared::i18n::Lang,
 ) -> Vec<(String, String)> {
     let mut errs = ValidationErrors::default();
@@ -154,16 +184,26 @@ pub(crate) fn check(
         })
         .collect();
     if let Some(d) = parse_date(&t.arrival_date) {
-        if d > today {
-            out.push((
-                "arrival_date".into(),
-                i18n::t(lang, "kiosk-error-arrival-future"),
-            ));
-        } else if today.previous_day().is_some_and(|y| d < y) {
-            out.push((
-                "arrival_date".into(),
-                i18n::t(lang, "kiosk-error-arrival-past"),
-            ));
+        // A window reaching past today is the phone's: its messages name that window.
+        let ahead = latest > earliest.next_day().unwrap_or(earliest);
+        if d > latest {
+            let msg = if ahead {
+                i18n::t_args(
+                    lang,
+                    "kiosk-error-arrival-too-far",
+                    &[("date", format_date(latest).into())],
+                )
+            } else {
+                i18n::t(lang, "kiosk-error-arrival-future")
+            };
+            out.push(("arrival_date".into(), msg));
+        } else if d < earliest {
+            let key = if ahead {
+                "kiosk-error-arrival-too-early"
+            } else {
+                "kiosk-error-arrival-past"
+            };
+            out.push(("arrival_date".into(), i18n::t(lang, key)));
         }
     }
     out

@@ -1,0 +1,100 @@
+//! What a service chooses when it mounts the wizard: the mode, the idle limit, how the
+//! first language is chosen, the URL prefix and the stylesheet's address.
+
+use shared::i18n::Lang;
+use std::time::Duration;
+
+/// Who holds the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A public terminal (the kiosk): server-side session only, short idle wipe with a
+    /// countdown, printable receipt, "Finish" clears the browser; nothing is kept.
+    SharedTerminal,
+    /// The passenger's own phone (mobile-api): the device keeps the issued QR and the
+    /// edit token (the app shell's storage); no print, a phone-length idle limit.
+    PersonalPhone,
+}
+
+impl Mode {
+    /// The session cookie's name.
+    pub fn cookie_name(self) -> &'static str {
+        match self {
+            Mode::SharedTerminal => "kiosk_session",
+            Mode::PersonalPhone => "wizard_session",
+        }
+    }
+}
+
+/// How a new session's language is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LanguagePolicy {
+    /// This language until the passenger picks one on the start page (the kiosk's
+    /// start page greets in all five, its chrome in Japanese).
+    Fixed(Lang),
+    /// The browser's `Accept-Language`, switchable on every page.
+    AcceptLanguage,
+}
+
+/// The wizard's configuration.
+#[derive(Debug, Clone)]
+pub struct WizardConfig {
+    /// Shared terminal or personal phone.
+    pub mode: Mode,
+    /// Inactivity after which a session is gone.
+    pub idle: Duration,
+    /// Most sessions held at once (the oldest goes first beyond it).
+    pub max_sessions: usize,
+    /// How the first language is chosen.
+    pub language: LanguagePolicy,
+    /// Path prefix of every page ("" = at the root; else e.g. "/declare", no trailing
+    /// slash).
+    pub prefix: String,
+    /// Where the stylesheet is served (under the prefix).
+    pub stylesheet: &'static str,
+    /// The session cookie is `Secure` (the service serves HTTPS).
+    pub secure_cookie: bool,
+    /// The device's remembered language (a preference cookie shared with the app
+    /// shell's pages; phone mode): read for a new session, set by the language switch.
+    pub lang_cookie: Option<&'static str>,
+}
+
+impl WizardConfig {
+    /// The kiosk's configuration: shared terminal, Japanese until chosen.
+    pub fn shared_terminal(idle: Duration, secure_cookie: bool) -> WizardConfig {
+        WizardConfig {
+            mode: Mode::SharedTerminal,
+            idle,
+            max_sessions: 256,
+            language: LanguagePolicy::Fixed(Lang::Ja),
+            prefix: String::new(),
+            stylesheet: "/static/kiosk.css",
+            secure_cookie,
+            lang_cookie: None,
+        }
+    }
+
+    /// The phone app's configuration: 30 minutes of inactivity, the browser's language.
+    pub fn personal_phone(secure_cookie: bool) -> WizardConfig {
+        WizardConfig {
+            mode: Mode::PersonalPhone,
+            idle: Duration::from_secs(30 * 60),
+            max_sessions: 20_000,
+            language: LanguagePolicy::AcceptLanguage,
+            prefix: String::new(),
+            stylesheet: "/static/wizard.css",
+            secure_cookie,
+            lang_cookie: Some("egate_lang"),
+        }
+    }
+
+    /// `path` under the prefix (`"/"` alone is the prefix itself, or `/`).
+    pub fn path(&self, path: &str) -> String {
+        if self.prefix.is_empty() {
+            path.to_owned()
+        } else if path == "/" {
+            format!("{}/", self.prefix)
+        } else {
+            format!("{}{path}", self.prefix)
+        }
+    }
+}

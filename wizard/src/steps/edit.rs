@@ -1,0 +1,154 @@
+//! The phone's "Change" of a declaration the device holds: `POST /declarations/edit`
+//! with `declaration_id` and `edit_token` (form fields: the edit token is never in a
+//! URL) loads the stored declaration into a new wizard session, answers filled in, and
+//! redirects to the review; confirming there amends it (a new QR, the old one
+//! superseded) and shows the result page with the new data block.
+//!
+//! The form is posted by the app shell's offline page `/my`, which has no server
+//! session and so no CSRF token. Instead the request must come from this origin: its
+//! `Origin` header names this host (browsers send it on every form POST), or, when a
+//! browser omits it, `Sec-Fetch-Site: same-origin`; with neither it is refused (403).
+//! A forged cross-site post could at most open the forger's own declaration (it needs
+//! its edit token), and even that is refused. The new session's cookie is
+//! `SameSite=Strict` like every session's.
+
+use crate::WizardState;
+use crate::error::WizardError as AppError;
+use crate::html::{Fields, see_other, set_session_cookie};
+use crate::session::{Draft, ItemRow};
+use crate::submit::{Amend, SubmitError};
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use shared::domain::{Category, DeclarationInput};
+use shared::i18n::Lang;
+
+/// Whether the request comes from this site (see the module docs).
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            matches!((rest, host), (Some(o), Some(h)) if !h.is_empty() && o.eq_ignore_ascii_case(h))
+        }
+        None => headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == "same-origin"),
+    }
+}
+
+/// `POST /declarations/edit`.
+pub async fn post(
+    State(st): State<WizardState>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = match Fields::new(form) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    if !same_origin(&headers) {
+        return AppError::Forbidden.into_response();
+    }
+    let id = fields.get("declaration_id").trim();
+    let edit_token = fields.get("edit_token").trim();
+    if id.is_empty() || edit_token.is_empty() || id.len() > 64 || edit_token.len() > 128 {
+        return AppError::NotFound.into_response();
+    }
+    let input = match st.submit.load(id, edit_token).await {
+        Ok(input) => input,
+        Err(SubmitError::NotFound | SubmitError::Invalid(_)) => {
+            return AppError::NotFound.into_response();
+        }
+        Err(SubmitError::Internal(e)) => {
+            tracing::error!(error = %e, "failed to load a declaration to edit");
+            return AppError::Internal.into_response();
+        }
+    };
+    let lang = Lang::from_code(fields.get("lang"))
+        .unwrap_or_else(|| crate::error::initial_lang(&st, &headers));
+    if let Some(old) = st.sessions.cookie(&headers) {
+        st.sessions.remove(&old);
+    }
+    let cookie = st.sessions.create(lang);
+    let amend = Amend {
+        declaration_id: id.to_owned(),
+        edit_token: edit_token.to_owned(),
+    };
+    st.sessions.with(&cookie, |s| {
+        s.started = true;
+        s.draft = draft_of(&input);
+        s.amend = Some(amend);
+    });
+    let mut resp = see_other("/review");
+    set_session_cookie(&st, &mut resp, &cookie);
+    resp
+}
+
+/// A stored declaration as the wizard's draft (the passport confirmed: it was when the
+/// declaration was made).
+pub fn draft_of(d: &DeclarationInput) -> Draft {
+    let a = &d.answers;
+    let yn = |b: bool| Some(b);
+    Draft {
+        mrz: String::new(),
+        typed_passenger: d.passenger.clone(),
+        passenger: Some(d.passenger.clone()),
+        passport_confirmed: true,
+        trip: d.trip.clone(),
+        party: [
+            d.party.aged_20_plus.to_string(),
+            d.party.aged_6_to_19.to_string(),
+            d.party.under_6.to_string(),
+        ],
+        answers: [
+            yn(a.prohibited),
+            yn(a.over_allowance),
+            yn(a.commercial),
+            yn(a.for_others),
+            yn(a.means_of_payment_over_limit),
+            yn(a.precious_metal_over_1kg),
+            yn(a.unaccompanied_packages > 0),
+        ],
+        packages: if a.unaccompanied_packages > 0 {
+            a.unaccompanied_packages.to_string()
+        } else {
+            String::new()
+        },
+        items: d
+            .items
+            .iter()
+            .map(|i| {
+                let size = Category::from_code(&i.category)
+                    .and_then(|c| {
+                        if c.needs_volume() {
+                            i.volume_ml
+                        } else if c.needs_weight() {
+                            i.weight_g
+                        } else {
+                            None
+                        }
+                    })
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                ItemRow {
+                    category: i.category.clone(),
+                    quantity: i.quantity.to_string(),
+                    size,
+                    amount: format_amount(i.value.amount),
+                    currency: i.value.currency.clone(),
+                    for_child: i.for_child,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// An amount as a passenger would type it: no trailing ".00".
+fn format_amount(a: f64) -> String {
+    let s = format!("{a:.2}");
+    s.strip_suffix(".00").map(str::to_owned).unwrap_or(s)
+}

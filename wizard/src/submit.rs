@@ -1,0 +1,96 @@
+//! The service's part of confirming a declaration: [`Submit`]. The kiosk signs a token
+//! with its own issuer; mobile-api stores the declaration (as `POST /v1/declarations`
+//! does) and amends it on an edit (as `PUT /v1/declarations/{id}` does: a new token, the
+//! previous one superseded).
+
+use shared::domain::{Declaration, DeclarationInput, ValidationErrors};
+use shared::rules::Evaluation;
+use std::future::Future;
+use std::pin::Pin;
+
+/// The future a [`Submit`] method returns.
+pub type SubmitFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, SubmitError>> + Send + 'a>>;
+
+/// A declaration being edited: its id and the capability to change it (held only in
+/// the server-side session, never in a URL or a log).
+#[derive(Clone)]
+pub struct Amend {
+    /// Declaration id.
+    pub declaration_id: String,
+    /// The edit token.
+    pub edit_token: String,
+}
+
+impl std::fmt::Debug for Amend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Amend")
+            .field("declaration_id", &self.declaration_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A complete, validated declaration to issue.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The wire shape (what mobile-api stores and validates as its API does).
+    pub input: DeclarationInput,
+    /// The validated declaration.
+    pub declaration: Declaration,
+    /// The rules' verdict on it.
+    pub evaluation: Evaluation,
+    /// The declaration this one replaces, when editing.
+    pub amend: Option<Amend>,
+    /// Now, unix seconds.
+    pub now: i64,
+}
+
+/// What was issued.
+#[derive(Clone)]
+pub struct Receipt {
+    /// Declaration id (the same one when amending).
+    pub declaration_id: String,
+    /// The token text (`CD1:…`), the QR's payload.
+    pub token: String,
+    /// Token expiry, unix seconds.
+    pub exp: i64,
+    /// The edit token (phone mode: the device keeps it), if the service has one.
+    pub edit_token: Option<String>,
+}
+
+impl std::fmt::Debug for Receipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receipt")
+            .field("declaration_id", &self.declaration_id)
+            .field("exp", &self.exp)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a submission was not issued.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The service refused fields the wizard's own checks let through (e.g. the arrival
+    /// date outside the token policy): shown next to the fields, by JSON pointer.
+    #[error("invalid fields")]
+    Invalid(ValidationErrors),
+    /// The declaration to amend or load is unknown, erased, or the edit token is wrong.
+    #[error("no such declaration")]
+    NotFound,
+    /// Something on the service's side failed (logged there).
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// The service's part: issue (and, where the service keeps declarations, load and
+/// amend).
+pub trait Submit: Send + Sync + 'static {
+    /// Issue a token for a new declaration, or amend `submission.amend`.
+    fn submit(&self, submission: Submission) -> SubmitFuture<'_, Receipt>;
+
+    /// The stored declaration `id` if `edit_token` is its edit token (phone mode's
+    /// "Change"). The default: the service keeps no declarations.
+    fn load<'a>(&'a self, id: &'a str, edit_token: &'a str) -> SubmitFuture<'a, DeclarationInput> {
+        let _ = (id, edit_token);
+        Box::pin(async { Err(SubmitError::NotFound) })
+    }
+}
