@@ -289,6 +289,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
                 "keys_age_secs": s.keys_refreshed_at.map(|t| now - t),
                 "revocations_refreshed_at": s.revocations_refreshed_at,
                 "revocations_age_secs": s.revocations_refreshed_at.map(|t| now - t),
+                "feed_waiting": s.feed_waiting,
                 "last_error": s.last_error,
             })
         })

@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub mod gates;
+
 /// One running service.
 pub struct Running<S> {
     /// Its state (for direct access to its store in assertions).

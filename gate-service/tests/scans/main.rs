@@ -1,8 +1,10 @@
 //! HTTP tests of the scan API, in process: every reason code, the stored records, the
 //! image endpoint, risk selection, trust refresh and the one-time-use race. The device is
 //! told the lane and the passenger's reasons only: officer reasons and cases are read
-//! from the database, as the console reads them.
+//! from the database, as the console reads them. How gates follow issuer feeds is in
+//! `feed_follow`.
 
+mod feed_follow;
 mod harness;
 mod http_issuer;
 mod trust_attacks;

@@ -6,6 +6,7 @@ mod counter;
 mod issuers;
 mod kiosk;
 mod openapi;
+mod propagation;
 mod spend;
 
 pub use tests::{System, Traveller, codes, csrf_of, inline_svg, svg_qr_to_png};

@@ -1,0 +1,217 @@
+//! Propagation in seconds (docs/trust.md, "How gates follow the feeds"): gates that
+//! refresh once an hour still learn of a supersession or a use at once, because they
+//! follow mobile-api's feed by long polling; and the issuer bounds the requests that
+//! wait. Conditions are waited for with bounded polling, never timed.
+
+use super::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tests::gates::Gate;
+
+/// A refresh period no test outlives: only the long poll can deliver the entries.
+const HOURLY: u64 = 3600;
+
+/// Wait (at most 20 s, polling every 50 ms) until `gate` holds `n` of mobile-api's feed
+/// entries.
+async fn until_held(gate: &Gate, n: i64) {
+    for _ in 0..400 {
+        if gate.revocations_held().await >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the gate holds {} feed entries after 20 s, not {n}",
+        gate.revocations_held().await
+    );
+}
+
+async fn scan_at(sys: &System, gate: &Gate, qr: &str, mrz: &str) -> Value {
+    let r = sys
+        .http
+        .post(gate.running.url("/v1/scans"))
+        .bearer_auth(&gate.device_key)
+        .json(&json!({"qr": qr, "mrz": mrz}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a scan always gets a decision");
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_amendment_reaches_a_gate_that_refreshes_hourly_and_the_old_qr_is_superseded() {
+    let sys = System::spawn().await;
+    let gate = sys.spawn_gate("G-LP-1", 20, HOURLY).await;
+    let hanako = Traveller::hanako();
+    let (_, created) = sys.declare(&hanako.declaration(json!([]))).await;
+    let old_qr = created["qr"]["text"].as_str().unwrap().to_owned();
+    let r = sys
+        .http
+        .put(sys.mobile.url(&format!(
+            "/v1/declarations/{}",
+            created["id"].as_str().unwrap()
+        )))
+        .bearer_auth(created["edit_token"].as_str().unwrap())
+        .json(&hanako.declaration(json!([{"category": "whisky", "quantity": 5,
+            "volume_ml": 750, "value": {"amount": 250.0, "currency": "USD"}}])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    until_held(&gate, 1).await;
+    let old = scan_at(&sys, &gate, &old_qr, &hanako.mrz()).await;
+    assert_eq!(old["decision"], "red", "{old}");
+    assert!(
+        codes(&old).contains(&"token.superseded".to_owned()),
+        "{old}"
+    );
+    // The gate's health says it follows the feed by long polling (set once the poll
+    // that brought the entry has ended: polled, bounded).
+    let mut health = Value::Null;
+    for _ in 0..200 {
+        health = sys
+            .http
+            .get(gate.running.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["issuers"][0]["feed_waiting"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(health["issuers"][0]["feed_waiting"], true, "{health}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_use_at_one_gate_makes_another_gate_refuse_the_token_as_replayed() {
+    let sys = System::spawn().await;
+    let (a, b) = (
+        sys.spawn_gate("G-LP-A", 20, HOURLY).await,
+        sys.spawn_gate("G-LP-B", 20, HOURLY).await,
+    );
+    let erik = Traveller::erik();
+    let (_, created) = sys.declare(&erik.declaration(json!([]))).await;
+    let qr = created["qr"]["text"].as_str().unwrap().to_owned();
+    let first = scan_at(&sys, &a, &qr, &erik.mrz()).await;
+    assert_eq!(first["decision"], "green", "{first}");
+    // Gate A reports the use; mobile-api enters it in its feed; gate B's long poll
+    // brings it.
+    until_held(&b, 1).await;
+    let again = scan_at(&sys, &b, &qr, &erik.mrz()).await;
+    assert_eq!(again["decision"], "red", "{again}");
+    assert!(
+        codes(&again).contains(&"token.replayed".to_owned()),
+        "{again}"
+    );
+}
+
+/// A waiting request to mobile-api's feed.
+fn wait_request(sys: &System, client: &reqwest::Client, since: i64, wait: u64) -> reqwest::RequestBuilder {
+    client
+        .get(sys.mobile.url("/v1/revocations"))
+        .query(&[("since", since), ("wait", wait as i64)])
+        .timeout(Duration::from_secs(wait + 30))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_waiting_requests_than_the_cap_get_503_and_the_issuer_stays_healthy() {
+    use shared::issuer::feed_wait::{FEED_WAIT_HEADER, MAX_FEED_WAITERS};
+    let sys = System::spawn().await;
+    let client = reqwest::Client::new();
+    // The cap's worth of gates waiting on an empty feed.
+    let mut waiters = tokio::task::JoinSet::new();
+    for _ in 0..MAX_FEED_WAITERS {
+        let req = wait_request(&sys, &client, 0, 25);
+        waiters.spawn(async move {
+            let r = req.send().await.unwrap();
+            assert!(r.headers().contains_key(FEED_WAIT_HEADER));
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        });
+    }
+    // Once they all wait (bounded polling of the issuer's count), one more that would
+    // wait is refused with 503 and Retry-After.
+    let signal = sys.mobile.state.db.changes("revocations");
+    for _ in 0..400 {
+        if signal.receiver_count() >= MAX_FEED_WAITERS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(signal.receiver_count() >= MAX_FEED_WAITERS, "the waiters are not all waiting");
+    let refused = Some(wait_request(&sys, &client, 0, 1).send().await.unwrap());
+    let refused = refused.unwrap();
+    assert_eq!(refused.status(), 503, "a request over the cap of waiting requests");
+    assert_eq!(refused.headers()["retry-after"], "2");
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["status"], 503, "{problem}");
+    // A request that does not wait is answered at once, and the service is healthy.
+    let page = client
+        .get(sys.mobile.url("/v1/revocations?since=0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let health = client.get(sys.mobile.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    // A committed entry wakes every waiter with it.
+    let hanako = Traveller::hanako();
+    let (_, created) = sys.declare(&hanako.declaration(json!([]))).await;
+    let r = sys
+        .http
+        .delete(sys.mobile.url(&format!(
+            "/v1/declarations/{}",
+            created["id"].as_str().unwrap()
+        )))
+        .bearer_auth(created["edit_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let mut woken = 0;
+    while let Some(done) = waiters.join_next().await {
+        let (status, page) = done.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(page["revocations"][0]["reason"], "erased", "{page}");
+        woken += 1;
+    }
+    assert_eq!(woken, MAX_FEED_WAITERS);
+    // Out-of-range waits are the caller's mistake.
+    let bad = client
+        .get(sys.mobile.url("/v1/revocations?since=0&wait=26"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_request_ends_with_an_empty_page_when_the_issuer_shuts_down() {
+    let mut sys = System::spawn().await;
+    let client = reqwest::Client::new();
+    let waiting = tokio::spawn(wait_request(&sys, &client, 0, 25).send());
+    // Once it waits (the next request over the feed answers at once), stop mobile-api:
+    // the stop completes, well before the wait would have ended, and the waiter gets the
+    // usual empty page.
+    for _ in 0..100 {
+        if sys.mobile.state.db.changes("revocations").receiver_count() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(20), sys.mobile.stop())
+        .await
+        .expect("shutdown is not held up by a waiting request");
+    let r = waiting.await.unwrap().unwrap();
+    assert_eq!(r.status(), 200);
+    let page: Value = r.json().await.unwrap();
+    assert_eq!(page["revocations"], json!([]), "{page}");
+}
