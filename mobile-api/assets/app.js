@@ -180,8 +180,10 @@
 
   function timeText(lang, rfc3339) {
     try {
+      // In Japan's time, where the gate is (dateStyle cannot take a time zone name).
       return new Intl.DateTimeFormat(lang, {
-        dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tokyo", timeZoneName: "short"
+        year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+        timeZone: "Asia/Tokyo", timeZoneName: "short"
       }).format(new Date(Date.parse(rfc3339)));
     } catch (e) {
       return rfc3339;
@@ -251,7 +253,9 @@
 
   function status(text) {
     var s = document.getElementById("status");
-    if (s) s.textContent = text;
+    if (!s) return;
+    s.textContent = text;
+    if (s.scrollIntoView) s.scrollIntoView({ block: "nearest" });
   }
 
   // Change: the wizard's edit entry, by POST (id and token in the body, never a URL).

@@ -226,7 +226,12 @@ async fn scripts_and_styles_have_their_types_and_revalidate_by_etag() {
 #[tokio::test]
 async fn the_service_worker_carries_the_shell_version_and_never_caches_the_api() {
     let s = serve().await;
-    let (_, _, body) = s.get("/sw.js", &[]).await;
+    let (_, h, body) = s.get("/sw.js", &[]).await;
+    // Its own CSP governs the worker: fetches to this origin only.
+    assert_eq!(
+        header(&h, "content-security-policy"),
+        "default-src 'none'; connect-src 'self'"
+    );
     let sw = String::from_utf8(body).unwrap();
     assert!(
         !sw.contains("__SHELL_VERSION__"),

@@ -118,10 +118,19 @@ pub async fn app_css(headers: HeaderMap) -> Response {
     serve(&headers, a.body, a.content_type, &a.etag)
 }
 
+/// The service worker's own CSP (a worker script's response CSP governs the worker):
+/// it fetches from this origin only, and nothing else.
+const SW_CSP: &str = "default-src 'none'; connect-src 'self'";
+
 /// `GET /sw.js`: the service worker, with the shell's version in it.
 pub async fn service_worker(headers: HeaderMap) -> Response {
     let (body, etag) = &*SW_ASSET;
-    serve(&headers, body.as_bytes(), JS, etag)
+    let mut resp = serve(&headers, body.as_bytes(), JS, etag);
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(SW_CSP),
+    );
+    resp
 }
 
 /// `GET /icons/{name}`: one of the three icons, 404 (problem+json) for anything else.

@@ -2,10 +2,12 @@
 //! whole passenger journeys across mobile-api, the kiosk and the gate.
 
 mod app;
+mod browser;
 mod counter;
 mod issuers;
 mod kiosk;
 mod openapi;
+mod phone_app;
 mod propagation;
 mod spend;
 
