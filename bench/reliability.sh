@@ -232,6 +232,8 @@ section_fuzz() {
       FAILED+=("fuzz-$t")
     fi
   done
+  # In CI the fuzz build (~1.3 GB) is not needed once the targets have run.
+  if ((CI_MODE)); then rm -rf fuzz/target; fi
 }
 
 # ---------------------------------------------------------------- item 7: load
