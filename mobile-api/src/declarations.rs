@@ -39,7 +39,17 @@ fn plausible_id(id: &str) -> bool {
 
 /// Load the declaration `id` if the request carries its edit token; 404 otherwise.
 async fn authorize(state: &AppState, id: &str, headers: &HeaderMap) -> AppResult<Row> {
-    let presented = bearer(headers).map(token_hash);
+    authorize_token(state, id, bearer(headers)).await
+}
+
+/// Load the declaration `id` if `edit_token` is its edit token; 404 otherwise (the API's
+/// bearer token, or the phone app's form field).
+pub(crate) async fn authorize_token(
+    state: &AppState,
+    id: &str,
+    edit_token: Option<&str>,
+) -> AppResult<Row> {
+    let presented = edit_token.map(token_hash);
     if !plausible_id(id) {
         return Err(AppError::NotFound);
     }
@@ -60,7 +70,11 @@ async fn authorize(state: &AppState, id: &str, headers: &HeaderMap) -> AppResult
 
 /// Validate the body as a whole: field checks, the profile's currency table, the
 /// passport's expiry and the arrival date's window. Every bad field in one 422.
-fn validate(state: &AppState, input: &DeclarationInput, now: i64) -> AppResult<Declaration> {
+pub(crate) fn validate(
+    state: &AppState,
+    input: &DeclarationInput,
+    now: i64,
+) -> AppResult<Declaration> {
     let mut errs = ValidationErrors::default();
     let decl = match input.validate() {
         Ok(d) => Some(d),
@@ -199,17 +213,7 @@ pub async fn create(
     ApiJson(input): ApiJson<DeclarationInput>,
 ) -> AppResult<Response> {
     let now = state.clock.unix();
-    let decl = validate(&state, &input, now)?;
-    let id = new_id()?;
-    let edit_token = try_random_token().map_err(Problem::from)?;
-    let rev = make_revision(&state, &id, 1, decl, now).await?;
-    let hash = token_hash(&edit_token);
-    let (id2, rev2) = (id.clone(), rev.clone());
-    state
-        .db
-        .write(move |c| store::insert(c, &id2, &hash, &rev2, now))
-        .await?;
-    state.counters.declarations_created.inc();
+    let (id, edit_token, rev) = create_declaration(&state, &input, now).await?;
     let lang = lang_of(&headers);
     let out = CreatedOut {
         qr: qr_out(&id, rev.token.text, rev.token.exp),
@@ -227,6 +231,56 @@ pub async fn create(
     }
     no_store(&mut resp);
     Ok(resp)
+}
+
+/// Validate, sign and store a new declaration (the API's `POST /v1/declarations` and
+/// the phone app's confirmation): its id, its edit token (shown once) and revision 1.
+pub(crate) async fn create_declaration(
+    state: &AppState,
+    input: &DeclarationInput,
+    now: i64,
+) -> AppResult<(String, String, Revision)> {
+    let decl = validate(state, input, now)?;
+    let id = new_id()?;
+    let edit_token = try_random_token().map_err(Problem::from)?;
+    let rev = make_revision(state, &id, 1, decl, now).await?;
+    let hash = token_hash(&edit_token);
+    let (id2, rev2) = (id.clone(), rev.clone());
+    state
+        .db
+        .write(move |c| store::insert(c, &id2, &hash, &rev2, now))
+        .await?;
+    state.counters.declarations_created.inc();
+    Ok((id, edit_token, rev))
+}
+
+/// Validate, sign and store the next revision of `row` (the API's `PUT` and the phone
+/// app's edit): the previous token is superseded in the same transaction. 409 when it
+/// changed meanwhile.
+pub(crate) async fn amend_declaration(
+    state: &AppState,
+    row: &Row,
+    input: &DeclarationInput,
+    now: i64,
+) -> AppResult<Revision> {
+    let decl = validate(state, input, now)?;
+    let revision = row.revision.saturating_add(1);
+    let rev = make_revision(state, &row.id, revision, decl, now).await?;
+    let (id2, rev2) = (row.id.clone(), rev.clone());
+    let replaced = state
+        .db
+        .write(move |c| store::replace(c, &id2, &rev2, now))
+        .await?;
+    if !replaced {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "Changed meanwhile",
+            "The declaration was changed or erased by another request; fetch it and retry.",
+        )
+        .into());
+    }
+    Ok(rev)
 }
 
 fn no_store(resp: &mut Response) {
@@ -283,23 +337,8 @@ pub async fn put(
 ) -> AppResult<Response> {
     let row = authorize(&state, &id, &headers).await?;
     let now = state.clock.unix();
-    let decl = validate(&state, &input, now)?;
-    let revision = row.revision.saturating_add(1);
-    let rev = make_revision(&state, &id, revision, decl, now).await?;
-    let (id2, rev2) = (id.clone(), rev.clone());
-    let replaced = state
-        .db
-        .write(move |c| store::replace(c, &id2, &rev2, now))
-        .await?;
-    if !replaced {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "Changed meanwhile",
-            "The declaration was changed or erased by another request; fetch it and retry.",
-        )
-        .into());
-    }
+    let rev = amend_declaration(&state, &row, &input, now).await?;
+    let revision = rev.revision;
     let lang = lang_of(&headers);
     let out = DeclarationOut {
         qr: qr_out(&id, rev.token.text, rev.token.exp),

@@ -36,6 +36,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod rules;
 pub mod store;
+pub mod web_app;
 
 pub use config::Config;
 use error::{AppError, StartError};
@@ -81,6 +82,8 @@ pub struct AppState {
     pub use_report: Arc<VerifierSource>,
     /// Checks the gate's declaration-read key (the officer console's reads).
     pub declaration_read: Arc<VerifierSource>,
+    /// The web app's wizard sessions ([`web_app`]).
+    pub web_sessions: wizard::SessionStore,
     tasks: Arc<Tasks>,
 }
 
@@ -169,6 +172,7 @@ pub async fn build(config: Config) -> Result<AppState, StartError> {
     );
     let (stop, _) = watch::channel(false);
     let state = AppState {
+        web_sessions: web_app::session_store(&config),
         limiter: Arc::new(Limiter::new(config.rate_limit_per_minute)),
         edit_limiter: Arc::new(ratelimit::EditLimiter::new(
             config.edit_rate_limit_per_minute,
@@ -231,6 +235,7 @@ fn start_background(state: &AppState) {
     every(state, std::time::Duration::from_secs(60), |st| async move {
         st.limiter.housekeeping();
         st.edit_limiter.housekeeping();
+        st.web_sessions.sweep();
     });
 }
 

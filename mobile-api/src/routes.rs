@@ -130,8 +130,12 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .merge(issuer::router(state.issuer_endpoints()))
-        .merge(crate::app_shell::router());
-    with_common_layers(public, state)
+        .merge(crate::app_shell::router())
+        .with_state(state.clone())
+        // The passenger's pages at `/`, with their own layers; their fallback answers
+        // unknown paths (an HTML page, or problem+json under `/v1/`).
+        .merge(crate::web_app::router(state.clone()));
+    with_common_layers(public, &state)
 }
 
 /// The internal listener's router: `/v1/internal/*` only (gates' reports with the
@@ -143,14 +147,15 @@ pub fn internal_router(state: AppState) -> Router {
             "/v1/internal/declarations/{id}",
             get(internal::internal_declaration),
         )
-        .merge(issuer::internal_router(state.issuer_endpoints()));
-    with_common_layers(internal, state)
+        .merge(issuer::internal_router(state.issuer_endpoints()))
+        .fallback(|| async { shared::web::Problem::not_found() })
+        .with_state(state.clone());
+    with_common_layers(internal, &state)
 }
 
-/// Metrics, tracing, security headers and the 404 problem of unknown paths.
-fn with_common_layers(routes: Router<AppState>, state: AppState) -> Router {
+/// Metrics, tracing and security headers.
+fn with_common_layers(routes: Router, state: &AppState) -> Router {
     routes
-        .fallback(|| async { shared::web::Problem::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             shared::metrics::track,
@@ -164,5 +169,4 @@ fn with_common_layers(routes: Router<AppState>, state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), route = %route)
         }))
         .layer(axum::middleware::from_fn(shared::web::security_headers))
-        .with_state(state)
 }

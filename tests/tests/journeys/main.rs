@@ -5,6 +5,7 @@ mod app;
 mod browser;
 mod counter;
 mod issuers;
+mod kiosk_axe;
 mod kiosk;
 mod openapi;
 mod phone_app;
