@@ -6,7 +6,8 @@
 //! handlers by what they serve: [`declarations`] (the passenger's declaration and its
 //! QR), [`rules`] (profile and estimate), [`internal`] (the officer console's read),
 //! [`ops`] (health, metrics, OpenAPI), [`app_shell`] (the phone app's `/my`, script,
-//! service worker, manifest and icons); [`store`] (declarations in SQLite), `ratelimit`,
+//! service worker, manifest and icons), [`web_app`] (the passenger's declaration pages:
+//! the `wizard` crate mounted at `/` in personal-phone mode); [`store`] (declarations in SQLite), `ratelimit`,
 //! `api` (wire shapes), [`error`]. The issuer role (signing, token policy, issued tokens,
 //! revocation feed, trust list, gates' use reports) is `shared::issuer`'s.
 

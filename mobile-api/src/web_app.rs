@@ -1,0 +1,139 @@
+//! The passenger's web app: the declaration wizard (crate `wizard`, docs/wizard.md)
+//! mounted at `/` in personal-phone mode. What is mobile-api's own here is the
+//! wizard's [`wizard::Submit`]: confirming the review creates a declaration exactly as
+//! `POST /v1/declarations` does (the same validation, signing and store), and an edit
+//! amends one exactly as `PUT /v1/declarations/{id}` does (a new revision and QR, the
+//! previous token superseded). The edit token is handed to the device once, in the
+//! result page's data block, and otherwise lives only in the server-side session.
+//!
+//! Confirmations and edits count against the per-address creation limit of the API
+//! (`EGATE_RATE_LIMIT_PER_MINUTE`): the app is no way around it.
+
+use crate::AppState;
+use crate::declarations::{amend_declaration, authorize_token, create_declaration};
+use crate::error::AppError;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use shared::domain::DeclarationInput;
+use shared::web::{Problem, client_ip};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use wizard::{Receipt, Submission, Submit, SubmitError, SubmitFuture, WizardConfig};
+
+/// The wizard's configuration in this service: personal phone, 30 minutes of
+/// inactivity, the browser's language, `Secure` cookies when serving HTTPS.
+pub fn wizard_config(config: &crate::Config) -> WizardConfig {
+    WizardConfig::personal_phone(config.tls.is_some())
+}
+
+/// A new, empty session store for the wizard's sessions.
+pub fn session_store(config: &crate::Config) -> wizard::SessionStore {
+    let c = wizard_config(config);
+    wizard::SessionStore::with_limits(
+        config.clock.clone(),
+        c.idle.as_secs(),
+        c.max_sessions,
+        c.mode.cookie_name(),
+    )
+}
+
+/// The wizard's pages, for mobile-api's public router (they carry their own layers:
+/// CSP with a nonce, `no-store`, HTML error pages, the form body limit).
+pub fn router(state: AppState) -> Router {
+    let wizard = wizard::WizardState {
+        config: Arc::new(wizard_config(&state.config)),
+        clock: state.clock.clone(),
+        profile: state.profile.clone(),
+        policy: *state.issuer.policy(),
+        sessions: state.web_sessions.clone(),
+        submit: Arc::new(PhoneSubmit {
+            state: state.clone(),
+        }),
+    };
+    wizard::mount(Router::new(), wizard).layer(axum::middleware::from_fn_with_state(
+        state,
+        limit_submissions,
+    ))
+}
+
+/// The creation limit on the two posts that sign a token or open a stored declaration
+/// (`/review`, `/declarations/edit`); 429 + `Retry-After` past it.
+async fn limit_submissions(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limited = req.method() == Method::POST
+        && matches!(req.uri().path(), "/review" | "/declarations/edit");
+    if limited {
+        let ip = client_ip(req.extensions()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        if let Err(secs) = state.limiter.check(ip) {
+            tracing::warn!(route = %req.uri().path(), "rate limit exceeded");
+            return Problem::too_many_requests(secs).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Confirming the wizard: create or amend a stored declaration.
+struct PhoneSubmit {
+    state: AppState,
+}
+
+impl Submit for PhoneSubmit {
+    fn submit(&self, s: Submission) -> SubmitFuture<'_, Receipt> {
+        Box::pin(async move {
+            let st = &self.state;
+            match &s.amend {
+                None => {
+                    let (id, edit_token, rev) = create_declaration(st, &s.input, s.now)
+                        .await
+                        .map_err(submit_error)?;
+                    tracing::info!(declaration.id = %id, "declared in the web app");
+                    Ok(Receipt {
+                        declaration_id: id,
+                        token: rev.token.text,
+                        exp: rev.token.exp,
+                        edit_token: Some(edit_token),
+                    })
+                }
+                Some(a) => {
+                    let row = authorize_token(st, &a.declaration_id, Some(&a.edit_token))
+                        .await
+                        .map_err(submit_error)?;
+                    let rev = amend_declaration(st, &row, &s.input, s.now)
+                        .await
+                        .map_err(submit_error)?;
+                    tracing::info!(declaration.id = %row.id, revision = rev.revision, "amended in the web app");
+                    Ok(Receipt {
+                        declaration_id: row.id,
+                        token: rev.token.text,
+                        exp: rev.token.exp,
+                        edit_token: Some(a.edit_token.clone()),
+                    })
+                }
+            }
+        })
+    }
+
+    fn load<'a>(&'a self, id: &'a str, edit_token: &'a str) -> SubmitFuture<'a, DeclarationInput> {
+        Box::pin(async move {
+            let row = authorize_token(&self.state, id, Some(edit_token))
+                .await
+                .map_err(submit_error)?;
+            row.body.ok_or(SubmitError::NotFound)
+        })
+    }
+}
+
+/// The API's errors as the wizard's: invalid fields go back to their step; an unknown,
+/// erased or concurrently changed declaration is "not found"; the rest is ours.
+fn submit_error(e: AppError) -> SubmitError {
+    match e {
+        AppError::Validation(errs) => SubmitError::Invalid(errs),
+        AppError::NotFound => SubmitError::NotFound,
+        AppError::Problem(p) if p.status == StatusCode::CONFLICT.as_u16() => SubmitError::NotFound,
+        AppError::Problem(p) => SubmitError::Internal(p.detail.clone()),
+        AppError::Db(e) => SubmitError::Internal(format!("storage: {e}")),
+        AppError::Internal(e) => SubmitError::Internal(e),
+    }
+}
