@@ -30,6 +30,7 @@ NEEDS=(
     "Node.js and npm|command -v node && command -v npm|nodejs npm|installing the npm tools below"
     "axe-core|test -f target/node/node_modules/axe-core/axe.min.js && cmp -s tests/browser-tools/package-lock.json target/node/package-lock.json|npm:axe-core|the accessibility checks (WCAG 2.2 AA) of the browser tests of the phone app and the kiosk (tests/tests/journeys/)"
     "lighthouse|test -x target/node/node_modules/.bin/lighthouse && cmp -s tests/browser-tools/package-lock.json target/node/package-lock.json|npm:lighthouse|bench/lighthouse.sh (performance and accessibility scores, BENCHMARKS.md)"
+    "PostgreSQL server|ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pg_ctl|postgresql|the issuer store's PostgreSQL backend: its tests run against a throw-away cluster started below (docs/storage.md)"
 )
 
 # Python tools (packages `pip:<name>`) go into this virtual environment (pip from PyPI),
@@ -46,9 +47,50 @@ NPM_LOCK_DIR=tests/browser-tools
 export EGATE_AXE_CORE="$PWD/$NODE_DIR/node_modules/axe-core/axe.min.js"
 export EGATE_LIGHTHOUSE="$PWD/$NODE_DIR/node_modules/.bin/lighthouse"
 
-# Services the tests expect running, started after the installs (none yet).
+# Services the tests expect running, started after the installs and stopped when this
+# script exits.
+#
+# PostgreSQL: a throw-away cluster for the issuer store's PostgreSQL tests: initdb into a
+# fresh directory (a previous run's is removed first: nothing stale is reused), owned by
+# the `postgres` user when run as root (the server refuses to run as root), listening on
+# 127.0.0.1:$EGATE_TEST_PG_PORT only (no Unix socket outside the cluster's directory),
+# trust authentication for that one local address. The tests read
+# EGATE_TEST_DATABASE_URL and make a database of their own in it; without it they fail.
+PG_PORT="${EGATE_TEST_PG_PORT:-55432}"
+PG_DIR="$PWD/target/test-postgres-$PG_PORT"
+PG_RUN_AS=()
+pg() {
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    "${PG_RUN_AS[@]}" "$bin/$1" "${@:2}"
+}
+stop_postgres() {
+    if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+        pg pg_ctl -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$PG_DIR"
+}
+start_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then PG_RUN_AS=(runuser -u postgres --); fi
+    stop_postgres
+    mkdir -p "$PG_DIR"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$PG_DIR"; fi
+    chmod 700 "$PG_DIR"
+    pg initdb -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PG_DIR-initdb.log" 2>&1 ||
+        { say "initdb failed:"; cat "$PG_DIR-initdb.log" >&2; return 1; }
+    trap stop_postgres EXIT
+    if ! pg pg_ctl -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start \
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DIR -c max_connections=300 -c fsync=on" >/dev/null; then
+        say "PostgreSQL did not start on 127.0.0.1:$PG_PORT (port in use?):"
+        tail -20 "$PG_DIR/server.log" >&2 || true
+        return 1
+    fi
+    export EGATE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+    say "PostgreSQL test cluster on 127.0.0.1:$PG_PORT ($PG_DIR, stopped at exit)"
+}
+
 start_services() {
-    :
+    start_postgres
 }
 
 # ---------------------------------------------------------------------------------------
@@ -165,4 +207,5 @@ fi
 
 start_services
 
-exec cargo test --workspace "$@"
+# Not `exec`: the exit trap stops the services started above.
+cargo test --workspace "$@"
