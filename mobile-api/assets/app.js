@@ -31,13 +31,22 @@
     return typeof v === "string" && v.length > 0 && v.length <= max;
   }
 
+  // `expires_at`: unix seconds (the result page's data block) or RFC 3339.
+  function expiryMs(d) {
+    if (typeof d.expires_at === "number" && isFinite(d.expires_at) && d.expires_at > 0) {
+      return d.expires_at * 1000;
+    }
+    if (isStr(d.expires_at, 64)) return Date.parse(d.expires_at);
+    return NaN;
+  }
+
   function valid(d) {
     return !!d && typeof d === "object" &&
       isStr(d.declaration_id, 64) && /^[A-Za-z0-9_-]+$/.test(d.declaration_id) &&
       isStr(d.edit_token, 256) && /^[A-Za-z0-9_-]+$/.test(d.edit_token) &&
       isStr(d.token, MAX_TOKEN) && d.token.indexOf("CD1:") === 0 &&
       isStr(d.qr_svg, MAX_SVG) && d.qr_svg.indexOf("<svg") === 0 &&
-      isStr(d.expires_at, 64) && !isNaN(Date.parse(d.expires_at)) &&
+      !isNaN(expiryMs(d)) &&
       isStr(d.arrival_date, 10) && /^\d{4}-\d{2}-\d{2}$/.test(d.arrival_date) &&
       LANGS.indexOf(d.lang) >= 0;
   }
@@ -72,7 +81,7 @@
   }
 
   function expired(d, now) {
-    return now >= Date.parse(d.expires_at) || japanToday(now) > addDays(d.arrival_date, 1);
+    return now >= expiryMs(d) || japanToday(now) > addDays(d.arrival_date, 1);
   }
 
   // Keep the current list only: drop expired entries (and say whether any went).
@@ -178,15 +187,15 @@
     }
   }
 
-  function timeText(lang, rfc3339) {
+  function timeText(lang, ms) {
     try {
       // In Japan's time, where the gate is (dateStyle cannot take a time zone name).
       return new Intl.DateTimeFormat(lang, {
         year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
         timeZone: "Asia/Tokyo", timeZoneName: "short"
-      }).format(new Date(Date.parse(rfc3339)));
+      }).format(new Date(ms));
     } catch (e) {
-      return rfc3339;
+      return new Date(ms).toISOString();
     }
   }
 
@@ -210,7 +219,7 @@
       var svg = qrElement(d.qr_svg, fill(msg.qr_label, arrival));
       if (svg) qr.appendChild(svg);
       card.appendChild(qr);
-      card.appendChild(el("p", "expires", fill(msg.expires, timeText(lang, d.expires_at))));
+      card.appendChild(el("p", "expires", fill(msg.expires, timeText(lang, expiryMs(d)))));
       card.appendChild(el("p", "muted", msg.show));
       var actions = el("div", "actions");
       var change = el("button", "secondary change", msg.change);
@@ -230,7 +239,7 @@
       confirmBox.appendChild(yes);
       confirmBox.appendChild(no);
       card.appendChild(confirmBox);
-      change.addEventListener("click", function () { edit(d, msg); });
+      change.addEventListener("click", function () { edit(d, msg, lang); });
       del.addEventListener("click", function () {
         confirmBox.hidden = false;
         actions.hidden = true;
@@ -259,7 +268,7 @@
   }
 
   // Change: the wizard's edit entry, by POST (id and token in the body, never a URL).
-  function edit(d, msg) {
+  function edit(d, msg, lang) {
     if (navigator.onLine === false) {
       status(msg.offline);
       return;
@@ -268,7 +277,7 @@
     f.method = "post";
     f.action = "/declarations/edit";
     f.hidden = true;
-    [["declaration_id", d.declaration_id], ["edit_token", d.edit_token]].forEach(function (p) {
+    [["declaration_id", d.declaration_id], ["edit_token", d.edit_token], ["lang", lang]].forEach(function (p) {
       var i = document.createElement("input");
       i.type = "hidden";
       i.name = p[0];

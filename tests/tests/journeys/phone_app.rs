@@ -284,7 +284,7 @@ async fn a_kept_declaration_past_its_expiry_disappears_from_the_device() {
     let sys = System::spawn().await;
     let mut old = declared(&sys, &Traveller::hanako(), "ko").await;
     let current = declared(&sys, &Traveller::erik(), "ko").await;
-    old["expires_at"] = json!("2020-01-02T15:00:00Z");
+    old["expires_at"] = json!(1_577_977_200); // unix seconds, as the result page hands it over
     old["arrival_date"] = json!("2020-01-01");
     let base = sys.mobile.url("");
     let driver = start_driver();
