@@ -141,9 +141,17 @@ fn sections(d: &Draft, lang: Lang) -> Vec<Section> {
                 } else {
                     format!(" ({})", r.size)
                 };
+                let child = if r.for_child {
+                    format!(" · {}", t("kiosk-phone-for-child"))
+                } else {
+                    String::new()
+                };
                 Row {
                     label: name,
-                    value: format!("× {}{size} — {} {}", r.quantity, r.amount, r.currency),
+                    value: format!(
+                        "× {}{size} — {} {}{child}",
+                        r.quantity, r.amount, r.currency
+                    ),
                 }
             })
             .collect()
