@@ -262,7 +262,9 @@ impl Db {
     /// The change signal of `table`: its value moves on after each committed batch of
     /// writes that changed a row of it (module `changes`). Subscribe before reading,
     /// then wait for `changed()`: a commit between the read and the wait is not missed.
-    /// Its receiver count is the number of callers following the table now.
+    /// Its receiver count is the number of callers following the table now. Only rowid
+    /// tables are seen (SQLite's update hook skips `WITHOUT ROWID` ones), and only writes
+    /// through this handle (not another process's).
     pub fn changes(&self, table: &str) -> Arc<tokio::sync::watch::Sender<u64>> {
         self.inner.changes.signal(table)
     }

@@ -7,7 +7,9 @@
 //! issuer store), and the writer knows when the batch is durable. A waiter subscribes,
 //! reads, and sleeps on the watch: it never polls the database. A change rolled back to
 //! its savepoint (a failed write of the batch) still wakes the waiters once: they read
-//! again, find nothing new and wait again. A failed commit wakes nobody.
+//! again, find nothing new and wait again. A failed commit wakes nobody. Limits: SQLite's
+//! update hook skips `WITHOUT ROWID` tables, and writes by another process (an operator
+//! tool on the file) are not seen: a follower learns of them at its next read.
 
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
