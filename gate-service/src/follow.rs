@@ -280,9 +280,7 @@ pub async fn follow(
                 }
             }
             Err(FetchError::Busy { retry_after }) => {
-                state
-                    .trust
-                    .update(&issuer.id, |s| s.feed_waiting = false);
+                state.trust.update(&issuer.id, |s| s.feed_waiting = false);
                 Duration::from_secs(retry_after)
             }
             Err(e) => {

@@ -235,8 +235,9 @@ async fn flush_issuer(
         state
             .db
             .write(move |c| -> Result<(), shared::db::DbError> {
-                let mut stmt =
-                    c.prepare_cached("UPDATE used_tokens SET reported_at = ?1 WHERE issuer = ?2 AND cti = ?3")?;
+                let mut stmt = c.prepare_cached(
+                    "UPDATE used_tokens SET reported_at = ?1 WHERE issuer = ?2 AND cti = ?3",
+                )?;
                 for (cti, _) in &batch {
                     stmt.execute((now, &id, cti))?;
                 }

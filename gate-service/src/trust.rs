@@ -351,7 +351,9 @@ pub async fn refresh(state: &AppState) {
         }
         if let Some(url) = &issuer.base_url {
             match crate::follow::pull_revocations(state, issuer, url, None).await {
-                Ok(crate::follow::Pulled { new: n, complete, .. }) => {
+                Ok(crate::follow::Pulled {
+                    new: n, complete, ..
+                }) => {
                     every_feed_pulled &= complete;
                     if n > 0 {
                         tracing::info!(issuer = %issuer.id, revocations.new = n, "revocations pulled");

@@ -120,7 +120,10 @@ async fn run(sys: &System, label: &str, wait: u64, refresh: u64) -> (Figures, Fi
     let scan_rate: f64 = env_or("SCANS_PER_SEC", 2.0);
     let mut gates = Vec::new();
     for i in 0..GATES {
-        gates.push(sys.spawn_gate(&format!("G-BENCH-{label}-{i}"), wait, refresh).await);
+        gates.push(
+            sys.spawn_gate(&format!("G-BENCH-{label}-{i}"), wait, refresh)
+                .await,
+        );
     }
     let applied: Applied = Arc::default();
     let watchers: Vec<_> = gates
@@ -267,7 +270,11 @@ async fn run(sys: &System, label: &str, wait: u64, refresh: u64) -> (Figures, Fi
         events
             .iter()
             .filter(|e| e.0 == kind)
-            .flat_map(|e| (0..GATES).filter(move |g| Some(*g) != e.3).map(move |g| (e, g)))
+            .flat_map(|e| {
+                (0..GATES)
+                    .filter(move |g| Some(*g) != e.3)
+                    .map(move |g| (e, g))
+            })
             .filter(|(e, g)| a.contains_key(&(*g, e.1.clone())))
             .count()
     };
@@ -324,8 +331,16 @@ async fn main() {
     let lp = format!("long polling (wait {wait} s, refresh 3600 s)");
     row(&lp, "amendment → 4 gates", &lp_amend);
     row(&lp, "use → 3 other gates", &lp_use);
-    row(&format!("polling only (refresh {fallback} s)"), "amendment → 4 gates", &poll_amend);
-    row(&format!("polling only (refresh {fallback} s)"), "use → 3 other gates", &poll_use);
+    row(
+        &format!("polling only (refresh {fallback} s)"),
+        "amendment → 4 gates",
+        &poll_amend,
+    );
+    row(
+        &format!("polling only (refresh {fallback} s)"),
+        "use → 3 other gates",
+        &poll_use,
+    );
     println!(
         "p99 ratio polling/long polling (amendments): {:.1}x; run {:.0} s",
         poll_amend.p99 / lp_amend.p99.max(1.0),

@@ -160,7 +160,10 @@ async fn two_issuers_tokens_with_the_same_id_are_each_spent_once() {
     });
     for qr in [&mobile_qr, &kiosk_qr] {
         let (_, v) = h.scan(qr, &ANNA.mrz()).await;
-        assert_eq!(v["decision"], "green", "each issuer's token is spent once: {v}");
+        assert_eq!(
+            v["decision"], "green",
+            "each issuer's token is spent once: {v}"
+        );
     }
     for qr in [&mobile_qr, &kiosk_qr] {
         let (_, v) = h.scan(qr, &ANNA.mrz()).await;

@@ -130,7 +130,10 @@ mod tests {
     #[tokio::test]
     async fn a_wait_with_nothing_new_ends_with_an_empty_page() {
         let (_dir, store) = store();
-        match poll(&store, 0, 10, Duration::from_millis(300), None).await.unwrap() {
+        match poll(&store, 0, 10, Duration::from_millis(300), None)
+            .await
+            .unwrap()
+        {
             Polled::Page(list) => assert!(list.is_empty()),
             Polled::Full => panic!("one waiter is under the cap"),
         }

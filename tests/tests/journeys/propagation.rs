@@ -53,8 +53,10 @@ async fn an_amendment_reaches_a_gate_that_refreshes_hourly_and_the_old_qr_is_sup
             created["id"].as_str().unwrap()
         )))
         .bearer_auth(created["edit_token"].as_str().unwrap())
-        .json(&hanako.declaration(json!([{"category": "whisky", "quantity": 5,
-            "volume_ml": 750, "value": {"amount": 250.0, "currency": "USD"}}])))
+        .json(
+            &hanako.declaration(json!([{"category": "whisky", "quantity": 5,
+            "volume_ml": 750, "value": {"amount": 250.0, "currency": "USD"}}])),
+        )
         .send()
         .await
         .unwrap();
@@ -111,7 +113,12 @@ async fn a_use_at_one_gate_makes_another_gate_refuse_the_token_as_replayed() {
 }
 
 /// A waiting request to mobile-api's feed.
-fn wait_request(sys: &System, client: &reqwest::Client, since: i64, wait: u64) -> reqwest::RequestBuilder {
+fn wait_request(
+    sys: &System,
+    client: &reqwest::Client,
+    since: i64,
+    wait: u64,
+) -> reqwest::RequestBuilder {
     client
         .get(sys.mobile.url("/v1/revocations"))
         .query(&[("since", since), ("wait", wait as i64)])
@@ -142,10 +149,17 @@ async fn more_waiting_requests_than_the_cap_get_503_and_the_issuer_stays_healthy
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(signal.receiver_count() >= MAX_FEED_WAITERS, "the waiters are not all waiting");
+    assert!(
+        signal.receiver_count() >= MAX_FEED_WAITERS,
+        "the waiters are not all waiting"
+    );
     let refused = Some(wait_request(&sys, &client, 0, 1).send().await.unwrap());
     let refused = refused.unwrap();
-    assert_eq!(refused.status(), 503, "a request over the cap of waiting requests");
+    assert_eq!(
+        refused.status(),
+        503,
+        "a request over the cap of waiting requests"
+    );
     assert_eq!(refused.headers()["retry-after"], "2");
     assert_eq!(
         refused.headers()["content-type"],
