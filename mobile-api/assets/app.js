@@ -122,6 +122,10 @@
       return;
     }
     if (!valid(d) || !keep(d)) return;
+    // The language the declaration was made in becomes the device's choice (as the
+    // language links of /my make it), so that /my speaks it too.
+    document.cookie = "egate_lang=" + d.lang + "; path=/; max-age=31536000; samesite=lax" +
+      (location.protocol === "https:" ? "; secure" : "");
     var note = document.getElementById("kept-on-device");
     if (note) note.hidden = false;
   }

@@ -97,6 +97,10 @@ fn script_messages(lang: Lang) -> String {
 }
 
 /// The HTML of `/my` in `lang`, with the CSP nonce of this response.
+///
+/// Referrer policy `same-origin` (not the service's `no-referrer`): with `no-referrer` a
+/// browser sends `Origin: null` on the Change form's POST, and the wizard's edit entry
+/// accepts only a same-origin `Origin`. Nothing leaves for another origin either way.
 pub fn render(lang: Lang, nonce: &str) -> String {
     let t = |k: &str| esc(&i18n::t(lang, k));
     let code = lang.code();
@@ -120,7 +124,7 @@ pub fn render(lang: Lang, nonce: &str) -> String {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <meta name="theme-color" content="{THEME_COLOUR}">
 <meta name="description" content="{description}">
 <title>{title} — {app}</title>

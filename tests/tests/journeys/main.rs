@@ -9,6 +9,7 @@ mod kiosk_axe;
 mod kiosk;
 mod openapi;
 mod phone_app;
+mod phone_journey;
 mod propagation;
 mod spend;
 
