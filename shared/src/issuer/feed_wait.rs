@@ -46,6 +46,12 @@ pub enum Polled {
     Full,
 }
 
+/// How many requests wait on `store`'s feed now (for tests and health checks: the cap
+/// is [`MAX_FEED_WAITERS`]).
+pub fn waiting(store: &IssuerStore) -> usize {
+    store.db().changes(FEED_TABLE).receiver_count()
+}
+
 /// The entries after `since` (at most `limit`): at once when there are any or `wait`
 /// is zero, else once a commit adds some, the wait ends, or shutdown starts.
 pub async fn poll(

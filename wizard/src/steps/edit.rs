@@ -152,3 +152,83 @@ fn format_amount(a: f64) -> String {
     let s = format!("{a:.2}");
     s.strip_suffix(".00").map(str::to_owned).unwrap_or(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_a_post_from_this_origin_may_open_a_declaration() {
+        let host = ("host", "app.example:8080");
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "https://app.example:8080")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "http://APP.example:8080")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "https://evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[host, ("origin", "null")])));
+        assert!(!same_origin(&headers(&[(
+            "origin",
+            "https://app.example:8080"
+        )])));
+        assert!(!same_origin(&headers(&[host])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("sec-fetch-site", "cross-site")
+        ])));
+        // An Origin that does not match is not rescued by Sec-Fetch-Site.
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+    }
+
+    #[test]
+    fn a_stored_declaration_becomes_a_draft_with_its_answers() {
+        let input: DeclarationInput = serde_json::from_value(serde_json::json!({
+            "passenger": {"surname": "TANAKA", "given_names": "HANAKO", "nationality": "JPN",
+                "birth_date": "1990-01-01", "sex": "F", "passport_number": "TK1234567",
+                "passport_expiry": "2031-01-01"},
+            "trip": {"flight": "NH212", "origin": "LHR", "arrival_date": "2026-12-01",
+                "address_in_japan": "Tokyo", "phone": "+81 3 1234 5678", "occupation": "Teacher"},
+            "party": {"aged_20_plus": 2, "aged_6_to_19": 0, "under_6": 1},
+            "answers": {"prohibited": false, "over_allowance": true, "commercial": false,
+                "for_others": false, "means_of_payment_over_limit": false,
+                "precious_metal_over_1kg": false, "unaccompanied_packages": 2},
+            "items": [{"category": "whisky", "quantity": 3, "volume_ml": 700,
+                "value": {"amount": 90.5, "currency": "USD"}},
+                {"category": "toys_games", "quantity": 1, "for_child": true,
+                "value": {"amount": 4000.0, "currency": "JPY"}}]
+        }))
+        .unwrap();
+        let d = draft_of(&input);
+        assert!(d.passport_confirmed);
+        assert_eq!(d.party, ["2".to_owned(), "0".into(), "1".into()]);
+        assert_eq!(d.answers[1], Some(true));
+        assert_eq!(d.answers[6], Some(true));
+        assert_eq!(d.packages, "2");
+        assert_eq!(d.items[0].size, "700");
+        assert_eq!(d.items[0].amount, "90.50");
+        assert_eq!(d.items[1].amount, "4000");
+        assert!(d.items[1].for_child);
+    }
+}

@@ -319,3 +319,17 @@ impl TimeoutPage {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::escape_json;
+
+    #[test]
+    fn no_value_can_close_the_data_blocks_script_element() {
+        let v = serde_json::json!({"qr_svg": "<svg></svg></script><script>alert(1)</script>&"});
+        let out = escape_json(&v);
+        assert!(!out.contains('<') && !out.contains('>') && !out.contains('&'));
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, v);
+    }
+}
