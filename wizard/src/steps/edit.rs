@@ -7,7 +7,8 @@
 //! The form is posted by the app shell's offline page `/my`, which has no server
 //! session and so no CSRF token. Instead the request must come from this origin: its
 //! `Origin` header names this host (browsers send it on every form POST), or, when a
-//! browser omits it, `Sec-Fetch-Site: same-origin`; with neither it is refused (403).
+//! browser omits it or sends `Origin: null` (as it does under a `no-referrer` policy),
+//! `Sec-Fetch-Site: same-origin` (a header no page can set); otherwise 403.
 //! A forged cross-site post could at most open the forger's own declaration (it needs
 //! its edit token), and even that is refused. The new session's cookie is
 //! `SameSite=Strict` like every session's.
@@ -26,7 +27,13 @@ use shared::i18n::Lang;
 /// Whether the request comes from this site (see the module docs).
 pub fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+    // `Origin: null` is what a browser sends for a same-origin post from a page whose
+    // referrer policy is `no-referrer` (this service's): then Sec-Fetch-Site decides.
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| *o != "null");
+    match origin {
         Some(origin) => {
             let rest = origin
                 .strip_prefix("https://")
@@ -181,6 +188,16 @@ mod tests {
             ("origin", "https://evil.example")
         ])));
         assert!(!same_origin(&headers(&[host, ("origin", "null")])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site")
+        ])));
         assert!(!same_origin(&headers(&[(
             "origin",
             "https://app.example:8080"
