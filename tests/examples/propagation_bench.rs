@@ -30,6 +30,10 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// An entry to follow: kind, token id, when it was acknowledged, and the gate that does
+/// not count (the one that scanned a used token).
+type Event = (&'static str, String, Instant, Option<usize>);
+
 /// When each gate stored each token id's feed entry: (gate, cti) → instant.
 type Applied = Arc<Mutex<HashMap<(usize, String), Instant>>>;
 
@@ -68,21 +72,13 @@ fn watch(gate: &Gate, index: usize, applied: Applied) -> tokio::task::JoinHandle
     })
 }
 
-/// The token id (standard base64) of revision `revision` of declaration `id`.
-async fn cti_of(sys: &System, id: &str, revision: i64) -> String {
-    let id = id.to_owned();
-    sys.mobile
-        .state
-        .db
-        .read(move |c| -> Result<String, shared::db::DbError> {
-            Ok(c.query_row(
-                "SELECT cti FROM tokens WHERE declaration_id = ?1 AND revision = ?2",
-                (&id, revision),
-                |r| r.get(0),
-            )?)
-        })
-        .await
-        .unwrap()
+/// The token id (standard base64) of a QR text issued by mobile-api (verified with its
+/// published keys).
+fn cti_of(qr: &str, trust: &shared::token::TrustList) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let opts = shared::token::VerifyOptions { now, skew_secs: 60 };
+    let v = shared::token::decode_and_verify(qr, trust, opts).expect("mobile-api's token");
+    shared::feed::cti_base64(&v.claims.cti)
 }
 
 struct Figures {
@@ -131,6 +127,18 @@ async fn run(sys: &System, label: &str, wait: u64, refresh: u64) -> (Figures, Fi
         .enumerate()
         .map(|(i, g)| watch(g, i, applied.clone()))
         .collect();
+    let keys: shared::token::Jwks = sys
+        .http
+        .get(sys.mobile.url("/v1/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut trust = shared::token::TrustList::new();
+    trust.add_jwks(&keys).unwrap();
+    let trust = Arc::new(trust);
     let hanako = Traveller::hanako();
     // The declarations amended (round robin) and those whose QR is scanned once.
     let mut amended = Vec::new();
@@ -140,29 +148,28 @@ async fn run(sys: &System, label: &str, wait: u64, refresh: u64) -> (Figures, Fi
             d["id"].as_str().unwrap().to_owned(),
             d["edit_token"].as_str().unwrap().to_owned(),
             1i64,
+            d["qr"]["text"].as_str().unwrap().to_owned(),
         ));
     }
     let n_scans = (scan_rate * secs as f64).ceil() as usize;
     let mut to_scan = Vec::new();
     for _ in 0..n_scans {
         let (_, d) = sys.declare(&hanako.declaration(json!([]))).await;
-        to_scan.push((
-            d["id"].as_str().unwrap().to_owned(),
-            d["qr"]["text"].as_str().unwrap().to_owned(),
-        ));
+        let qr = d["qr"]["text"].as_str().unwrap().to_owned();
+        to_scan.push((cti_of(&qr, &trust), qr));
     }
     // Long polling: start once every gate's poll waits at the issuer.
     if wait > 0 {
-        let signal = sys.mobile.state.db.changes("revocations");
+        let store = sys.mobile.state.issuer_endpoints().store;
         for _ in 0..200 {
-            if signal.receiver_count() >= GATES {
+            if shared::issuer::feed_wait::waiting(&store) >= GATES {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
     // (kind, cti, acknowledged at, gates that count: all, or all but the scanning one).
-    let events: Arc<Mutex<Vec<(&'static str, String, Instant, Option<usize>)>>> = Arc::default();
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
     let amend = {
@@ -170,13 +177,13 @@ async fn run(sys: &System, label: &str, wait: u64, refresh: u64) -> (Figures, Fi
         let http = sys.http.clone();
         let url = sys.mobile.url("/v1/declarations/");
         let hanako = hanako.clone();
-        let sys_db = sys.mobile.state.db.clone();
+        let trust = trust.clone();
         async move {
             let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / amend_rate));
             let mut i = 0usize;
             while Instant::now() < end {
                 tick.tick().await;
-                let (id, token, rev) = &mut amended[i % 20];
+                let (id, token, rev, qr) = &mut amended[i % 20];
                 i += 1;
                 let items = if *rev % 2 == 1 {
                     json!([{"category": "whisky", "quantity": 1, "volume_ml": 750,
@@ -193,19 +200,11 @@ async fn run(sys: &System, label: &str, wait: u64, refresh: u64) -> (Figures, Fi
                     .unwrap();
                 let acked = Instant::now();
                 assert_eq!(r.status(), 200, "amendment refused");
-                let old = *rev;
+                let revised: Value = r.json().await.unwrap();
                 *rev += 1;
-                let (id2, old_rev) = (id.clone(), old);
-                let cti: String = sys_db
-                    .read(move |c| -> Result<String, shared::db::DbError> {
-                        Ok(c.query_row(
-                            "SELECT cti FROM tokens WHERE declaration_id = ?1 AND revision = ?2",
-                            (&id2, old_rev),
-                            |r| r.get(0),
-                        )?)
-                    })
-                    .await
-                    .unwrap();
+                // The previous QR's token is the one superseded.
+                let cti = cti_of(qr, &trust);
+                *qr = revised["qr"]["text"].as_str().unwrap().to_owned();
                 events.lock().unwrap().push(("amendment", cti, acked, None));
             }
         }
@@ -220,7 +219,7 @@ async fn run(sys: &System, label: &str, wait: u64, refresh: u64) -> (Figures, Fi
         let mrz = hanako.mrz();
         async move {
             let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / scan_rate));
-            for (i, (id, qr)) in to_scan.into_iter().enumerate() {
+            for (i, (cti, qr)) in to_scan.into_iter().enumerate() {
                 tick.tick().await;
                 if Instant::now() >= end {
                     break;
@@ -239,25 +238,12 @@ async fn run(sys: &System, label: &str, wait: u64, refresh: u64) -> (Figures, Fi
                 events
                     .lock()
                     .unwrap()
-                    .push(("use", id, answered, Some(i % GATES)));
+                    .push(("use", cti, answered, Some(i % GATES)));
             }
         }
     };
     tokio::join!(amend, scan);
-    // Use events carry the declaration id: their token id now.
-    let events: Vec<_> = {
-        let raw = events.lock().unwrap().clone();
-        let mut out = Vec::new();
-        for (kind, key, at, skip) in raw {
-            let cti = if kind == "use" {
-                cti_of(sys, &key, 1).await
-            } else {
-                key
-            };
-            out.push((kind, cti, at, skip));
-        }
-        out
-    };
+    let events: Vec<_> = events.lock().unwrap().clone();
     let expected = |kind: &str| {
         events
             .iter()

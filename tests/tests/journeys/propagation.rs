@@ -127,7 +127,7 @@ fn wait_request(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_waiting_requests_than_the_cap_get_503_and_the_issuer_stays_healthy() {
-    use shared::issuer::feed_wait::{FEED_WAIT_HEADER, MAX_FEED_WAITERS};
+    use shared::issuer::feed_wait::{FEED_WAIT_HEADER, MAX_FEED_WAITERS, waiting};
     let sys = System::spawn().await;
     let client = reqwest::Client::new();
     // The cap's worth of gates waiting on an empty feed.
@@ -142,19 +142,18 @@ async fn more_waiting_requests_than_the_cap_get_503_and_the_issuer_stays_healthy
     }
     // Once they all wait (bounded polling of the issuer's count), one more that would
     // wait is refused with 503 and Retry-After.
-    let signal = sys.mobile.state.db.changes("revocations");
+    let store = sys.mobile.state.issuer_endpoints().store;
     for _ in 0..400 {
-        if signal.receiver_count() >= MAX_FEED_WAITERS {
+        if waiting(&store) >= MAX_FEED_WAITERS {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(
-        signal.receiver_count() >= MAX_FEED_WAITERS,
+        waiting(&store) >= MAX_FEED_WAITERS,
         "the waiters are not all waiting"
     );
-    let refused = Some(wait_request(&sys, &client, 0, 1).send().await.unwrap());
-    let refused = refused.unwrap();
+    let refused = wait_request(&sys, &client, 0, 1).send().await.unwrap();
     assert_eq!(
         refused.status(),
         503,
@@ -209,14 +208,15 @@ async fn more_waiting_requests_than_the_cap_get_503_and_the_issuer_stays_healthy
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_request_ends_with_an_empty_page_when_the_issuer_shuts_down() {
+    use shared::issuer::feed_wait::waiting;
     let mut sys = System::spawn().await;
     let client = reqwest::Client::new();
-    let waiting = tokio::spawn(wait_request(&sys, &client, 0, 25).send());
-    // Once it waits (the next request over the feed answers at once), stop mobile-api:
+    let waiter = tokio::spawn(wait_request(&sys, &client, 0, 25).send());
+    // Once it waits, stop mobile-api:
     // the stop completes, well before the wait would have ended, and the waiter gets the
     // usual empty page.
     for _ in 0..100 {
-        if sys.mobile.state.db.changes("revocations").receiver_count() > 0 {
+        if waiting(&sys.mobile.state.issuer_endpoints().store) > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -224,7 +224,7 @@ async fn a_waiting_request_ends_with_an_empty_page_when_the_issuer_shuts_down() 
     tokio::time::timeout(Duration::from_secs(20), sys.mobile.stop())
         .await
         .expect("shutdown is not held up by a waiting request");
-    let r = waiting.await.unwrap().unwrap();
+    let r = waiter.await.unwrap().unwrap();
     assert_eq!(r.status(), 200);
     let page: Value = r.json().await.unwrap();
     assert_eq!(page["revocations"], json!([]), "{page}");
