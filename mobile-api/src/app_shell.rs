@@ -14,9 +14,11 @@
 //!   changed asset changes `sw.js` and the phone replaces its cache: no manual bump.
 //! - `sw.js` is served from the root, so its default scope is the whole origin and no
 //!   `Service-Worker-Allowed` header is sent.
-//! - Nothing here holds a secret: the edit tokens live only on the phone (app.js).
+//! - Nothing here holds a secret: the edit tokens live only on the phone (app.js). So
+//!   text is gzipped when the browser takes it (no BREACH-style length leak to fear).
 
 mod assets;
+mod gzip;
 mod my_page;
 
 use crate::AppState;

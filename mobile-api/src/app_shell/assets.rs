@@ -1,6 +1,7 @@
 //! The embedded static files of the shell, each with its content type and a strong
 //! `ETag`; the service worker with the shell's version written into it.
 
+use super::gzip;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,19 +21,25 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const PNG: &str = "image/png";
 
-/// One embedded file, ready to serve.
+/// One embedded file, ready to serve: as is, and gzipped when that is smaller (text).
 struct Asset {
     body: &'static [u8],
     content_type: &'static str,
     etag: String,
+    gzipped: Option<Vec<u8>>,
 }
 
 impl Asset {
     fn new(body: &'static [u8], content_type: &'static str) -> Asset {
+        // PNG is compressed already: text only.
+        let gzipped = (content_type != PNG)
+            .then(|| gzip::compress(body))
+            .filter(|gz| gz.len() < body.len());
         Asset {
             body,
             content_type,
             etag: etag_of(body),
+            gzipped,
         }
     }
 }
@@ -75,19 +82,19 @@ pub fn shell_version() -> &'static str {
     &VERSION
 }
 
-static SW_ASSET: LazyLock<(String, String)> = LazyLock::new(|| {
-    let body = SW_JS.replace(VERSION_PLACEHOLDER, shell_version());
-    let etag = etag_of(body.as_bytes());
-    (body, etag)
+static SW_ASSET: LazyLock<Asset> = LazyLock::new(|| {
+    let body: &'static str = SW_JS.replace(VERSION_PLACEHOLDER, shell_version()).leak();
+    Asset::new(body.as_bytes(), JS)
 });
 
-/// `200` with the body, or `304` when the request's `If-None-Match` names this version.
-fn serve(
-    headers: &HeaderMap,
-    body: &'static [u8],
-    content_type: &'static str,
-    etag: &str,
-) -> Response {
+/// `200` with the file (gzipped when the request takes it), or `304` when the request's
+/// `If-None-Match` names this representation. Each encoding has its own strong `ETag`.
+fn serve(headers: &HeaderMap, a: &'static Asset) -> Response {
+    let gz = a.gzipped.as_deref().filter(|_| gzip::accepted(headers));
+    let etag = match gz {
+        Some(_) => format!("{}-gz\"", a.etag.trim_end_matches('"')),
+        None => a.etag.clone(),
+    };
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -95,12 +102,19 @@ fn serve(
     let mut resp = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        body.into_response()
+        gz.unwrap_or(a.body).into_response()
     };
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(a.content_type),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(v) = HeaderValue::from_str(etag) {
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gz.is_some() {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
     resp
@@ -108,14 +122,12 @@ fn serve(
 
 /// `GET /app.js`.
 pub async fn app_js(headers: HeaderMap) -> Response {
-    let a = &*APP_JS_ASSET;
-    serve(&headers, a.body, a.content_type, &a.etag)
+    serve(&headers, &APP_JS_ASSET)
 }
 
 /// `GET /app.css`.
 pub async fn app_css(headers: HeaderMap) -> Response {
-    let a = &*APP_CSS_ASSET;
-    serve(&headers, a.body, a.content_type, &a.etag)
+    serve(&headers, &APP_CSS_ASSET)
 }
 
 /// The service worker's own CSP (a worker script's response CSP governs the worker):
@@ -124,8 +136,7 @@ const SW_CSP: &str = "default-src 'none'; connect-src 'self'";
 
 /// `GET /sw.js`: the service worker, with the shell's version in it.
 pub async fn service_worker(headers: HeaderMap) -> Response {
-    let (body, etag) = &*SW_ASSET;
-    let mut resp = serve(&headers, body.as_bytes(), JS, etag);
+    let mut resp = serve(&headers, &SW_ASSET);
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(SW_CSP),
@@ -136,7 +147,7 @@ pub async fn service_worker(headers: HeaderMap) -> Response {
 /// `GET /icons/{name}`: one of the three icons, 404 (problem+json) for anything else.
 pub async fn icon(Path(name): Path<String>, headers: HeaderMap) -> Response {
     match ICONS.iter().find(|(n, _)| *n == name) {
-        Some((_, a)) => serve(&headers, a.body, a.content_type, &a.etag),
+        Some((_, a)) => serve(&headers, a),
         None => shared::web::Problem::not_found().into_response(),
     }
 }

@@ -192,8 +192,17 @@ pub async fn get(
         Ok(n) => n,
         Err(e) => return shared::web::Problem::from(e).into_response(),
     };
-    let mut resp = (StatusCode::OK, render(lang, &nonce)).into_response();
+    let page = render(lang, &nonce);
+    let gzipped = super::gzip::accepted(&headers);
+    let mut resp = if gzipped {
+        (StatusCode::OK, super::gzip::compress(page.as_bytes())).into_response()
+    } else {
+        (StatusCode::OK, page).into_response()
+    };
     let h = resp.headers_mut();
+    if gzipped {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
@@ -202,7 +211,7 @@ pub async fn get(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(
         header::VARY,
-        HeaderValue::from_static("Accept-Language, Cookie"),
+        HeaderValue::from_static("Accept-Language, Cookie, Accept-Encoding"),
     );
     if let Ok(v) = HeaderValue::from_str(&csp(&nonce)) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
