@@ -88,6 +88,7 @@ impl From<shared::offload::TaskFailed> for IssueError {
 #[derive(Debug, Clone)]
 pub struct Issuance {
     issuer: Issuer,
+    db: Db,
     store: IssuerStore,
 }
 
@@ -107,7 +108,8 @@ impl Issuance {
     pub fn new(issuer: Issuer, db: Db) -> Issuance {
         Issuance {
             issuer,
-            store: IssuerStore::new(db),
+            store: IssuerStore::new(db.clone()),
+            db,
         }
     }
 
@@ -119,6 +121,11 @@ impl Issuance {
     /// Issued tokens and the revocation feed.
     pub fn store(&self) -> &IssuerStore {
         &self.store
+    }
+
+    /// The kiosk's SQLite database (the issuance log and the issuer tables).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Re-read the key directory (an operator may have rotated the key).
@@ -162,8 +169,7 @@ impl Issuance {
             iat: issued.iat,
             exp: issued.exp,
         };
-        self.store
-            .db()
+        self.db
             .write(move |c| {
                 insert_token(c, &row)?;
                 c.execute(

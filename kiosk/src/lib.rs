@@ -75,7 +75,7 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// The database (closed by [`serve`] after the server has stopped).
     pub fn db(&self) -> &Db {
-        self.issuer.store().db()
+        self.issuer.db()
     }
 
     /// The token policy (the time zone dates are counted in, among others).

@@ -60,6 +60,10 @@ pub struct Config {
     /// HTTPS: certificate and key PEM files (`EGATE_TLS_CERT`, `EGATE_TLS_KEY`); plain
     /// HTTP when unset.
     pub tls: Option<shared::tls::TlsFiles>,
+    /// PostgreSQL instead of the SQLite file (`EGATE_DATABASE_URL=postgres://…`;
+    /// docs/storage.md): declarations, tokens and the feed in one database that any
+    /// number of instances share. Unset: SQLite under the data directory.
+    pub database_url: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -67,6 +71,15 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("addr", &self.addr)
             .field("data_dir", &self.data_dir)
+            // Never the URL itself: it may carry a password.
+            .field(
+                "database",
+                &if self.database_url.is_some() {
+                    "postgres"
+                } else {
+                    "sqlite"
+                },
+            )
             .field("token_validity", &self.token_validity)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field(
@@ -206,7 +219,19 @@ impl Config {
         };
         let use_report_verifier = verifier(Purpose::UseReport)?;
         let declaration_read_verifier = verifier(Purpose::DeclarationRead)?;
+        let database_url = std::env::var("EGATE_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+        ensure(
+            database_url
+                .as_deref()
+                .is_none_or(shared::pg::is_postgres_url),
+            "EGATE_DATABASE_URL",
+            "<redacted>",
+            "must be a postgres:// or postgresql:// URL (unset: SQLite under EGATE_DATA_DIR)",
+        )?;
         Ok(Config {
+            database_url,
             addr,
             internal_addr,
             data_dir,
@@ -248,6 +273,7 @@ impl Config {
             rules_profile: None,
             use_report_verifier: None,
             declaration_read_verifier: None,
+            database_url: None,
             clock: shared::clock::system(),
             tls: None,
         }

@@ -6,7 +6,7 @@ use crate::api::{
     CreatedOut, DeclarationInputDoc, DeclarationOut, LaneOut, ProblemDoc, QrOut, reasons_out,
 };
 use crate::error::{AppError, AppResult};
-use crate::store::{self, Revision, Row, StoredReason, TokenRecord};
+use crate::store::{Revision, Row, StoredReason, TokenRecord};
 use crate::{AppState, lang_of};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -54,7 +54,7 @@ pub(crate) async fn authorize_token(
         return Err(AppError::NotFound);
     }
     let key = id.to_owned();
-    let row = state.db.read(move |c| store::get(c, &key)).await?;
+    let row = state.db.get(key).await?;
     // Compare against a dummy hash when there is nothing to compare with, so that the
     // work done does not depend on whether the id exists.
     let stored = row
@@ -246,10 +246,7 @@ pub(crate) async fn create_declaration(
     let rev = make_revision(state, &id, 1, decl, now).await?;
     let hash = token_hash(&edit_token);
     let (id2, rev2) = (id.clone(), rev.clone());
-    state
-        .db
-        .write(move |c| store::insert(c, &id2, &hash, &rev2, now))
-        .await?;
+    state.db.insert(id2, hash, rev2, now).await?;
     state.counters.declarations_created.inc();
     Ok((id, edit_token, rev))
 }
@@ -267,10 +264,7 @@ pub(crate) async fn amend_declaration(
     let revision = row.revision.saturating_add(1);
     let rev = make_revision(state, &row.id, revision, decl, now).await?;
     let (id2, rev2) = (row.id.clone(), rev.clone());
-    let replaced = state
-        .db
-        .write(move |c| store::replace(c, &id2, &rev2, now))
-        .await?;
+    let replaced = state.db.replace(id2, rev2, now).await?;
     if !replaced {
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -375,7 +369,7 @@ pub async fn delete(
     authorize(&state, &id, &headers).await?;
     let now = state.clock.unix();
     let key = id.clone();
-    let erased = state.db.write(move |c| store::erase(c, &key, now)).await?;
+    let erased = state.db.erase(key, now).await?;
     if !erased {
         return Err(AppError::NotFound);
     }

@@ -57,6 +57,10 @@ impl IntoResponse for AppError {
             AppError::Problem(p) => p.into_response(),
             AppError::Validation(errs) => Problem::validation(errs).into_response(),
             AppError::NotFound => Problem::not_found().into_response(),
+            AppError::Db(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                Problem::unavailable().into_response()
+            }
             AppError::Db(e) => {
                 tracing::error!(error = %e, "storage failure");
                 Problem::internal().into_response()

@@ -10,7 +10,6 @@
 
 use crate::api::{InternalDeclarationOut, LaneOut, ProblemDoc, reasons_out};
 use crate::error::{AppError, AppResult};
-use crate::store;
 use crate::{AppState, lang_of};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -18,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use shared::feed::{
     HEADER_CASE, HEADER_GATE, HEADER_OFFICER, is_declaration_id, is_short_printable,
 };
-use shared::issuer::presentations::{ReadRequest, authorize_read};
+use shared::issuer::presentations::ReadRequest;
 use shared::web::Problem;
 
 /// The full declaration, for the officer console: declaration-read key, and the case
@@ -52,10 +51,7 @@ pub async fn internal_declaration(
     let req = read_request(&headers, &id)?;
     let now = state.clock.unix();
     let audited = req.clone();
-    let allowed = state
-        .db
-        .write(move |c| authorize_read(c, &audited, now))
-        .await?;
+    let allowed = state.db.issuer().authorize_read(audited, now).await?;
     tracing::info!(
         gate = %req.gate,
         case.id = req.case_id,
@@ -74,11 +70,7 @@ pub async fn internal_declaration(
         .into());
     }
     let key = id.clone();
-    let row = state
-        .db
-        .read(move |c| store::get(c, &key))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = state.db.get(key).await?.ok_or(AppError::NotFound)?;
     let out = InternalDeclarationOut {
         id: row.id,
         revision: row.revision,

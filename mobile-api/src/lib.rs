@@ -36,13 +36,15 @@ pub mod ops;
 pub mod ratelimit;
 pub mod routes;
 pub mod rules;
+pub mod storage;
 pub mod store;
+pub mod store_pg;
 pub mod web_app;
 
 pub use config::Config;
 use error::{AppError, StartError};
 use ratelimit::Limiter;
-use shared::issuer::{IssuerEndpoints, IssuerStore, TokenPolicy};
+use shared::issuer::{IssuerEndpoints, TokenPolicy};
 use shared::service_keys::{Purpose, VerifierSource};
 
 /// Counters specific to this service (the HTTP ones are in [`HttpMetrics`]).
@@ -63,8 +65,9 @@ pub struct Counters {
 pub struct AppState {
     /// Configuration.
     pub config: Arc<Config>,
-    /// The store.
-    pub db: Db,
+    /// The store: declarations, tokens and the feed, in SQLite or PostgreSQL
+    /// ([`storage`]).
+    pub db: storage::Store,
     /// Time.
     pub clock: SharedClock,
     /// Active rules profile.
@@ -98,7 +101,7 @@ impl AppState {
     pub fn issuer_endpoints(&self) -> IssuerEndpoints {
         IssuerEndpoints {
             issuer: self.issuer.clone(),
-            store: IssuerStore::new(self.db.clone()),
+            store: self.db.issuer().clone(),
             clock: self.clock.clone(),
             use_report: self.use_report.clone(),
             retention_secs: self.config.retention_days.saturating_mul(86_400),
@@ -133,8 +136,17 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
 pub async fn build(config: Config) -> Result<AppState, StartError> {
     let cfg = config.clone();
     let now = config.clock.unix();
+    let db = match &config.database_url {
+        Some(url) => Some(storage::Store::postgres(
+            shared::pg::PgDb::connect(url, store_pg::MIGRATIONS).await?,
+        )),
+        None => None,
+    };
     let (db, ring, binding, profile, verifiers) = shared::offload::blocking(move || {
-        let db = Db::open(&cfg.db_path(), store::MIGRATIONS)?;
+        let db = match db {
+            Some(db) => db,
+            None => storage::Store::sqlite(Db::open(&cfg.db_path(), store::MIGRATIONS)?),
+        };
         let ring = KeyRing::open(&cfg.key_dir(), cfg.issuer_id(), now)?;
         let binding = BindingKey::load_or_generate(&cfg.binding_key_path())?;
         let profile = match &cfg.rules_profile {
@@ -250,17 +262,11 @@ pub async fn purge_expired(state: &AppState, now: time::OffsetDateTime) -> Resul
         .unwrap_or(time::Date::MIN);
     let cutoff = shared::domain::format_date(cutoff);
     let at = now.unix_timestamp();
-    let n = state
-        .db
-        .write(move |c| store::purge_before(c, &cutoff, at))
-        .await?;
+    let n = state.db.purge_before(cutoff, at).await?;
     state.counters.declarations_purged.inc_by(n as u64);
     // Presentations and the read audit are bounded by the same retention.
     let keep_after = at.saturating_sub(state.config.retention_days.saturating_mul(86_400));
-    state
-        .db
-        .write(move |c| shared::issuer::presentations::purge_before(c, keep_after))
-        .await?;
+    state.db.issuer().purge_presentations(keep_after).await?;
     erase_leftovers(state, at).await;
     tracing::info!(
         purge.erased = n,
@@ -274,7 +280,11 @@ pub async fn purge_expired(state: &AppState, now: time::OffsetDateTime) -> Resul
 /// ([`shared::db::Db::erase_leftovers`]; `secure_delete` has zeroed the content), and the
 /// files `egate restore` moved aside more than the retention period ago.
 async fn erase_leftovers(state: &AppState, now: i64) {
-    match state.db.erase_leftovers().await {
+    // PostgreSQL reclaims erased rows itself (autovacuum); this is SQLite's file.
+    let Some(db) = state.db.sqlite_db() else {
+        return;
+    };
+    match db.erase_leftovers().await {
         Ok(true) => {}
         Ok(false) => tracing::warn!("WAL checkpoint after the purge kept back by readers"),
         Err(e) => tracing::error!(error = %e, "vacuum after the purge failed"),

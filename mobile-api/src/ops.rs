@@ -5,7 +5,6 @@ use crate::api::HealthOut;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use shared::db::DbError;
 
 /// Liveness and readiness.
 #[utoipa::path(
@@ -16,14 +15,7 @@ use shared::db::DbError;
     )
 )]
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    let db_ok = state
-        .db
-        .read(|c| {
-            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-                .map_err(DbError::from)
-        })
-        .await
-        .is_ok();
+    let db_ok = state.db.issuer().ping().await.is_ok();
     let out = HealthOut {
         status: if db_ok { "ok" } else { "degraded" }.to_owned(),
         db: if db_ok { "ok" } else { "error" }.to_owned(),

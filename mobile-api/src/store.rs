@@ -1,6 +1,7 @@
-//! The declaration store (SQLite through `shared::db`): declarations, with every token
-//! issued and the revocation feed kept by `shared::issuer::store` in the same database
-//! and the same transaction. Each operation is one `db.write`, so a failure half way
+//! The declaration store on SQLite (through `shared::db`; [`crate::store_pg`] is the
+//! same on PostgreSQL, [`crate::storage`] the one interface over both): declarations,
+//! with every token issued and the revocation feed kept by `shared::issuer::store` in
+//! the same database and the same transaction. Each operation is one `db.write`, so a failure half way
 //! leaves nothing behind.
 //!
 //! Personal data lives only in `declarations.body` (the validated input as JSON),
@@ -176,7 +177,7 @@ pub struct Row {
     pub erased_at: Option<i64>,
 }
 
-fn json_err(e: serde_json::Error) -> AppError {
+pub(crate) fn json_err(e: serde_json::Error) -> AppError {
     AppError::Internal(format!("stored JSON: {e}"))
 }
 
@@ -198,7 +199,7 @@ fn insert_token_of(c: &Connection, id: &str, rev: &Revision) -> Result<(), AppEr
 
 impl Revision {
     /// The JSON columns of a revision: body, reasons, duty estimate.
-    fn encoded(&self) -> Result<(String, String, String), AppError> {
+    pub(crate) fn encoded(&self) -> Result<(String, String, String), AppError> {
         Ok((
             serde_json::to_string(&self.body).map_err(json_err)?,
             serde_json::to_string(&self.reasons).map_err(json_err)?,
@@ -283,7 +284,8 @@ pub fn replace(c: &Connection, id: &str, rev: &Revision, now: i64) -> Result<boo
     Ok(true)
 }
 
-const ERASE_SET: &str = "edit_token_hash = NULL, body = NULL, qr_text = NULL, duty = NULL";
+pub(crate) const ERASE_SET: &str =
+    "edit_token_hash = NULL, body = NULL, qr_text = NULL, duty = NULL";
 
 /// Erase the personal data of a declaration at the passenger's request and revoke its
 /// current token. Returns `false` when there was nothing to erase.

@@ -292,7 +292,13 @@ async fn an_erased_declaration_leaves_no_personal_data_in_the_database_wal_or_re
     let now = OffsetDateTime::now_utc();
     let moved_at = (now - Duration::days(31)).unix_timestamp();
     let aside = db_path.with_file_name(format!("mobile-api.db.replaced-{moved_at}"));
-    s.state.db.backup_to(&aside).await.unwrap();
+    s.state
+        .db
+        .sqlite_db()
+        .unwrap()
+        .backup_to(&aside)
+        .await
+        .unwrap();
     assert!(!personal_in(&aside).is_empty());
     let recent = db_path.with_file_name(format!("mobile-api.db.replaced-{}", now.unix_timestamp()));
     std::fs::write(&recent, b"kept: within the retention period").unwrap();
@@ -344,6 +350,8 @@ async fn a_failing_random_generator_answers_503_and_stores_nothing() {
     let n: i64 = s
         .state
         .db
+        .sqlite_db()
+        .unwrap()
         .read(|c| {
             c.query_row("SELECT count(*) FROM declarations", [], |r| r.get(0))
                 .map_err(shared::db::DbError::from)

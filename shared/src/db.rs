@@ -61,6 +61,61 @@ pub enum DbError {
     /// Creating the data directory or the backup failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// PostgreSQL said no ([`crate::pg`]).
+    #[error("postgres: {0}")]
+    Postgres(tokio_postgres::Error),
+    /// The PostgreSQL server cannot be reached or is restarting: the request was not
+    /// applied and may be retried (the services answer 503 with `Retry-After`).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A PostgreSQL migration failed.
+    #[error("postgres migration: {0}")]
+    PgMigration(String),
+    /// The database configuration is unusable (a malformed URL).
+    #[error("database configuration: {0}")]
+    Config(String),
+}
+
+impl DbError {
+    /// Whether the database was unavailable (down, restarting, unreachable) rather
+    /// than refusing the request: worth a retry after [`crate::pg::UNAVAILABLE_RETRY_AFTER_SECS`].
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, DbError::Unavailable(_))
+    }
+}
+
+/// PostgreSQL errors: a lost connection, a refused one, or a server shutting down or
+/// starting up is [`DbError::Unavailable`]; anything else stays a database error.
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let unavailable = e.is_closed()
+            || match e.code() {
+                // Class 08 (connection exception), 57P01-57P03 (admin shutdown, crash
+                // shutdown, cannot connect now), 53300 (too many connections).
+                Some(code) => {
+                    let c = code.code();
+                    c.starts_with("08") || c.starts_with("57P") || c == "53300"
+                }
+                // No SQLSTATE: an I/O, connect or timeout failure (tokio-postgres's
+                // kinds are private; their messages are stable).
+                None => {
+                    let m = e.to_string();
+                    [
+                        "error communicating",
+                        "error connecting",
+                        "timeout",
+                        "connection closed",
+                    ]
+                    .iter()
+                    .any(|p| m.starts_with(p))
+                }
+            };
+        if unavailable {
+            DbError::Unavailable(e.to_string())
+        } else {
+            DbError::Postgres(e)
+        }
+    }
 }
 
 /// A migration: a name (for the reader of the code and the logs) and its SQL.
@@ -197,7 +252,9 @@ impl Db {
         // Every row change the writer makes, for the change signals (`Db::changes`).
         let changes = Arc::new(changes::Changes::default());
         let seen = Arc::clone(&changes);
-        conn.update_hook(Some(move |_, _: &str, table: &str, _| seen.row_changed(table)))?;
+        conn.update_hook(Some(move |_, _: &str, table: &str, _| {
+            seen.row_changed(table)
+        }))?;
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let checkpointer = spawn_checkpointer(path.to_owned(), stop.clone(), wal_limit)?;

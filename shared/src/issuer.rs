@@ -6,7 +6,9 @@
 //!   the time zone the arrival date is counted in (from the rules profile);
 //! - [`claims`]: the claims of a token, assembled from a validated declaration;
 //! - [`signing`]: [`Issuer`], the key ring and passport-binding key that sign them;
-//! - [`store`]: [`IssuerStore`], the issued tokens and the revocation feed (SQLite);
+//! - [`store`]: [`IssuerStore`], the issued tokens and the revocation feed (SQLite or
+//!   PostgreSQL, one interface);
+//! - [`pg`]: the same tables on PostgreSQL, with feed positions assigned at commit;
 //! - [`feed_wait`]: long polling of the feed (a gate's request held until a new entry
 //!   is committed);
 //! - [`presentations`]: which gate case may read which declaration, and the audit of
@@ -31,12 +33,15 @@
 
 pub mod claims;
 pub mod feed_wait;
+pub mod pg;
 pub mod policy;
 pub mod presentations;
 pub mod routes;
 pub mod schemas;
 pub mod signing;
 pub mod store;
+#[cfg(test)]
+mod store_tests;
 
 pub use claims::TokenRequest;
 pub use policy::{TokenPolicy, Validity, ValidityError};

@@ -29,6 +29,7 @@ pub mod issuer;
 pub mod metrics;
 pub mod mrz;
 pub mod offload;
+pub mod pg;
 pub mod qr;
 pub mod rules;
 pub mod secret_file;

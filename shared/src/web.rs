@@ -97,6 +97,22 @@ impl Problem {
         )
     }
 
+    /// 503 with `Retry-After`: the database is unavailable (down, restarting,
+    /// unreachable); the request was not applied.
+    pub fn unavailable() -> Self {
+        let secs = crate::pg::UNAVAILABLE_RETRY_AFTER_SECS;
+        let mut p = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            format!(
+                "The service cannot reach its database just now; the request was not applied. Retry after {secs} s."
+            ),
+        );
+        p.retry_after = Some(secs);
+        p
+    }
+
     /// 429 with `Retry-After`.
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
         let mut p = Self::new(

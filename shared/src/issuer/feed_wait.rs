@@ -4,10 +4,13 @@
 //! erasure or use reaches it within moments instead of at its next periodic pull.
 //!
 //! Decisions:
-//! - the wake-up is the database's change signal of the `revocations` table
-//!   ([`crate::db::Db::changes`]), moved by the writer thread after the commit of any
-//!   write that touched the feed: a waiter subscribes before it reads, then sleeps on
-//!   the signal and reads once per commit. Nothing polls the database.
+//! - the wake-up is the store's feed signal ([`IssuerStore::feed_signal`]): on SQLite
+//!   the change signal of the `revocations` table ([`crate::db::Db::changes`]), moved
+//!   by the writer thread after the commit of any write that touched the feed; on
+//!   PostgreSQL the `NOTIFY` every feed-writing transaction sends at its commit, heard
+//!   by each instance's listening connection (so a write on another instance wakes
+//!   this one's waiters too; [`crate::pg`]). A waiter subscribes before it reads, then
+//!   sleeps on the signal and reads once per signal. Nothing polls the database.
 //! - `wait` is bounded by [`MAX_FEED_WAIT_SECS`] (below the usual 30 s idle timeouts of
 //!   proxies); an answer that waited, or could have, carries [`FEED_WAIT_HEADER`] with
 //!   the wait granted, which is how a gate tells a waiting issuer from an older one that
@@ -34,8 +37,6 @@ pub const FULL_RETRY_AFTER_SECS: u64 = 2;
 /// Response header of a feed page: the wait the issuer granted, seconds (absent from
 /// issuers that do not wait).
 pub const FEED_WAIT_HEADER: &str = "x-egate-feed-wait";
-/// The table whose change signal wakes the waiters.
-const FEED_TABLE: &str = "revocations";
 
 /// What a long poll found.
 #[derive(Debug)]
@@ -49,7 +50,7 @@ pub enum Polled {
 /// How many requests wait on `store`'s feed now (for tests and health checks: the cap
 /// is [`MAX_FEED_WAITERS`]).
 pub fn waiting(store: &IssuerStore) -> usize {
-    store.db().changes(FEED_TABLE).receiver_count()
+    store.feed_signal().receiver_count()
 }
 
 /// The entries after `since` (at most `limit`): at once when there are any or `wait`
@@ -64,7 +65,7 @@ pub async fn poll(
     if wait.is_zero() {
         return Ok(Polled::Page(store.revocations_since(since, limit).await?));
     }
-    let signal = store.db().changes(FEED_TABLE);
+    let signal = store.feed_signal();
     // Subscribed before the read: a commit between the read and the wait is seen.
     let mut changed = signal.subscribe();
     let mut list = store.revocations_since(since, limit).await?;
@@ -116,13 +117,14 @@ mod tests {
         };
         // Wait (bounded) until the waiter has subscribed, then commit an entry.
         for _ in 0..200 {
-            if store.db().changes(FEED_TABLE).receiver_count() > 0 {
+            if store.feed_signal().receiver_count() > 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         store
-            .db()
+            .sqlite()
+            .unwrap()
             .write(|c| revoke(c, "AAAAAAAAAAAAAAAAAAAAAA==", RevokeReason::Erased, 5))
             .await
             .unwrap();
@@ -130,7 +132,7 @@ mod tests {
             Polled::Page(list) => assert_eq!(list.len(), 1),
             Polled::Full => panic!("one waiter is under the cap"),
         }
-        store.db().close();
+        store.close();
     }
 
     #[tokio::test]
@@ -143,7 +145,7 @@ mod tests {
             Polled::Page(list) => assert!(list.is_empty()),
             Polled::Full => panic!("one waiter is under the cap"),
         }
-        store.db().close();
+        store.close();
     }
 
     #[tokio::test]
@@ -161,6 +163,6 @@ mod tests {
             Polled::Page(list) => assert!(list.is_empty()),
             Polled::Full => panic!("one waiter is under the cap"),
         }
-        store.db().close();
+        store.close();
     }
 }

@@ -58,6 +58,10 @@ impl IntoResponse for IssuerError {
     fn into_response(self) -> Response {
         match self {
             IssuerError::Problem(p) => p.into_response(),
+            IssuerError::Db(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "issuer database unavailable");
+                crate::web::Problem::unavailable().into_response()
+            }
             IssuerError::Db(e) => {
                 tracing::error!(error = %e, "issuer storage failure");
                 Problem::internal().into_response()
@@ -245,8 +249,10 @@ pub async fn revocations(
     };
     let mut resp = axum::Json(out).into_response();
     if let Some(w) = wait {
-        resp.headers_mut()
-            .insert(FEED_WAIT_HEADER, HeaderValue::from(granted.as_secs().min(w)));
+        resp.headers_mut().insert(
+            FEED_WAIT_HEADER,
+            HeaderValue::from(granted.as_secs().min(w)),
+        );
     }
     Ok(resp)
 }
@@ -334,8 +340,7 @@ pub async fn internal_presentations(
     let gate = report.gate.clone();
     let (recorded, known, unknown) = ep
         .store
-        .db()
-        .write(move |c| super::presentations::record(c, &gate, &list, keep_after))
+        .record_presentations(gate, list, keep_after)
         .await?;
     tracing::info!(
         issuer = %ep.issuer.id(),

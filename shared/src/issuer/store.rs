@@ -1,5 +1,5 @@
 //! [`IssuerStore`]: the tokens an issuer signed and its revocation feed, in the issuer's
-//! SQLite database.
+//! SQLite database or in PostgreSQL ([`super::pg`], the same rows and answers).
 //!
 //! Two tables, the same at every issuer (created by [`TABLES`] in a new database; the
 //! services' older databases reach the same columns through their own migrations):
@@ -7,16 +7,24 @@
 //!   `iat`, `exp`, `superseded_at`, `used_at`;
 //! - `revocations`: the feed gates pull: `seq` (AUTOINCREMENT, so a number is never
 //!   reused, even after a restore of a newer row), `cti`, `reason`
-//!   (`superseded` | `erased` | `used`), `at`. A token enters it once.
+//!   (`superseded` | `erased` | `used`), `at`. A token enters it once. It stays a rowid
+//!   table: its commits wake the feed's long polls ([`super::feed_wait`], through the
+//!   database's change signal, which sees rowid tables only).
 //!
 //! Decisions: the row-level functions take a connection, so that a service writes its
 //! own declaration rows and the token rows in one transaction (`Db::write`); the async
-//! methods of [`IssuerStore`] are what the issuer endpoints need, and the seam where a
-//! PostgreSQL store would slot in. Ids are standard base64 text in both tables.
+//! methods of [`IssuerStore`] are what the issuer endpoints need, over either backend
+//! ([`IssuerDb`]: an enum rather than a trait object, so that a service can reach the
+//! backend's own transaction for its rows). Ids are standard base64 text in both tables.
 
+use super::presentations;
 use crate::db::{Db, DbError, Migration};
 use crate::feed::{REASON_USED, Revocation, UseReportAck, cti_base64};
+use crate::pg::PgDb;
 use rusqlite::{Connection, OptionalExtension as _, params};
+
+/// The table whose changes wake the feed's waiters on SQLite.
+const FEED_TABLE: &str = "revocations";
 
 /// The feed's epoch: a random id made when the issuer's database is created (or reaches
 /// this migration), and made anew by `egate restore` in a restored copy. Sequences are
@@ -214,26 +222,73 @@ pub fn token_count(c: &Connection) -> Result<u64, DbError> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// The issuer's tokens and feed in its database. Cheap to clone.
+/// Where an issuer's tables are: its SQLite database (the embedded default) or a
+/// PostgreSQL database shared by several instances ([`super::pg`]).
+#[derive(Debug, Clone)]
+pub enum IssuerDb {
+    /// The service's SQLite file (its own rows live there too).
+    Sqlite(Db),
+    /// A PostgreSQL database (`EGATE_DATABASE_URL`).
+    Postgres(PgDb),
+}
+
+/// The issuer's tokens, feed, presentations and read audit: one interface over either
+/// backend ([`IssuerDb`]). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct IssuerStore {
-    db: Db,
+    db: IssuerDb,
 }
 
 impl IssuerStore {
-    /// The store in `db` (whose migrations created the issuer tables).
+    /// The store in the SQLite `db` (whose migrations created the issuer tables).
     pub fn new(db: Db) -> IssuerStore {
-        IssuerStore { db }
+        IssuerStore {
+            db: IssuerDb::Sqlite(db),
+        }
     }
 
-    /// The database (the service's own rows live there too).
-    pub fn db(&self) -> &Db {
+    /// The store in a PostgreSQL database (migrated with [`super::pg::ISSUER_TABLES`]).
+    pub fn postgres(db: PgDb) -> IssuerStore {
+        IssuerStore {
+            db: IssuerDb::Postgres(db),
+        }
+    }
+
+    /// The backend (a service's own rows are written in the same transactions).
+    pub fn backend(&self) -> &IssuerDb {
         &self.db
+    }
+
+    /// The SQLite database, when that is the backend.
+    pub fn sqlite(&self) -> Option<&Db> {
+        match &self.db {
+            IssuerDb::Sqlite(db) => Some(db),
+            IssuerDb::Postgres(_) => None,
+        }
+    }
+
+    /// The feed's change signal: moves on after each commit that added feed entries
+    /// (SQLite: the writer thread's signal of the table; PostgreSQL: `NOTIFY` from any
+    /// instance). Subscribe before reading; its receiver count is the number of
+    /// requests waiting on the feed in this process.
+    pub fn feed_signal(&self) -> std::sync::Arc<tokio::sync::watch::Sender<u64>> {
+        match &self.db {
+            IssuerDb::Sqlite(db) => db.changes(FEED_TABLE),
+            IssuerDb::Postgres(pg) => pg.feed_signal(),
+        }
     }
 
     /// Record a signed token on its own (services that keep no declaration rows).
     pub async fn insert_token(&self, t: TokenRow) -> Result<(), DbError> {
-        self.db.write(move |c| insert_token(c, &t)).await
+        match &self.db {
+            IssuerDb::Sqlite(db) => db.write(move |c| insert_token(c, &t)).await,
+            IssuerDb::Postgres(pg) => {
+                let mut client = pg.client().await?;
+                let ftx = super::pg::FeedTx::begin(&mut client).await?;
+                ftx.insert_token(&t).await?;
+                ftx.commit().await
+            }
+        }
     }
 
     /// See [`record_uses`].
@@ -242,7 +297,12 @@ impl IssuerStore {
         uses: Vec<([u8; 16], i64)>,
         now: i64,
     ) -> Result<UseReportAck, DbError> {
-        self.db.write(move |c| record_uses(c, &uses, now)).await
+        match &self.db {
+            IssuerDb::Sqlite(db) => db.write(move |c| record_uses(c, &uses, now)).await,
+            IssuerDb::Postgres(pg) => {
+                super::pg::record_uses(&mut pg.client().await?, &uses, now).await
+            }
+        }
     }
 
     /// See [`revocations_since`].
@@ -251,19 +311,122 @@ impl IssuerStore {
         since: i64,
         limit: u32,
     ) -> Result<Vec<Revocation>, DbError> {
-        self.db
-            .read(move |c| revocations_since(c, since, limit))
-            .await
+        match &self.db {
+            IssuerDb::Sqlite(db) => db.read(move |c| revocations_since(c, since, limit)).await,
+            IssuerDb::Postgres(pg) => {
+                super::pg::revocations_since(&pg.client().await?, since, limit).await
+            }
+        }
     }
 
     /// See [`feed_epoch`].
     pub async fn feed_epoch(&self) -> Result<String, DbError> {
-        self.db.read(feed_epoch).await
+        match &self.db {
+            IssuerDb::Sqlite(db) => db.read(feed_epoch).await,
+            IssuerDb::Postgres(pg) => super::pg::feed_epoch(&pg.client().await?).await,
+        }
     }
 
     /// See [`token_count`].
     pub async fn token_count(&self) -> Result<u64, DbError> {
-        self.db.read(token_count).await
+        match &self.db {
+            IssuerDb::Sqlite(db) => db.read(token_count).await,
+            IssuerDb::Postgres(pg) => super::pg::token_count(&pg.client().await?).await,
+        }
+    }
+
+    /// A gate's presentation report ([`presentations::record`]): (recorded, known,
+    /// unknown); rows older than `keep_after` go at the same time.
+    pub async fn record_presentations(
+        &self,
+        gate: String,
+        list: Vec<crate::feed::CheckedPresentation>,
+        keep_after: i64,
+    ) -> Result<(usize, usize, usize), DbError> {
+        match &self.db {
+            IssuerDb::Sqlite(db) => {
+                db.write(move |c| presentations::record(c, &gate, &list, keep_after))
+                    .await
+            }
+            IssuerDb::Postgres(pg) => {
+                super::pg::record_presentations(&mut pg.client().await?, &gate, &list, keep_after)
+                    .await
+            }
+        }
+    }
+
+    /// Decide a declaration read and audit it ([`presentations::authorize_read`]).
+    pub async fn authorize_read(
+        &self,
+        req: presentations::ReadRequest,
+        now: i64,
+    ) -> Result<bool, DbError> {
+        match &self.db {
+            IssuerDb::Sqlite(db) => {
+                db.write(move |c| presentations::authorize_read(c, &req, now))
+                    .await
+            }
+            IssuerDb::Postgres(pg) => {
+                super::pg::authorize_read(&mut pg.client().await?, &req, now).await
+            }
+        }
+    }
+
+    /// The most recent audit rows of a declaration ([`presentations::reads_of`]).
+    pub async fn reads_of(
+        &self,
+        declaration_id: String,
+        limit: u32,
+    ) -> Result<Vec<presentations::ReadAudit>, DbError> {
+        match &self.db {
+            IssuerDb::Sqlite(db) => {
+                db.read(move |c| presentations::reads_of(c, &declaration_id, limit))
+                    .await
+            }
+            IssuerDb::Postgres(pg) => {
+                super::pg::reads_of(&pg.client().await?, &declaration_id, limit).await
+            }
+        }
+    }
+
+    /// Delete presentations and audit rows older than `cutoff`
+    /// ([`presentations::purge_before`]).
+    pub async fn purge_presentations(&self, cutoff: i64) -> Result<usize, DbError> {
+        match &self.db {
+            IssuerDb::Sqlite(db) => {
+                db.write(move |c| presentations::purge_before(c, cutoff))
+                    .await
+            }
+            IssuerDb::Postgres(pg) => {
+                super::pg::purge_presentations(&mut pg.client().await?, cutoff).await
+            }
+        }
+    }
+
+    /// Whether the database answers (health checks).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        match &self.db {
+            IssuerDb::Sqlite(db) => {
+                db.read(|c| {
+                    c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                        .map_err(DbError::from)
+                })
+                .await?;
+            }
+            IssuerDb::Postgres(pg) => {
+                pg.client().await?.query_one("SELECT 1", &[]).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Close the store: SQLite's writer commits what is queued and stops; the
+    /// PostgreSQL pool and listener close.
+    pub fn close(&self) {
+        match &self.db {
+            IssuerDb::Sqlite(db) => db.close(),
+            IssuerDb::Postgres(pg) => pg.close(),
+        }
     }
 }
 

@@ -76,11 +76,11 @@ async fn read(sys: &System, key: &str, decl: &str, case: i64, officer: &str) -> 
 
 /// mobile-api's audit rows of `decl`, newest first.
 async fn audit(sys: &System, decl: &str) -> Vec<shared::issuer::presentations::ReadAudit> {
-    let d = decl.to_owned();
     sys.mobile
         .state
         .db
-        .read(move |c| shared::issuer::presentations::reads_of(c, &d, 100))
+        .issuer()
+        .reads_of(decl.to_owned(), 100)
         .await
         .unwrap()
 }
