@@ -7,18 +7,15 @@
 //! result page's data block, and otherwise lives only in the server-side session.
 //!
 //! Confirmations and edits count against the per-address creation limit of the API
-//! (`EGATE_RATE_LIMIT_PER_MINUTE`): the app is no way around it.
+//! (`EGATE_RATE_LIMIT_PER_MINUTE`, [`wizard::Submit::admit`]): the app is no way around
+//! it; beyond it the wizard shows its 429 page with `Retry-After`.
 
 use crate::AppState;
 use crate::declarations::{amend_declaration, authorize_token, create_declaration};
 use crate::error::AppError;
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use shared::domain::DeclarationInput;
-use shared::web::{Problem, client_ip};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use wizard::{Receipt, Submission, Submit, SubmitError, SubmitFuture, WizardConfig};
@@ -53,25 +50,7 @@ pub fn router(state: AppState) -> Router {
             state: state.clone(),
         }),
     };
-    wizard::mount(Router::new(), wizard).layer(axum::middleware::from_fn_with_state(
-        state,
-        limit_submissions,
-    ))
-}
-
-/// The creation limit on the two posts that sign a token or open a stored declaration
-/// (`/review`, `/declarations/edit`); 429 + `Retry-After` past it.
-async fn limit_submissions(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limited = req.method() == Method::POST
-        && matches!(req.uri().path(), "/review" | "/declarations/edit");
-    if limited {
-        let ip = client_ip(req.extensions()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        if let Err(secs) = state.limiter.check(ip) {
-            tracing::warn!(route = %req.uri().path(), "rate limit exceeded");
-            return Problem::too_many_requests(secs).into_response();
-        }
-    }
-    next.run(req).await
+    wizard::mount(Router::new(), wizard)
 }
 
 /// Confirming the wizard: create or amend a stored declaration.
@@ -80,6 +59,14 @@ struct PhoneSubmit {
 }
 
 impl Submit for PhoneSubmit {
+    /// The API's per-address creation limit (without connection info every request
+    /// shares one key, as the API's middleware does).
+    fn admit(&self, client: Option<IpAddr>) -> Result<(), u64> {
+        self.state
+            .limiter
+            .check(client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
+    }
+
     fn submit(&self, s: Submission) -> SubmitFuture<'_, Receipt> {
         Box::pin(async move {
             let st = &self.state;

@@ -25,10 +25,14 @@ struct Served {
 }
 
 async fn serve() -> Served {
+    serve_with(|_| {}).await
+}
+
+async fn serve_with(f: impl FnOnce(&mut mobile_api::Config)) -> Served {
     let dir = tempfile::tempdir().unwrap();
-    let state = mobile_api::build(mobile_api::Config::for_tests(dir.path()))
-        .await
-        .unwrap();
+    let mut config = mobile_api::Config::for_tests(dir.path());
+    f(&mut config);
+    let state = mobile_api::build(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -722,4 +726,31 @@ async fn forms_need_the_csrf_token_and_oversized_input_is_refused_without_a_500(
             "{path}: no external resource"
         );
     }
+}
+
+#[tokio::test]
+async fn confirmations_and_edits_count_against_the_creation_limit_with_a_page_in_the_language() {
+    let s = serve_with(|c| c.rate_limit_per_minute = 2).await;
+    let mut p = Phone::new(&s, "ja");
+    let origin = s.base.clone();
+    let form = [
+        ("declaration_id", "AAAAAAAAAAAA"),
+        ("edit_token", "AAAAAAAAAAAAAAAAAAAAAA"),
+    ];
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = p
+            .post_raw("/declarations/edit", &form, &[("origin", origin.as_str())])
+            .await;
+        statuses.push(r.status);
+        if r.status == 429 {
+            assert!(r.header("retry-after").parse::<u64>().unwrap() >= 1);
+            assert!(r.header("content-type").starts_with("text/html"));
+            assert!(r.body.contains("<html lang=\"ja\""));
+            assert!(r.body.contains(&t(Lang::Ja, "kiosk-error-too-many")));
+        }
+    }
+    assert_eq!(statuses, vec![404, 404, 429]);
+    // Other pages are not limited.
+    assert_eq!(p.get("/").await.status, 200);
 }

@@ -33,6 +33,9 @@ pub enum WizardError {
     /// No such page (404).
     #[error("not found")]
     NotFound,
+    /// Over the service's rate limit (429; the service adds `Retry-After`).
+    #[error("too many requests")]
+    TooMany,
     /// Something on our side failed (500); the cause was logged where it happened.
     #[error("internal error")]
     Internal,
@@ -45,6 +48,7 @@ impl WizardError {
             WizardError::Forbidden => StatusCode::FORBIDDEN,
             WizardError::BadRequest => StatusCode::BAD_REQUEST,
             WizardError::NotFound => StatusCode::NOT_FOUND,
+            WizardError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             WizardError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -55,6 +59,7 @@ impl WizardError {
             WizardError::Forbidden => "kiosk-error-forbidden",
             WizardError::BadRequest => "kiosk-error-bad-request",
             WizardError::NotFound => "kiosk-error-not-found",
+            WizardError::TooMany => "kiosk-error-too-many",
             WizardError::Internal => "kiosk-error-internal",
         }
     }
@@ -64,6 +69,7 @@ impl WizardError {
         let status = self.status();
         match self {
             WizardError::NotFound => Problem::not_found(),
+            WizardError::TooMany => Problem::too_many_requests(60),
             WizardError::Internal => Problem::internal(),
             WizardError::Forbidden => Problem::new(
                 status,

@@ -1,12 +1,33 @@
 //! The wizard's routes and the layers every page gets, in one place.
 
 use crate::html::{MAX_FORM_BODY, page_headers};
-use crate::{Mode, WizardState, steps};
+use crate::{Mode, WizardError, WizardState, steps};
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+
+/// The posts that sign a token or open a stored declaration pass the service's
+/// [`crate::Submit::admit`] first; over its limit: the 429 page with `Retry-After`.
+async fn admit(State(st): State<WizardState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let limited = req.method() == Method::POST
+        && (path == st.config.path("/review") || path == st.config.path("/declarations/edit"));
+    if limited {
+        let client = shared::web::client_ip(req.extensions());
+        if let Err(secs) = st.submit.admit(client) {
+            tracing::warn!(route = %path, "rate limit exceeded");
+            let mut resp = WizardError::TooMany.into_response();
+            if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return resp;
+        }
+    }
+    next.run(req).await
+}
 
 /// The stylesheet, compiled into the binary.
 async fn css() -> impl IntoResponse {
@@ -67,6 +88,7 @@ pub fn mount(other: Router, state: WizardState) -> Router {
         .merge(other)
         .fallback(steps::not_found)
         .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), admit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::error::html_pages,

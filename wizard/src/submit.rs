@@ -87,6 +87,14 @@ pub trait Submit: Send + Sync + 'static {
     /// Issue a token for a new declaration, or amend `submission.amend`.
     fn submit(&self, submission: Submission) -> SubmitFuture<'_, Receipt>;
 
+    /// Whether a client (by address, when the service knows it) may post another
+    /// confirmation or edit now; `Err(seconds to wait)` when over the service's limit.
+    /// The default: no limit.
+    fn admit(&self, client: Option<std::net::IpAddr>) -> Result<(), u64> {
+        let _ = client;
+        Ok(())
+    }
+
     /// The stored declaration `id` if `edit_token` is its edit token (phone mode's
     /// "Change"). The default: the service keeps no declarations.
     fn load<'a>(&'a self, id: &'a str, edit_token: &'a str) -> SubmitFuture<'a, DeclarationInput> {

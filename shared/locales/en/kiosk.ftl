@@ -13,6 +13,7 @@ kiosk-yes = Yes
 kiosk-no = No
 kiosk-start-over = Back to the start
 kiosk-error-forbidden = This form has expired. Please start again.
+kiosk-error-too-many = Too many requests from this device. Please wait a minute and try again.
 kiosk-error-bad-request = The entry could not be read. Please start again.
 kiosk-error-not-found = This page does not exist.
 kiosk-error-internal = Something went wrong on our side. Please try again or ask a customs officer.

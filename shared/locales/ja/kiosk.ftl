@@ -13,6 +13,7 @@ kiosk-yes = はい
 kiosk-no = いいえ
 kiosk-start-over = 最初に戻る
 kiosk-error-forbidden = このフォームは有効期限が切れました。最初からやり直してください。
+kiosk-error-too-many = この端末からのリクエストが多すぎます。1分ほど待ってから、もう一度お試しください。
 kiosk-error-bad-request = 入力を読み取れませんでした。最初からやり直してください。
 kiosk-error-not-found = このページはありません。
 kiosk-error-internal = システムで問題が発生しました。もう一度お試しいただくか、税関職員にお声がけください。

@@ -13,6 +13,7 @@ kiosk-yes = 예
 kiosk-no = 아니요
 kiosk-start-over = 처음으로
 kiosk-error-forbidden = 이 양식은 만료되었습니다. 처음부터 다시 시작해 주세요.
+kiosk-error-too-many = 이 기기에서 요청이 너무 많습니다. 1분 정도 기다린 후 다시 시도해 주세요.
 kiosk-error-bad-request = 입력 내용을 읽을 수 없습니다. 처음부터 다시 시작해 주세요.
 kiosk-error-not-found = 이 페이지는 없습니다.
 kiosk-error-internal = 시스템에 문제가 발생했습니다. 다시 시도하거나 세관 직원에게 문의해 주세요.

@@ -13,6 +13,7 @@ kiosk-yes = 是
 kiosk-no = 否
 kiosk-start-over = 返回首页
 kiosk-error-forbidden = 此表单已失效，请重新开始。
+kiosk-error-too-many = 来自此设备的请求过多。请稍等一分钟后再试。
 kiosk-error-bad-request = 无法读取输入内容，请重新开始。
 kiosk-error-not-found = 此页面不存在。
 kiosk-error-internal = 系统出现问题。请重试，或咨询海关工作人员。

@@ -13,6 +13,7 @@ kiosk-yes = 是
 kiosk-no = 否
 kiosk-start-over = 返回首頁
 kiosk-error-forbidden = 此表單已失效，請重新開始。
+kiosk-error-too-many = 來自此裝置的請求過多。請稍候一分鐘後再試。
 kiosk-error-bad-request = 無法讀取輸入內容，請重新開始。
 kiosk-error-not-found = 此頁面不存在。
 kiosk-error-internal = 系統發生問題。請重試，或洽詢海關人員。
