@@ -162,8 +162,8 @@ async fn my_declarations_on_a_phone_show_the_kept_qr_offline_and_delete_forgets_
     let driver: Driver = start_driver();
     let c = phone(&driver, 360, 640).await;
 
-    // Nothing kept yet: the empty list, in three languages, accessible, no sideways scroll.
-    for lang in ["en", "ko", "ja"] {
+    // Nothing kept yet: the empty list, in the five languages, accessible, no sideways scroll.
+    for lang in ["en", "ko", "ja", "zh-Hans", "zh-Hant"] {
         open_my(&c, &base, Some(lang)).await;
         assert_eq!(count(&c).await, 0);
         let l = Lang::from_code(lang).unwrap();
@@ -311,5 +311,62 @@ async fn a_kept_declaration_past_its_expiry_disappears_from_the_device() {
     assert_axe_clean(&c, "/my (ko, 430×932)").await;
     assert_no_horizontal_scroll(&c, "/my (ko, 430×932)").await;
     shot(&c, DIR, "my-ko-430").await;
+    c.close().await.unwrap();
+}
+
+/// An attack on the device's storage (another script of the origin, a tampered backup):
+/// entries that would inject markup or script. The malformed ones are dropped; the QR SVG
+/// is rebuilt from allowed elements and attributes only, so nothing runs and the page stays
+/// accessible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_entries_in_device_storage_run_no_script_and_bad_ones_are_dropped() {
+    let sys = System::spawn().await;
+    let good = declared(&sys, &Traveller::hanako(), "en").await;
+    let mut svg_attack = good.clone();
+    svg_attack["declaration_id"] = json!("svgattack001");
+    svg_attack["qr_svg"] = json!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 10 10\" onload=\"window.pwned=1\">\
+         <script>window.pwned=2</script>\
+         <foreignObject width=\"10\" height=\"10\"><img xmlns=\"http://www.w3.org/1999/xhtml\" src=\"x\" onerror=\"window.pwned=3\"/></foreignObject>\
+         <a href=\"javascript:window.pwned=4\"><rect width=\"10\" height=\"10\" onclick=\"window.pwned=5\"/></a>\
+         <rect width=\"10\" height=\"10\" fill=\"#fff\" style=\"background:url(x)\"/></svg>"
+    );
+    let mut bad_id = good.clone();
+    bad_id["declaration_id"] = json!("\"><img src=x onerror=window.pwned=6>");
+    let mut bad_token = good.clone();
+    bad_token["declaration_id"] = json!("badtoken0001");
+    bad_token["edit_token"] = json!("a b\" onmouseover=\"window.pwned=7");
+    let mut bad_svg = good.clone();
+    bad_svg["declaration_id"] = json!("notansvg0001");
+    bad_svg["qr_svg"] = json!("<img src=x onerror=window.pwned=8>");
+    let base = sys.mobile.url("");
+    let driver = start_driver();
+    let c = phone(&driver, 360, 640).await;
+    open_my(&c, &base, Some("en")).await;
+    keep_on_device(&c, &[good.clone(), svg_attack, bad_id, bad_token, bad_svg]).await;
+    open_my(&c, &base, Some("en")).await;
+    // The good one and the SVG one (its other fields are well formed); the rest dropped.
+    assert_eq!(count(&c).await, 2);
+    let v = js(
+        &c,
+        "return {pwned: typeof window.pwned,
+                 dangerous: document.querySelectorAll(
+                   '#my-list script, #my-list foreignObject, #my-list a, #my-list img, #my-list [onload], #my-list [onclick], #my-list [style]').length};",
+    )
+    .await;
+    assert_eq!(v["pwned"], "undefined", "a script from storage ran");
+    assert_eq!(v["dangerous"], 0, "markup from storage reached the page");
+    css(&c, &format!("{} .qr svg rect", card("svgattack001"))).await;
+    let good_id = good["declaration_id"].as_str().unwrap();
+    let qr = read_qr(
+        &c,
+        &format!("{} .qr svg", card(good_id)),
+        DIR,
+        "my-tampered",
+    )
+    .await;
+    assert_eq!(qr, good["token"].as_str().unwrap());
+    assert_axe_clean(&c, "/my with tampered storage (en)").await;
+    shot(&c, DIR, "my-tampered-en").await;
     c.close().await.unwrap();
 }

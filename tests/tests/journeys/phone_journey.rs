@@ -316,6 +316,21 @@ async fn korean_on_a_360_phone_the_qr_is_shown_again_with_the_server_stopped() {
     let driver = start_driver();
     let c = phone(&driver, 360, 640).await;
 
+    // A check digit typed wrong first: the error is named on its field, in Korean.
+    c.goto(&format!("{base}/")).await.unwrap();
+    click(&c, "button[value=\"ko\"]").await;
+    let mut bad = who.mrz();
+    let at = bad.find('\n').unwrap() + 1 + 9; // the passport number's check digit
+    let wrong = if &bad[at..=at] == "1" { "2" } else { "1" };
+    bad.replace_range(at..=at, wrong);
+    type_into(&c, "#f-mrz", &bad).await;
+    click(&c, "#read").await;
+    assert_eq!(
+        css(&c, "#e-passport_number").await.text().await.unwrap(),
+        t(Lang::Ko, "kiosk-error-mrz-check-digit")
+    );
+    page(&c, "ko", "02b-passport-check-digit").await;
+
     let issued = declare(&c, &base, "ko", Passport::Mrz(&who)).await;
     let id = issued["declaration_id"].as_str().unwrap().to_owned();
     assert_no_token_in_url(&c, &[issued["edit_token"].as_str().unwrap().to_owned()]).await;
