@@ -155,7 +155,7 @@ fn scan_image() {}
 /// Health: trust list, issuers, use reports.
 #[utoipa::path(
     get, path = "/healthz", tag = "ops",
-    responses((status = 200, description = "Status JSON", body = Object)),
+    responses((status = 200, description = "Status JSON: per issuer its keys, the signed list in force, the last key load and revocation pull, `feed_waiting` (whether the gate follows the issuer's revocation feed by long polling now, or by the periodic pull only: docs/trust.md), the last error; the restore guard; use reports", body = Object)),
 )]
 fn healthz() {}
 
