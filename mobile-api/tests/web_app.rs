@@ -754,3 +754,71 @@ async fn confirmations_and_edits_count_against_the_creation_limit_with_a_page_in
     // Other pages are not limited.
     assert_eq!(p.get("/").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_typed_passport_expiring_before_arrival_is_refused_on_its_field_as_the_api_refuses_it() {
+    let s = serve().await;
+    let mut p = Phone::new(&s, "en");
+    p.get("/").await;
+    p.submit("/start", &[("lang", "en")]).await;
+    let japan = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+9))
+        .date();
+    let expiry = shared::domain::format_date(japan + time::Duration::days(5));
+    let arrival = shared::domain::format_date(japan + time::Duration::days(10));
+    p.submit(
+        "/passport",
+        &[
+            ("action", "typed"),
+            ("p-surname", "Kim"),
+            ("p-nationality", "KOR"),
+            ("p-birth_date", "1990-04-01"),
+            ("p-sex", "F"),
+            ("p-passport_number", "M12345678"),
+            ("p-passport_expiry", expiry.as_str()),
+        ],
+    )
+    .await;
+    p.submit(
+        "/trip",
+        &[
+            ("flight", "KE703"),
+            ("origin", "ICN"),
+            ("arrival_date", arrival.as_str()),
+            ("address_in_japan", "Hotel Sakura Tokyo"),
+            ("phone", "+81 90 1234 5678"),
+            ("occupation", "Engineer"),
+            ("action", "next"),
+        ],
+    )
+    .await;
+    p.submit(
+        "/party",
+        &[
+            ("aged_20_plus", "1"),
+            ("aged_6_to_19", "0"),
+            ("under_6", "0"),
+            ("action", "next"),
+        ],
+    )
+    .await;
+    let mut f: Vec<(String, &str)> = ANSWERS_NO
+        .iter()
+        .map(|q| (format!("q-{q}"), "no"))
+        .collect();
+    f.push(("action".into(), "next"));
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    p.submit("/questions", &f).await;
+    let r = p.submit("/items", &[("action", "next")]).await;
+    assert!(r.body.contains("action=\"/review\""), "{}", r.body);
+    // The wizard's own checks pass; the API's (passport valid on arrival) refuse.
+    let r = p.post("/review", &[("action", "confirm")]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), "/passport");
+    let r = p.get("/passport").await;
+    assert!(r.by_id("e-p-passport_expiry").is_some(), "{}", r.body);
+    assert_eq!(
+        r.value_of("p-passport_expiry").as_deref(),
+        Some(expiry.as_str())
+    );
+}

@@ -227,6 +227,28 @@ pub(crate) fn assemble(
     Ok((input, decl))
 }
 
+/// A passport typed from the photo page (no MRZ) shows its errors on the typed fields
+/// (`p-<field>`), not on the MRZ read-out.
+fn on_typed_passport(
+    s: &crate::session::Session,
+    step: u8,
+    errors: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    if step != 1 || !s.draft.mrz.is_empty() || s.draft.passenger.is_none() {
+        return errors;
+    }
+    errors
+        .into_iter()
+        .map(|(f, m)| {
+            if f == "mrz" {
+                (f, m)
+            } else {
+                (format!("p-{f}"), m)
+            }
+        })
+        .collect()
+}
+
 /// Domain errors as the step to go back to and its localised field errors.
 fn refused(lang: Lang, errs: &ValidationErrors) -> Refused {
     let list = super::localise(lang, errs.errors(), |_| true);
@@ -270,7 +292,7 @@ pub async fn post(
             match assemble(&s.draft, &profile, window, s.lang) {
                 Ok((input, decl)) => Ok((input, decl, s.amend.clone(), s.lang)),
                 Err((step, errors)) => {
-                    s.errors = errors;
+                    s.errors = on_typed_passport(s, step, errors);
                     Err(Box::new(see_other(step_path(step))))
                 }
             }
@@ -294,7 +316,9 @@ pub async fn post(
         Err(SubmitError::Invalid(errs)) => {
             // The service's own checks (the API's) refused a field: back to its step.
             let (step, errors) = refused(lang, &errs);
-            st.sessions.with(&cookie, |s| s.errors = errors);
+            st.sessions.with(&cookie, |s| {
+                s.errors = on_typed_passport(s, step, errors);
+            });
             return see_other(step_path(step));
         }
         Err(SubmitError::NotFound) => return AppError::NotFound.into_response(),
