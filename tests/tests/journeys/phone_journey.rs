@@ -7,6 +7,7 @@
 //!   erases it and the device forgets it.
 //! - Korean at 360×640: the QR is shown again on /my with mobile-api stopped.
 //! - Japanese at 430×932, the passport typed from the photo page.
+//! - English in landscape, 640×360.
 //!
 //! On every page of every run: axe-core (WCAG 2.2 AA) finds nothing, no sideways
 //! scroll, and no URL ever holds the edit token. Screenshots in
@@ -344,6 +345,27 @@ async fn korean_on_a_360_phone_the_qr_is_shown_again_with_the_server_stopped() {
     );
     page(&c, "ko", "10-my").await;
     wait_for_offline_shell(&c).await;
+    // What the service worker keeps: the shell only, never the result page (it holds the
+    // edit token) nor anything of the API, after a whole journey through them.
+    let cached = c
+        .execute_async(
+            "var done = arguments[arguments.length - 1];
+             caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) {
+               return caches.open(k).then(function (cache) { return cache.keys(); }); })); })
+             .then(function (lists) { done([].concat.apply([], lists).map(function (r) {
+               return new URL(r.url).pathname; })); });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let cached: Vec<String> = serde_json::from_value(cached).unwrap();
+    assert!(!cached.is_empty());
+    for path in &cached {
+        assert!(
+            mobile_api::app_shell::SHELL_PATHS.contains(&path.as_str()),
+            "the service worker cached {path}: {cached:?}"
+        );
+    }
 
     sys.mobile.stop().await;
     c.refresh().await.unwrap();
@@ -380,5 +402,21 @@ async fn japanese_on_a_430_phone_with_the_passport_typed_from_the_photo_page() {
     c.goto(&format!("{base}/no-such-page")).await.unwrap();
     css(&c, "main").await;
     page(&c, "ja", "15-not-found").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_landscape_on_a_640x360_phone_nothing_scrolls_sideways() {
+    let sys = System::spawn().await;
+    let base = sys.mobile.url("");
+    let driver = start_driver();
+    let c = phone(&driver, 640, 360).await;
+    let issued = declare(&c, &base, "en", Passport::Mrz(&Traveller::hanako())).await;
+    let qr = read_qr(&c, "#qr svg", DIR, "wizard-en-landscape").await;
+    assert_eq!(qr, issued["token"].as_str().unwrap());
+    click(&c, "#finish").await;
+    let id = issued["declaration_id"].as_str().unwrap();
+    css(&c, &format!("{} .qr svg", card(id))).await;
+    page(&c, "en", "landscape-my").await;
     c.close().await.unwrap();
 }
