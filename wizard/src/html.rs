@@ -34,6 +34,7 @@ pub async fn page_headers(State(st): State<WizardState>, mut req: Request, next:
     req.extensions_mut().insert(Nonce(nonce.clone()));
     let mut resp = next.run(req).await;
     if !st.config.prefix.is_empty()
+        && resp.extensions().get::<AtRoot>().is_none()
         && let Some(to) = resp
             .headers()
             .get(header::LOCATION)
@@ -197,6 +198,17 @@ pub fn render_status(status: StatusCode, t: &impl Template) -> Response {
 /// [`page_headers`] adds the prefix).
 pub fn see_other(path: &'static str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, path)]).into_response()
+}
+
+/// Marks a redirect to a path outside the wizard (the app shell's `/my`): no prefix.
+#[derive(Debug, Clone, Copy)]
+pub struct AtRoot;
+
+/// `303 See Other` to a path of the service, outside the wizard's prefix.
+pub fn see_other_root(path: &'static str) -> Response {
+    let mut resp = see_other(path);
+    resp.extensions_mut().insert(AtRoot);
+    resp
 }
 
 /// The `Set-Cookie` value of a new kiosk session (session cookie: no Expires); `Secure`

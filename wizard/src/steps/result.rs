@@ -277,8 +277,12 @@ pub async fn finish(
         }
         st.sessions.remove(&cookie);
     }
-    let to = if st.phone() { "/my" } else { "/" };
-    wiped(&st, see_other(to))
+    let to = if st.phone() {
+        crate::html::see_other_root("/my")
+    } else {
+        see_other("/")
+    };
+    wiped(&st, to)
 }
 
 /// The page shown after an idle timeout.
