@@ -57,7 +57,9 @@ export EGATE_LIGHTHOUSE="$PWD/$NODE_DIR/node_modules/.bin/lighthouse"
 # trust authentication for that one local address. The tests read
 # EGATE_TEST_DATABASE_URL and make a database of their own in it; without it they fail.
 PG_PORT="${EGATE_TEST_PG_PORT:-55432}"
-PG_DIR="$PWD/target/test-postgres-$PG_PORT"
+# Under /tmp, not target/: the server runs as `postgres`, which must be able to reach its
+# directory, and a checkout's parent directories may be closed to other users.
+PG_DIR="/tmp/egate-test-postgres-$PG_PORT"
 PG_RUN_AS=()
 pg() {
     local bin
