@@ -68,18 +68,29 @@ enum Passport<'a> {
 /// From the start page to the result page in `lang`; returns the device's copy of the
 /// issued declaration (the result page's data block, as app.js kept it).
 async fn declare(c: &Client, base: &str, lang: &str, passport: Passport<'_>) -> Value {
+    declare_as(c, base, lang, lang, passport).await
+}
+
+/// [`declare`], screenshots named `wizard-<tag>-…`.
+async fn declare_as(
+    c: &Client,
+    base: &str,
+    lang: &str,
+    tag: &str,
+    passport: Passport<'_>,
+) -> Value {
     c.goto(&format!("{base}/")).await.unwrap();
     css(c, &format!("button[value=\"{lang}\"]")).await;
-    page(c, lang, "01-start").await;
+    page(c, tag, "01-start").await;
     click(c, &format!("button[value=\"{lang}\"]")).await;
     css(c, "#f-mrz").await;
-    page(c, lang, "02-passport").await;
+    page(c, tag, "02-passport").await;
     match passport {
         Passport::Mrz(who) => {
             type_into(c, "#f-mrz", &who.mrz()).await;
             click(c, "#read").await;
             css(c, "#next").await;
-            page(c, lang, "03-passport-read").await;
+            page(c, tag, "03-passport-read").await;
             click(c, "#next").await;
         }
         Passport::PhotoPage(who) => {
@@ -91,12 +102,12 @@ async fn declare(c: &Client, base: &str, lang: &str, passport: Passport<'_>) -> 
             css(c, "#f-p-sex").await.select_by_value("F").await.unwrap();
             type_into(c, "#f-p-passport_number", &d.document_number).await;
             set_date(c, "#f-p-passport_expiry", d.expiry_date).await;
-            page(c, lang, "03-passport-typed").await;
+            page(c, tag, "03-passport-typed").await;
             click(c, "#typed-next").await;
         }
     }
     css(c, "#f-flight").await;
-    page(c, lang, "04-trip").await;
+    page(c, tag, "04-trip").await;
     type_into(c, "#f-flight", "NH212").await;
     type_into(c, "#f-origin", "LHR").await;
     type_into(c, "#f-address_in_japan", "1-1 Marunouchi Chiyoda-ku Tokyo").await;
@@ -104,19 +115,19 @@ async fn declare(c: &Client, base: &str, lang: &str, passport: Passport<'_>) -> 
     type_into(c, "#f-occupation", "Engineer").await;
     click(c, "#next").await;
     css(c, "#f-aged_20_plus").await;
-    page(c, lang, "05-party").await;
+    page(c, tag, "05-party").await;
     click(c, "#next").await;
     css(c, "#f-q-prohibited").await;
-    page(c, lang, "06-questions").await;
+    page(c, tag, "06-questions").await;
     answer_all_no(c).await;
     click(c, "#next").await;
     css(c, "#add-row").await;
-    page(c, lang, "07-items").await;
+    page(c, tag, "07-items").await;
     click(c, "#next").await;
     css(c, ".review").await;
-    page(c, lang, "08-review").await;
+    page(c, tag, "08-review").await;
     click(c, "#next").await;
-    result_page(c, lang, "09-result").await
+    result_page(c, tag, "09-result").await
 }
 
 /// A date field set the way a date picker sets it (typing into one depends on the
@@ -411,12 +422,19 @@ async fn in_landscape_on_a_640x360_phone_nothing_scrolls_sideways() {
     let base = sys.mobile.url("");
     let driver = start_driver();
     let c = phone(&driver, 640, 360).await;
-    let issued = declare(&c, &base, "en", Passport::Mrz(&Traveller::hanako())).await;
+    let issued = declare_as(
+        &c,
+        &base,
+        "en",
+        "en-landscape",
+        Passport::Mrz(&Traveller::hanako()),
+    )
+    .await;
     let qr = read_qr(&c, "#qr svg", DIR, "wizard-en-landscape").await;
     assert_eq!(qr, issued["token"].as_str().unwrap());
     click(&c, "#finish").await;
     let id = issued["declaration_id"].as_str().unwrap();
     css(&c, &format!("{} .qr svg", card(id))).await;
-    page(&c, "en", "landscape-my").await;
+    page(&c, "en-landscape", "10-my").await;
     c.close().await.unwrap();
 }
