@@ -39,6 +39,21 @@ impl System {
     /// Start gate `name` following mobile-api's feed: long polls asking `feed_wait_secs`
     /// (0: none) and the periodic refresh every `refresh_secs`.
     pub async fn spawn_gate(&self, name: &str, feed_wait_secs: u64, refresh_secs: u64) -> Gate {
+        let (public, internal) = (self.mobile.addr, self.mobile_internal);
+        self.spawn_gate_following(name, feed_wait_secs, refresh_secs, public, internal)
+            .await
+    }
+
+    /// [`System::spawn_gate`] following the mobile-api instance at `public` (its
+    /// internal listener at `internal`) instead of the system's own.
+    pub async fn spawn_gate_following(
+        &self,
+        name: &str,
+        feed_wait_secs: u64,
+        refresh_secs: u64,
+        public: std::net::SocketAddr,
+        internal: std::net::SocketAddr,
+    ) -> Gate {
         let dir = tempfile::tempdir().unwrap();
         // The passport-binding key is the operator's, shared by issuers and gates.
         std::fs::copy(
@@ -48,8 +63,7 @@ impl System {
         .unwrap();
         let mut cfg = gate_service::Config::for_tests(dir.path());
         cfg.issuers = gate_service::IssuerConfig::parse_list(&format!(
-            "mobile-api=http://{};internal=http://{}",
-            self.mobile.addr, self.mobile_internal
+            "mobile-api=http://{public};internal=http://{internal}"
         ))
         .unwrap();
         cfg.root_key = Some(shared::token::signed_list::RootPublicKey::of(

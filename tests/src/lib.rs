@@ -11,6 +11,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub mod gates;
+pub mod pg_server;
+pub mod scale_out;
 
 /// One running service.
 pub struct Running<S> {
@@ -102,9 +104,16 @@ impl System {
 
     /// Start everything with a fresh data directory.
     pub async fn spawn() -> System {
+        System::spawn_with(|_| {}).await
+    }
+
+    /// [`System::spawn`] with mobile-api's configuration changed by `mobile` first
+    /// (its store on PostgreSQL, for one).
+    pub async fn spawn_with(mobile: impl FnOnce(&mut mobile_api::Config)) -> System {
         shared::telemetry::init();
         let dir = tempfile::tempdir().unwrap();
-        let m_cfg = mobile_api::Config::for_tests(dir.path());
+        let mut m_cfg = mobile_api::Config::for_tests(dir.path());
+        mobile(&mut m_cfg);
         let k_cfg = kiosk::Config::for_tests(dir.path());
         let mut g_cfg = gate_service::Config::for_tests(dir.path());
         let m_l = tokio::net::TcpListener::bind(m_cfg.addr).await.unwrap();
