@@ -142,12 +142,12 @@ pub fn render(lang: Lang, nonce: &str) -> String {
 </header>
 <main id="main" tabindex="-1">
 <h1>{title}</h1>
-<p>{intro}</p>
 <div id="status" class="status" role="status" aria-live="polite"></div>
 <div id="my-list" class="my-list" data-state="loading">
 <p class="muted">{loading}</p>
 <noscript><p>{noscript}</p></noscript>
 </div>
+<p>{intro}</p>
 <p><a class="button" href="/">{new}</a></p>
 <p class="muted">{device_note}</p>
 </main>
