@@ -3,6 +3,12 @@
 //! `governor`, keyed by the TCP peer address; `X-Forwarded-For` is never trusted). Every
 //! revision and erasure enters the revocation feed every gate pulls: unlimited, a client
 //! could flood the feed until the gates fall behind for good.
+//!
+//! The limits are **per instance** (in memory): several instances on one PostgreSQL
+//! database each allow the configured rate, so a client spread over N instances gets up
+//! to N times it. Accepted (docs/DEPLOYMENT.md): the limits guard each instance's signing
+//! CPU and the feed against one flooding address, and the load balancer's source-address
+//! affinity (or a limit divided by N) keeps the figure per address where it must hold.
 
 use crate::AppState;
 use axum::extract::{Request, State};
