@@ -55,6 +55,8 @@ pub struct Pulled {
     pub complete: bool,
     /// The issuer granted the wait asked for (its answer carried the wait header).
     pub waited: bool,
+    /// Another pull of this feed moved the cursor first: nothing was stored, ask again.
+    pub raced: bool,
 }
 
 /// A feed cursor: the next `since` and the feed's epoch.
@@ -123,17 +125,22 @@ pub async fn pull_revocations(
                 return Ok(out);
             }
             Step::Stop => return Ok(out),
+            Step::Raced => {
+                out.raced = true;
+                return Ok(out);
+            }
         }
     }
     Ok(out)
 }
 
-/// After one page: read on, the feed's end, or stop (no feed, or another pull moved
-/// the cursor first).
+/// After one page: read on, the feed's end, stop (no feed), or stop because another
+/// pull moved the cursor first.
 enum Step {
     More(usize),
     End(usize),
     Stop,
+    Raced,
 }
 
 /// Check and store one answer; `since`/`epoch` are the request's, `stored` the cursor
@@ -223,7 +230,7 @@ async fn store_page(
         .await?;
     if !won {
         // Another pull of this feed moved the cursor meanwhile: its pages are stored.
-        return Ok(Step::Stop);
+        return Ok(Step::Raced);
     }
     *stored = to;
     if page.revocations.is_empty() || next == *since {
@@ -273,7 +280,7 @@ pub async fn follow(
                 }
                 if !p.waited {
                     period
-                } else if p.new == 0 && started.elapsed() < MIN_EMPTY_POLL {
+                } else if p.new == 0 && !p.raced && started.elapsed() < MIN_EMPTY_POLL {
                     MIN_EMPTY_POLL
                 } else {
                     Duration::ZERO

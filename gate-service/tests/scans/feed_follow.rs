@@ -171,3 +171,66 @@ async fn two_issuers_tokens_with_the_same_id_are_each_spent_once() {
     }
     assert_eq!(h.count("SELECT count(*) FROM used_tokens").await, 2);
 }
+
+/// A feed holding entries 1 and 2 whose answers to `since=0`, once armed, wait until two
+/// such requests are in (so two pulls have both read the cursor before either stores).
+#[derive(Clone)]
+struct RacedFeed {
+    armed: Arc<std::sync::atomic::AtomicBool>,
+    both_in: Arc<tokio::sync::Barrier>,
+}
+
+async fn raced_feed(
+    State(f): State<RacedFeed>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let since: i64 = q.get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
+    if since > 0 || !f.armed.load(Ordering::Relaxed) {
+        return axum::Json(json!({"revocations": [], "next_since": since})).into_response();
+    }
+    f.both_in.wait().await;
+    let b64 = |n: u8| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [n; 16]);
+    axum::Json(json!({"revocations": [
+        {"seq": 1, "cti": b64(1), "reason": "superseded", "at": 1},
+        {"seq": 2, "cti": b64(2), "reason": "used", "at": 1}], "next_since": 2}))
+    .into_response()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pulls_of_one_feed_at_once_store_it_once_and_the_cursor_never_goes_back() {
+    let feed = RacedFeed {
+        armed: Arc::default(),
+        both_in: Arc::new(tokio::sync::Barrier::new(2)),
+    };
+    let app = axum::Router::new()
+        .route("/v1/revocations", get(raced_feed))
+        .with_state(feed.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let issuer = IssuerConfig {
+        id: "mobile-api".into(),
+        internal_url: None,
+        base_url: Some(url.clone()),
+        jwks_file: None,
+    };
+    let h = Harness::with(|c, _| c.issuers = vec![issuer.clone()]).await;
+    feed.armed.store(true, Ordering::Relaxed);
+    // The follower's pull and the periodic refresh's, at once.
+    let (a, b) = tokio::join!(
+        gate_service::follow::pull_revocations(&h.state, &issuer, &url, None),
+        gate_service::follow::pull_revocations(&h.state, &issuer, &url, None),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(
+        a.raced != b.raced,
+        "exactly one pull stores the page: {a:?} {b:?}"
+    );
+    assert_eq!(a.new + b.new, 2);
+    assert_eq!(h.count("SELECT count(*) FROM revoked_tokens").await, 2);
+    assert_eq!(
+        h.count("SELECT next_since FROM revocation_marks WHERE issuer = 'mobile-api'")
+            .await,
+        2
+    );
+}
