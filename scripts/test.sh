@@ -51,44 +51,67 @@ export EGATE_LIGHTHOUSE="$PWD/$NODE_DIR/node_modules/.bin/lighthouse"
 # script exits.
 #
 # PostgreSQL: a throw-away cluster for the issuer store's PostgreSQL tests: initdb into a
-# fresh directory (a previous run's is removed first: nothing stale is reused), owned by
-# the `postgres` user when run as root (the server refuses to run as root), listening on
-# 127.0.0.1:$EGATE_TEST_PG_PORT only (no Unix socket outside the cluster's directory),
-# trust authentication for that one local address. The tests read
+# fresh directory (a stale one from a killed run is removed first: nothing is reused),
+# owned by the `postgres` user when run as root (the server refuses to run as root),
+# listening on 127.0.0.1 only, port $EGATE_TEST_PG_PORT (55432) or the next free one (no
+# Unix socket outside the cluster's directory), trust authentication for that one local
+# address. The tests read
 # EGATE_TEST_DATABASE_URL and make a database of their own in it; without it they fail.
 PG_PORT="${EGATE_TEST_PG_PORT:-55432}"
-# Under /tmp, not target/: the server runs as `postgres`, which must be able to reach its
-# directory, and a checkout's parent directories may be closed to other users.
-PG_DIR="/tmp/egate-test-postgres-$PG_PORT"
+PG_DIR=""
 PG_RUN_AS=()
 pg() {
     local bin
     bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
     "${PG_RUN_AS[@]}" "$bin/$1" "${@:2}"
 }
-stop_postgres() {
-    if [ -f "$PG_DIR/data/postmaster.pid" ]; then
-        pg pg_ctl -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+# Stop the cluster in $1 (if it runs) and remove its directory.
+remove_cluster() {
+    if [ -f "$1/data/postmaster.pid" ]; then
+        pg pg_ctl -D "$1/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
-    rm -rf "$PG_DIR"
+    rm -rf "$1" "$1-initdb.log"
 }
+stop_postgres() {
+    if [ -n "$PG_DIR" ]; then remove_cluster "$PG_DIR" && rm -f "$PG_DIR.owner"; fi
+}
+# One cluster per run, under /tmp (the server runs as `postgres`, which must reach its
+# directory; a checkout's parent directories may be closed to other users), named by its
+# port and marked with this script's process id. A directory whose marking process has
+# ended is a stale one (a run killed before its exit trap): removed. One whose process
+# still runs belongs to a concurrent run (another engineer's, on a shared machine): left
+# alone, and the next port is tried, as when something else holds the port.
 start_postgres() {
     if [ "$(id -u)" -eq 0 ]; then PG_RUN_AS=(runuser -u postgres --); fi
-    stop_postgres
-    mkdir -p "$PG_DIR"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$PG_DIR"; fi
-    chmod 700 "$PG_DIR"
-    pg initdb -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PG_DIR-initdb.log" 2>&1 ||
-        { say "initdb failed:"; cat "$PG_DIR-initdb.log" >&2; return 1; }
     trap stop_postgres EXIT
-    if ! pg pg_ctl -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start \
-        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DIR -c max_connections=300 -c fsync=on" >/dev/null; then
-        say "PostgreSQL did not start on 127.0.0.1:$PG_PORT (port in use?):"
-        tail -20 "$PG_DIR/server.log" >&2 || true
-        return 1
-    fi
-    export EGATE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
-    say "PostgreSQL test cluster on 127.0.0.1:$PG_PORT ($PG_DIR, stopped at exit)"
+    local port dir owner
+    for port in $(seq "$PG_PORT" $((PG_PORT + 9))); do
+        dir="/tmp/egate-test-postgres-$port"
+        owner=$(cat "$dir.owner" 2>/dev/null || true)
+        if [ -n "$owner" ] && [ "$owner" != "$$" ] && kill -0 "$owner" 2>/dev/null; then
+            continue
+        fi
+        remove_cluster "$dir"
+        echo "$$" >"$dir.owner"
+        PG_DIR="$dir"
+        mkdir -p "$dir"
+        if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
+        chmod 700 "$dir"
+        pg initdb -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir-initdb.log" 2>&1 ||
+            { say "initdb failed:"; cat "$dir-initdb.log" >&2; return 1; }
+        if pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
+            -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=300 -c fsync=on" >/dev/null; then
+            export EGATE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+            say "PostgreSQL test cluster on 127.0.0.1:$port ($dir, stopped at exit)"
+            return 0
+        fi
+        say "PostgreSQL did not start on 127.0.0.1:$port (port in use?); trying the next one"
+        remove_cluster "$dir"
+        rm -f "$dir.owner"
+        PG_DIR=""
+    done
+    say "no PostgreSQL test cluster could start on ports $PG_PORT to $((PG_PORT + 9))"
+    return 1
 }
 
 start_services() {
