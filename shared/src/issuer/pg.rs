@@ -12,7 +12,9 @@
 //! that row lock until the first has committed (and is visible), so positions become
 //! visible in increasing order: a reader's snapshot always holds a prefix of the feed,
 //! and `seq > since` never skips an entry. The lock is held only from the counter update
-//! to the commit; transactions that write no feed entry (creations) never take it.
+//! to the commit; transactions that write no feed entry (creations) never take it. Every
+//! feed writer locks in one order, declaration and token rows first, the counter row
+//! last, so they cannot deadlock one another.
 //! Positions may have holes (never a problem: readers only compare).
 
 use super::presentations::{REASON_NOT_PRESENTED, REASON_PRESENTED, ReadAudit, ReadRequest};
@@ -133,8 +135,9 @@ impl<'a> FeedTx<'a> {
         Ok(())
     }
 
-    /// Wait for the feed's counter row now instead of at the commit (the use reports,
-    /// whose "already in the feed?" checks must see every earlier feed write).
+    /// Take the feed's counter row now instead of at the commit (the use reports, whose
+    /// "already in the feed?" checks must see every earlier feed write); token rows are
+    /// locked before it, as by every feed writer.
     async fn lock_feed(&self) -> Result<(), DbError> {
         self.tx
             .execute("SELECT last FROM feed_counter WHERE id = 1 FOR UPDATE", &[])
@@ -172,37 +175,47 @@ impl<'a> FeedTx<'a> {
 }
 
 /// [`super::store::record_uses`] on PostgreSQL (the same counts).
+///
+/// Lock order, the same as every other feed writer's: token rows first (in token id
+/// order, so two reports naming the same tokens cannot deadlock), the feed's counter row
+/// last. The "already in the feed?" checks run after the counter row is held, when every
+/// earlier feed write has committed and is visible.
 pub async fn record_uses(
     client: &mut deadpool_postgres::Object,
     uses: &[([u8; 16], i64)],
     now: i64,
 ) -> Result<UseReportAck, DbError> {
     let mut ftx = FeedTx::begin(client).await?;
-    ftx.lock_feed().await?;
     let mut ack = UseReportAck {
         recorded: 0,
         known: 0,
         unknown: 0,
     };
-    for (cti, used_at) in uses {
-        let cti = cti_base64(cti);
+    let mut ordered: Vec<(String, i64)> = uses.iter().map(|(c, at)| (cti_base64(c), *at)).collect();
+    ordered.sort();
+    let mut issued = Vec::with_capacity(ordered.len());
+    for (cti, used_at) in ordered {
         let first_use = ftx
             .tx
             .execute(
                 "UPDATE tokens SET used_at = $2 WHERE cti = $1 AND used_at IS NULL",
-                &[&cti, used_at],
+                &[&cti, &used_at],
             )
             .await?;
-        if first_use == 0 {
-            let issued = ftx
+        if first_use == 0
+            && ftx
                 .tx
                 .query_opt("SELECT 1 FROM tokens WHERE cti = $1", &[&cti])
-                .await?;
-            if issued.is_none() {
-                ack.unknown += 1;
-                continue;
-            }
+                .await?
+                .is_none()
+        {
+            ack.unknown += 1;
+            continue;
         }
+        issued.push(cti);
+    }
+    ftx.lock_feed().await?;
+    for cti in issued {
         let in_feed = ftx.pending.iter().any(|(c, _, _)| *c == cti)
             || ftx
                 .tx

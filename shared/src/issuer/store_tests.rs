@@ -323,3 +323,53 @@ async fn postgres_a_follower_never_skips_an_entry_under_concurrent_writers() {
     assert_eq!(got, expected, "the follower skipped or repeated entries");
     store.close();
 }
+
+/// A use report naming a token an open amendment is superseding: the report waits for
+/// the token's row, the amendment commits (no deadlock: both take the token row before
+/// the feed's counter row), and the report then finds the token already in the feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_use_report_racing_an_amendment_of_its_token_neither_deadlocks_nor_duplicates() {
+    let url = crate::pg::testing::fresh_database().await;
+    let store = pg_store_at(&url).await;
+    let IssuerDb::Postgres(pg) = store.backend().clone() else {
+        unreachable!()
+    };
+    store.insert_token(token([9; 16], "d9")).await.unwrap();
+    let mut c1 = pg.client().await.unwrap();
+    let mut amendment = FeedTx::begin(&mut c1).await.unwrap();
+    amendment
+        .revoke(&cti_base64(&[9; 16]), RevokeReason::Superseded, 10)
+        .await
+        .unwrap();
+    let report = {
+        let store = store.clone();
+        tokio::spawn(async move { store.record_uses(vec![([9; 16], 11)], 12).await })
+    };
+    // Until the report waits for a lock (bounded polling of the server's view).
+    let watcher = pg.client().await.unwrap();
+    let mut waiting = 0i64;
+    for _ in 0..400 {
+        waiting = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+                 AND datname = current_database()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(waiting, 1, "the use report waits for the token's row");
+    amendment.commit().await.unwrap();
+    let ack = report.await.unwrap().unwrap();
+    assert_eq!((ack.recorded, ack.known, ack.unknown), (0, 1, 0));
+    let feed = store.revocations_since(0, 10).await.unwrap();
+    assert_eq!(feed.len(), 1);
+    assert_eq!(feed[0].reason, "superseded");
+    drop(watcher);
+    store.close();
+}
