@@ -1,4 +1,7 @@
 //! HTTP tests of mobile-api, in process (`tower::ServiceExt::oneshot` on `build_app`).
+//! This file runs twice: as the `api` test target with the store in SQLite, and as a
+//! module of `api_postgres` with the store in PostgreSQL (`on_postgres`); what it reads
+//! from the database directly goes through `TestApp::query_*`, one SQL text per backend.
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -60,9 +63,18 @@ impl Resp {
     }
 }
 
+/// Whether this copy of the tests runs with the store in PostgreSQL (as a module of the
+/// `api_postgres` test target).
+fn on_postgres() -> bool {
+    module_path!().starts_with("api_postgres")
+}
+
 async fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = Config::for_tests(dir.path());
+    if on_postgres() {
+        cfg.database_url = Some(shared::pg::testing::fresh_database().await);
+    }
     f(&mut cfg);
     let key = |p| {
         shared::service_keys::load_or_create_key(dir.path(), p)
@@ -161,6 +173,58 @@ impl TestApp {
 
     fn db_path(&self) -> std::path::PathBuf {
         self.dir.path().join("mobile-api/mobile-api.db")
+    }
+
+    /// The rows of a query on the store's database: `sqlite` (placeholders `?1`…) or
+    /// `postgres` (`$1`…) by the backend, each row's columns as text (NULL: `None`).
+    async fn query(
+        &self,
+        sqlite: &str,
+        postgres: &str,
+        params: &[&str],
+    ) -> Vec<Vec<Option<String>>> {
+        use shared::issuer::store::IssuerDb;
+        match self.state.db.issuer().backend() {
+            IssuerDb::Sqlite(_) => {
+                let c = rusqlite::Connection::open(self.db_path()).unwrap();
+                let mut st = c.prepare(sqlite).unwrap();
+                let n = st.column_count();
+                st.query_map(rusqlite::params_from_iter(params), |r| {
+                    (0..n)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                rusqlite::types::ValueRef::Null => None,
+                                rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
+                                rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
+                                rusqlite::types::ValueRef::Text(t) => {
+                                    Some(String::from_utf8_lossy(t).into_owned())
+                                }
+                                rusqlite::types::ValueRef::Blob(b) => Some(hex::encode(b)),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+            }
+            IssuerDb::Postgres(pg) => {
+                let c = pg.client().await.unwrap();
+                let p: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    params.iter().map(|s| s as _).collect();
+                // Every column cast to text by the query itself (`::text`).
+                c.query(postgres, &p)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        (0..r.len())
+                            .map(|i| r.get::<_, Option<String>>(i))
+                            .collect()
+                    })
+                    .collect()
+            }
+        }
     }
 
     async fn trust_list(&self) -> TrustList {
@@ -263,17 +327,18 @@ async fn creating_a_declaration_answers_201_with_id_edit_token_lane_estimate_and
     assert_eq!(b["qr"]["png_url"], format!("/v1/declarations/{id}/qr.png"));
     assert_eq!(b["qr"]["svg_url"], format!("/v1/declarations/{id}/qr.svg"));
     // The edit token is stored only as a hash.
-    let c = rusqlite::Connection::open(app.db_path()).unwrap();
-    let stored: String = c
-        .query_row(
+    let stored = app
+        .query(
             "SELECT edit_token_hash FROM declarations WHERE id = ?1",
-            [id],
-            |r| r.get(0),
+            "SELECT edit_token_hash FROM declarations WHERE id = $1",
+            &[id],
         )
-        .unwrap();
+        .await;
     assert_eq!(
         stored,
-        shared::web::token_hash(b["edit_token"].as_str().unwrap())
+        [[Some(shared::web::token_hash(
+            b["edit_token"].as_str().unwrap()
+        ))]]
     );
 }
 
@@ -554,33 +619,27 @@ async fn delete_erases_the_personal_data_and_revokes_the_token() {
     .assert_status(StatusCode::NOT_FOUND);
 
     // The row keeps only audit data.
-    let c = rusqlite::Connection::open(app.db_path()).unwrap();
-    type AuditRow = (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        String,
-        String,
-    );
-    let (body, qr, duty, hash, erased, lane, kid): AuditRow = c
-        .query_row(
+    let row = app
+        .query(
             "SELECT body, qr_text, duty, edit_token_hash, erased_at, lane, kid FROM declarations WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            "SELECT body, qr_text, duty, edit_token_hash, erased_at::text, lane, kid FROM declarations WHERE id = $1",
+            &[id],
         )
-        .unwrap();
-    assert_eq!((body, qr, duty, hash), (None, None, None, None));
-    assert!(erased.is_some());
-    assert_eq!(lane, "green");
-    assert!(!kid.is_empty());
-    let everything: String = c
-        .query_row(
+        .await
+        .remove(0);
+    assert_eq!(row[..4], [None, None, None, None]);
+    assert!(row[4].is_some());
+    assert_eq!(row[5].as_deref(), Some("green"));
+    assert!(!row[6].as_deref().unwrap().is_empty());
+    let everything = app
+        .query(
             "SELECT group_concat(coalesce(id,'') || coalesce(body,'') || coalesce(qr_text,'') || coalesce(duty,'') || arrival_date || profile_id || lane || reasons || cti || kid, '|') FROM declarations",
-            [],
-            |r| r.get(0),
+            "SELECT string_agg(coalesce(id,'') || coalesce(body,'') || coalesce(qr_text,'') || coalesce(duty,'') || arrival_date || profile_id || lane || reasons || cti || kid, '|') FROM declarations",
+            &[],
         )
+        .await
+        .remove(0)
+        .remove(0)
         .unwrap();
     for pii in [
         "Tanaka",
@@ -627,16 +686,20 @@ async fn the_retention_purge_erases_declarations_older_than_the_retention_period
     app.get(&format!("/v1/declarations/{id}"), Some(token))
         .await
         .assert_status(StatusCode::NOT_FOUND);
-    let c = rusqlite::Connection::open(app.db_path()).unwrap();
-    let (body, erased): (Option<String>, Option<i64>) = c
-        .query_row(
+    let row = app
+        .query(
             "SELECT body, erased_at FROM declarations WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            "SELECT body, erased_at::text FROM declarations WHERE id = $1",
+            &[id],
         )
-        .unwrap();
-    assert_eq!(body, None);
-    assert_eq!(erased, Some((start + Duration::days(33)).unix_timestamp()));
+        .await;
+    assert_eq!(
+        row,
+        [[
+            None,
+            Some((start + Duration::days(33)).unix_timestamp().to_string())
+        ]]
+    );
     // A second run finds nothing more.
     assert_eq!(
         purge_expired(&app.state, start + Duration::days(34))
@@ -850,11 +913,14 @@ async fn a_party_sums_its_allowances() {
         .await;
     assert_eq!(couple.json()["lane_preview"], "green");
     // Estimates store nothing.
-    let c = rusqlite::Connection::open(app.db_path()).unwrap();
-    let n: i64 = c
-        .query_row("SELECT count(*) FROM declarations", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(n, 0);
+    let n = app
+        .query(
+            "SELECT count(*) FROM declarations",
+            "SELECT count(*)::text FROM declarations",
+            &[],
+        )
+        .await;
+    assert_eq!(n, [[Some("0".to_owned())]]);
     let bad = app
         .post_json(
             "/v1/estimate",
@@ -979,21 +1045,19 @@ async fn the_officer_console_reads_a_declaration_its_case_presented_with_the_rea
             .assert_status(StatusCode::BAD_REQUEST);
     }
     // The audit: one refused, one allowed, naming the case and the officer.
-    let audit: Vec<(i64, String, bool, String)> = rusqlite::Connection::open(app.db_path())
-        .unwrap()
-        .prepare("SELECT case_id, officer, allowed, reason FROM declaration_reads ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(
-        audit,
-        [
-            (7, "tanaka".to_owned(), false, "not_presented".to_owned()),
-            (7, "tanaka".to_owned(), true, "presented".to_owned()),
-        ]
-    );
+    let audit = app
+        .query(
+            "SELECT case_id, officer, allowed, reason FROM declaration_reads ORDER BY id",
+            "SELECT case_id::text, officer, allowed::int::text, reason FROM declaration_reads ORDER BY id",
+            &[],
+        )
+        .await;
+    let row = |allowed: &str, reason: &str| {
+        ["7", "tanaka", allowed, reason]
+            .map(|v| Some(v.to_owned()))
+            .to_vec()
+    };
+    assert_eq!(audit, [row("0", "not_presented"), row("1", "presented")]);
     // The public router does not serve it.
     let mut req = Request::builder()
         .uri(&path)
@@ -1058,13 +1122,14 @@ async fn a_gate_use_report_enters_each_token_once_in_the_revocation_feed_as_used
     assert_eq!(list[0]["cti"], cti_a);
     assert_eq!(list[0]["reason"], "used");
     // The use is noted on the token row, at the gate's time.
-    let used_at: Option<i64> = rusqlite::Connection::open(app.db_path())
-        .unwrap()
-        .query_row("SELECT used_at FROM tokens WHERE cti = ?1", [&cti_a], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(used_at, Some(1_800_000_000));
+    let used_at = app
+        .query(
+            "SELECT used_at FROM tokens WHERE cti = ?1",
+            "SELECT used_at::text FROM tokens WHERE cti = $1",
+            &[&cti_a],
+        )
+        .await;
+    assert_eq!(used_at, [[Some("1800000000".to_owned())]]);
 
     // Bad reports: a precise 422 or 400, and nothing recorded.
     let bad = post(
