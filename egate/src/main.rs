@@ -259,7 +259,15 @@ fn databases() -> anyhow::Result<Vec<(&'static str, PathBuf)>> {
 
 fn backup(dest: &Path) -> anyhow::Result<()> {
     let mut n = 0;
+    let mobile_on_postgres = mobile_api::Config::from_env()?.database_url.is_some();
     for (name, src) in databases()? {
+        if name == "mobile-api.db" && mobile_on_postgres {
+            println!(
+                "mobile-api: its store is in PostgreSQL (EGATE_DATABASE_URL): back it up with \
+                 PostgreSQL's own tools (base backups, WAL archiving; docs/storage.md)"
+            );
+            continue;
+        }
         if !src.exists() {
             println!("{name}: not present, skipped");
             continue;
