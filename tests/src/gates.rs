@@ -33,6 +33,34 @@ impl Gate {
             .await
             .unwrap()
     }
+
+    /// Wait (bounded: at most 30 s, polling every 50 ms) until this gate holds `n` of
+    /// mobile-api's feed entries; panics naming how many it holds otherwise.
+    pub async fn until_held(&self, n: i64) {
+        for _ in 0..600 {
+            if self.revocations_held().await >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the gate holds {} feed entries after 30 s, not {n}",
+            self.revocations_held().await
+        );
+    }
+
+    /// POST a JSON scan to this gate with its device key; returns the decision body.
+    pub async fn scan(&self, http: &reqwest::Client, qr: &str, mrz: &str) -> serde_json::Value {
+        let r = http
+            .post(self.running.url("/v1/scans"))
+            .bearer_auth(&self.device_key)
+            .json(&serde_json::json!({"qr": qr, "mrz": mrz}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "a scan always gets a decision");
+        r.json().await.unwrap()
+    }
 }
 
 impl System {

@@ -6,38 +6,9 @@
 use super::*;
 use serde_json::{Value, json};
 use std::time::Duration;
-use tests::gates::Gate;
 
 /// A refresh period no test outlives: only the long poll can deliver the entries.
 const HOURLY: u64 = 3600;
-
-/// Wait (at most 20 s, polling every 50 ms) until `gate` holds `n` of mobile-api's feed
-/// entries.
-async fn until_held(gate: &Gate, n: i64) {
-    for _ in 0..400 {
-        if gate.revocations_held().await >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "the gate holds {} feed entries after 20 s, not {n}",
-        gate.revocations_held().await
-    );
-}
-
-async fn scan_at(sys: &System, gate: &Gate, qr: &str, mrz: &str) -> Value {
-    let r = sys
-        .http
-        .post(gate.running.url("/v1/scans"))
-        .bearer_auth(&gate.device_key)
-        .json(&json!({"qr": qr, "mrz": mrz}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "a scan always gets a decision");
-    r.json().await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_amendment_reaches_a_gate_that_refreshes_hourly_and_the_old_qr_is_superseded() {
@@ -61,8 +32,8 @@ async fn an_amendment_reaches_a_gate_that_refreshes_hourly_and_the_old_qr_is_sup
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    until_held(&gate, 1).await;
-    let old = scan_at(&sys, &gate, &old_qr, &hanako.mrz()).await;
+    gate.until_held(1).await;
+    let old = gate.scan(&sys.http, &old_qr, &hanako.mrz()).await;
     assert_eq!(old["decision"], "red", "{old}");
     assert!(
         codes(&old).contains(&"token.superseded".to_owned()),
@@ -99,12 +70,12 @@ async fn a_use_at_one_gate_makes_another_gate_refuse_the_token_as_replayed() {
     let erik = Traveller::erik();
     let (_, created) = sys.declare(&erik.declaration(json!([]))).await;
     let qr = created["qr"]["text"].as_str().unwrap().to_owned();
-    let first = scan_at(&sys, &a, &qr, &erik.mrz()).await;
+    let first = a.scan(&sys.http, &qr, &erik.mrz()).await;
     assert_eq!(first["decision"], "green", "{first}");
     // Gate A reports the use; mobile-api enters it in its feed; gate B's long poll
     // brings it.
-    until_held(&b, 1).await;
-    let again = scan_at(&sys, &b, &qr, &erik.mrz()).await;
+    b.until_held(1).await;
+    let again = b.scan(&sys.http, &qr, &erik.mrz()).await;
     assert_eq!(again["decision"], "red", "{again}");
     assert!(
         codes(&again).contains(&"token.replayed".to_owned()),

@@ -8,35 +8,7 @@ use super::*;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tests::gates::Gate;
 use tests::pg_server::PgServer;
-
-/// Wait (at most 30 s) until `gate` holds `n` of mobile-api's feed entries.
-async fn until_held(gate: &Gate, n: i64) {
-    for _ in 0..600 {
-        if gate.revocations_held().await >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "the gate holds {} feed entries, not {n}",
-        gate.revocations_held().await
-    );
-}
-
-async fn scan_at(sys: &System, gate: &Gate, qr: &str, mrz: &str) -> Value {
-    let r = sys
-        .http
-        .post(gate.running.url("/v1/scans"))
-        .bearer_auth(&gate.device_key)
-        .json(&json!({"qr": qr, "mrz": mrz}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "a scan always gets a decision");
-    r.json().await.unwrap()
-}
 
 async fn feed_of(sys: &System, addr: SocketAddr) -> Value {
     sys.http
@@ -101,17 +73,17 @@ async fn two_instances_on_one_postgres_create_on_a_amend_on_b_and_gates_followin
     assert_eq!(feed_a["revocations"][0]["reason"], "superseded");
     // A gate following A and a gate following B both learn of it (long polling: B's
     // write wakes A's waiter through the database) and refuse the old QR.
-    until_held(&gate_a, 1).await;
-    until_held(&gate_b, 1).await;
+    gate_a.until_held(1).await;
+    gate_b.until_held(1).await;
     for gate in [&gate_a, &gate_b] {
-        let old = scan_at(&sys, gate, &old_qr, &hanako.mrz()).await;
+        let old = gate.scan(&sys.http, &old_qr, &hanako.mrz()).await;
         assert_eq!(old["decision"], "red", "{old}");
         assert!(
             codes(&old).contains(&"token.superseded".to_owned()),
             "{old}"
         );
     }
-    let new = scan_at(&sys, &gate_b, &new_qr, &hanako.mrz()).await;
+    let new = gate_b.scan(&sys.http, &new_qr, &hanako.mrz()).await;
     assert!(
         !codes(&new).contains(&"token.superseded".to_owned()),
         "{new}"
