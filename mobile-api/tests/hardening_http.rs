@@ -410,3 +410,85 @@ async fn https_with_a_self_signed_certificate_serves_and_plain_http_does_not() {
     let e = files.server_config().unwrap_err().to_string();
     assert!(e.contains("key.pem") && e.contains("chmod 600"), "{e}");
 }
+
+/// A browser offers ALPN `h2` and `http/1.1` and then speaks whichever the server chose.
+/// The server must only choose a protocol it serves: a phone that negotiated `h2` with a
+/// server that speaks HTTP/1.1 only got no answer at all (every page of the web app).
+#[tokio::test]
+async fn https_answers_a_client_that_offers_h2_and_http1_as_browsers_do() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    let cert = rcgen::generate_simple_self_signed(vec!["egate.test".to_owned()]).unwrap();
+    let s = Server::start(|c, dir| {
+        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+        shared::secret_file::create_private(&key_path, cert.signing_key.serialize_pem().as_bytes())
+            .unwrap();
+        c.tls = Some(shared::tls::TlsFiles {
+            cert: cert_path,
+            key: key_path,
+        });
+    })
+    .await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("egate.test").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+    let h2 = match alpn.as_deref() {
+        Some(b"h2") => true,
+        None | Some(b"http/1.1") => false,
+        Some(other) => panic!("unexpected ALPN {other:?}"),
+    };
+    // With h2: the HTTP/2 connection preface and an empty SETTINGS frame (a server that
+    // speaks HTTP/2 answers with its own SETTINGS frame, type 4); else an HTTP/1.1 GET.
+    let request: &[u8] = if h2 {
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0"
+    } else {
+        b"GET /my HTTP/1.1\r\nHost: egate.test\r\nConnection: close\r\n\r\n"
+    };
+    tls.write_all(request).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Bounded: the first answer bytes, or the server closing the connection.
+    for _ in 0..16 {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), tls.read(&mut buf))
+            .await
+            .expect("an answer within 10 s")
+        {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                if got.len() >= 12 {
+                    break;
+                }
+            }
+        }
+    }
+    if h2 {
+        assert!(
+            got.len() >= 9 && got[3] == 4,
+            "negotiated h2 but the server does not speak it: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+    } else {
+        assert!(
+            got.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    s.stop().await;
+}

@@ -4,8 +4,9 @@
 //! HTTPS is on when both `EGATE_TLS_CERT` (PEM certificate chain, leaf first) and
 //! `EGATE_TLS_KEY` (PEM private key: PKCS#8, PKCS#1 or SEC1) are set; the key file must
 //! be private to the service's user ([`crate::secret_file`]). TLS 1.2 and 1.3, ALPN
-//! `h2` and `http/1.1`. Handshakes run off the accept loop, each bounded by
-//! [`HANDSHAKE_TIMEOUT`], so a client that stalls its handshake holds no one else up.
+//! `http/1.1` only (the only protocol served). Handshakes run off the accept loop, each
+//! bounded by [`HANDSHAKE_TIMEOUT`], so a client that stalls its handshake holds no one
+//! else up.
 
 use axum::Router;
 use axum::serve::ListenerExt as _;
@@ -101,7 +102,10 @@ impl TlsFiles {
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_single_cert(certs, key)?;
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // Only what the server speaks (axum is built with HTTP/1 only): a browser that
+        // negotiated `h2` here would send HTTP/2 frames to an HTTP/1 parser and get no
+        // answer at all.
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
 }
