@@ -230,7 +230,7 @@ async fn the_service_worker_carries_the_shell_version_and_never_caches_the_api()
     // Its own CSP governs the worker: fetches to this origin only.
     assert_eq!(
         header(&h, "content-security-policy"),
-        "default-src 'none'; connect-src 'self'"
+        "default-src 'none'; connect-src 'self'; frame-ancestors 'none'"
     );
     let sw = String::from_utf8(body).unwrap();
     assert!(

@@ -131,8 +131,10 @@ pub async fn app_css(headers: HeaderMap) -> Response {
 }
 
 /// The service worker's own CSP (a worker script's response CSP governs the worker):
-/// it fetches from this origin only, and nothing else.
-const SW_CSP: &str = "default-src 'none'; connect-src 'self'";
+/// it fetches from this origin only, and nothing else. `frame-ancestors 'none'` as on
+/// every response (it replaces the service's default policy): the script opened as a
+/// document may not be framed either.
+const SW_CSP: &str = "default-src 'none'; connect-src 'self'; frame-ancestors 'none'";
 
 /// `GET /sw.js`: the service worker, with the shell's version in it.
 pub async fn service_worker(headers: HeaderMap) -> Response {

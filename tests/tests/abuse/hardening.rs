@@ -2,8 +2,13 @@
 //! here once ([`ROUTES`]); a test checks the list against the `.route("…")` calls in the
 //! routers' source files, so a new route cannot escape the other checks: security
 //! headers on every response, every state-changing route refused without its CSRF
-//! token (HTML) or its credential / JSON content type (API), `no-store` on every kiosk
-//! response, and no personal data in any URL a page links to.
+//! token (HTML), its same-origin check (the phone's "Change") or its credential / JSON
+//! content type (API), `no-store` on every kiosk response and every page of the phone's
+//! wizard, and no personal data in any URL a page links to.
+//!
+//! The declaration wizard (crate `wizard`, docs/wizard.md) is mounted by two services:
+//! the kiosk in shared-terminal mode and mobile-api (the phone web app) in
+//! personal-phone mode. Its routes are listed once per service.
 
 use super::*;
 use reqwest::{Method, StatusCode};
@@ -45,8 +50,13 @@ enum Guard {
     ConsoleForm,
     /// Console login form: needs the login CSRF cookie and field.
     ConsoleLogin,
-    /// Kiosk form: needs the session and its CSRF token.
-    KioskForm,
+    /// A wizard page's form (the kiosk's or the phone's): needs the session and its CSRF
+    /// token.
+    WizardForm,
+    /// The phone's "Change" (`POST /declarations/edit`, posted by the offline page `/my`,
+    /// which has no session and so no CSRF token): only from this origin (`Origin`, or
+    /// `Sec-Fetch-Site: same-origin` when there is none), 403 for another site's.
+    SameOrigin,
 }
 
 /// One route: service, method, the path pattern as written in the router (with the
@@ -245,23 +255,23 @@ const ROUTES: &[Route] = &[
         ConsoleForm,
     ),
     Route(Kiosk, "GET", "/", "/", Read),
-    Route(Kiosk, "POST", "/start", "/start", KioskForm),
+    Route(Kiosk, "POST", "/start", "/start", WizardForm),
     Route(Kiosk, "GET", "/passport", "/passport", Read),
-    Route(Kiosk, "POST", "/passport", "/passport", KioskForm),
+    Route(Kiosk, "POST", "/passport", "/passport", WizardForm),
     Route(Kiosk, "GET", "/trip", "/trip", Read),
-    Route(Kiosk, "POST", "/trip", "/trip", KioskForm),
+    Route(Kiosk, "POST", "/trip", "/trip", WizardForm),
     Route(Kiosk, "GET", "/party", "/party", Read),
-    Route(Kiosk, "POST", "/party", "/party", KioskForm),
+    Route(Kiosk, "POST", "/party", "/party", WizardForm),
     Route(Kiosk, "GET", "/questions", "/questions", Read),
-    Route(Kiosk, "POST", "/questions", "/questions", KioskForm),
+    Route(Kiosk, "POST", "/questions", "/questions", WizardForm),
     Route(Kiosk, "GET", "/items", "/items", Read),
-    Route(Kiosk, "POST", "/items", "/items", KioskForm),
+    Route(Kiosk, "POST", "/items", "/items", WizardForm),
     Route(Kiosk, "GET", "/review", "/review", Read),
-    Route(Kiosk, "POST", "/review", "/review", KioskForm),
+    Route(Kiosk, "POST", "/review", "/review", WizardForm),
     Route(Kiosk, "GET", "/result", "/result", Read),
-    Route(Kiosk, "POST", "/result", "/result", KioskForm),
+    Route(Kiosk, "POST", "/result", "/result", WizardForm),
     Route(Kiosk, "GET", "/result/print", "/result/print", Read),
-    Route(Kiosk, "POST", "/finish", "/finish", KioskForm),
+    Route(Kiosk, "POST", "/finish", "/finish", WizardForm),
     Route(Kiosk, "GET", "/timeout", "/timeout", Read),
     Route(Kiosk, "GET", "/static/kiosk.css", "/static/kiosk.css", Read),
     Route(Kiosk, "GET", "/v1/trust-list", "/v1/trust-list", Read),
@@ -288,6 +298,52 @@ const ROUTES: &[Route] = &[
         Bearer,
     ),
     Route(Kiosk, "GET", "/healthz", "/healthz", Read),
+    // mobile-api's phone web app: the wizard in personal-phone mode (web_app.rs) ...
+    Route(Mobile, "GET", "/", "/", Read),
+    Route(Mobile, "POST", "/start", "/start", WizardForm),
+    Route(Mobile, "POST", "/lang", "/lang", WizardForm),
+    Route(Mobile, "GET", "/passport", "/passport", Read),
+    Route(Mobile, "POST", "/passport", "/passport", WizardForm),
+    Route(Mobile, "GET", "/trip", "/trip", Read),
+    Route(Mobile, "POST", "/trip", "/trip", WizardForm),
+    Route(Mobile, "GET", "/party", "/party", Read),
+    Route(Mobile, "POST", "/party", "/party", WizardForm),
+    Route(Mobile, "GET", "/questions", "/questions", Read),
+    Route(Mobile, "POST", "/questions", "/questions", WizardForm),
+    Route(Mobile, "GET", "/items", "/items", Read),
+    Route(Mobile, "POST", "/items", "/items", WizardForm),
+    Route(Mobile, "GET", "/review", "/review", Read),
+    Route(Mobile, "POST", "/review", "/review", WizardForm),
+    Route(Mobile, "GET", "/result", "/result", Read),
+    Route(Mobile, "POST", "/result", "/result", WizardForm),
+    Route(Mobile, "POST", "/finish", "/finish", WizardForm),
+    Route(
+        Mobile,
+        "POST",
+        "/declarations/edit",
+        "/declarations/edit",
+        SameOrigin,
+    ),
+    Route(
+        Mobile,
+        "GET",
+        "/static/wizard.css",
+        "/static/wizard.css",
+        Read,
+    ),
+    // ... and its app shell (app_shell.rs).
+    Route(Mobile, "GET", "/my", "/my", Read),
+    Route(
+        Mobile,
+        "GET",
+        "/manifest.webmanifest",
+        "/manifest.webmanifest",
+        Read,
+    ),
+    Route(Mobile, "GET", "/app.js", "/app.js", Read),
+    Route(Mobile, "GET", "/app.css", "/app.css", Read),
+    Route(Mobile, "GET", "/sw.js", "/sw.js", Read),
+    Route(Mobile, "GET", "/icons/{name}", "/icons/icon-192.png", Read),
 ];
 
 /// The (service, method, path) triples declared by `.route("…", …)` calls in a file.
@@ -314,15 +370,24 @@ fn routes_in_text(svc: Svc, src: &str, prefix: &str, out: &mut BTreeSet<String>)
     let mut rest = src;
     while let Some(i) = rest.find(".route(") {
         rest = rest[i + 7..].trim_start();
+        // The wizard's paths are `&p("/…")` (under its configured prefix): one more
+        // parenthesis to close before the handlers.
+        let mut depth = 1usize;
+        if let Some(r) = rest.strip_prefix("&p(") {
+            rest = r.trim_start();
+            depth += 1;
+        }
         let Some(r) = rest.strip_prefix('"') else {
-            continue;
+            panic!(
+                "a route whose path the scan cannot read: .route({}",
+                rest.lines().next().unwrap_or_default()
+            );
         };
         rest = r;
         let end = rest.find('"').unwrap();
         let path = format!("{prefix}{}", &rest[..end]);
         // The handlers of this route: up to the parenthesis that closes `.route(`
         // (method routers may be merged or layered inside it).
-        let mut depth = 1usize;
         let call_end = rest
             .char_indices()
             .find_map(|(k, ch)| {
@@ -380,9 +445,22 @@ fn the_route_list_names_every_route_of_the_three_routers_sources() {
             &mut found,
         );
     }
+    // The kiosk's own endpoints (health, beside the issuer's), mounted among the pages.
     routes_in_source(
         Kiosk,
         &format!("{root}/kiosk/src/routes.rs"),
+        "",
+        &mut found,
+    );
+    // The wizard's pages, as each service mounts them: the kiosk's (kiosk/src/routes.rs)
+    // and the phone web app's (mobile-api/src/web_app.rs).
+    for svc in [Kiosk, Mobile] {
+        found.extend(wizard_routes(svc));
+    }
+    // The phone app's shell, merged into mobile-api's public router.
+    routes_in_source(
+        Mobile,
+        &format!("{root}/mobile-api/src/app_shell.rs"),
         "",
         &mut found,
     );
@@ -396,7 +474,55 @@ fn the_route_list_names_every_route_of_the_three_routers_sources() {
         missing.is_empty() && stale.is_empty(),
         "routes in the source but not in ROUTES: {missing:?}; in ROUTES but not in the source: {stale:?}"
     );
-    assert!(found.len() >= 50, "the scan found the routes: {found:?}");
+    assert!(found.len() >= 90, "the scan found the routes: {found:?}");
+}
+
+/// The routes of the wizard's router (wizard/src/routes.rs `mount`) as `svc` (the kiosk
+/// or mobile-api) mounts them: those built for both modes, then the arm of the
+/// service's mode only (the kiosk: shared terminal; mobile-api: personal phone).
+fn wizard_routes(svc: Svc) -> BTreeSet<String> {
+    // The paths are `&p("/…")`, under the configured prefix, and the stylesheet's is
+    // `&p(c.stylesheet)`: neither is written in the router, both are each service's
+    // configuration, so they are taken from the configuration the service builds (the
+    // kiosk: `WizardConfig::shared_terminal`, kiosk/src/lib.rs; mobile-api:
+    // `web_app::wizard_config`). A changed stylesheet path then changes the scan, and
+    // the list (written for pages at the root) is checked against it.
+    let dir = tempfile::tempdir().unwrap();
+    let (config, mode_arm) = match svc {
+        Kiosk => (
+            wizard::WizardConfig::shared_terminal(std::time::Duration::from_secs(60), false),
+            "Mode::SharedTerminal =>",
+        ),
+        Mobile => (
+            mobile_api::web_app::wizard_config(&mobile_api::Config::for_tests(dir.path())),
+            "Mode::PersonalPhone =>",
+        ),
+        _ => panic!("{svc:?} does not mount the wizard"),
+    };
+    assert_eq!(config.prefix, "", "{svc:?}: the wizard's pages at the root");
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../wizard/src/routes.rs");
+    let src = std::fs::read_to_string(file).unwrap();
+    let mount = &src[src.find("pub fn mount").expect("the wizard's mount()")..];
+    let arms = mount.find("match c.mode").expect("the per-mode routes");
+    let both = mount[..arms].replace(
+        "&p(c.stylesheet)",
+        &format!("&p({:?})", config.path(config.stylesheet)),
+    );
+    assert!(
+        !both.contains("c.stylesheet"),
+        "the stylesheet's route read"
+    );
+    let arm = &mount[arms..mount[arms..].find("};").expect("the match's end") + arms];
+    let arm = &arm[arm.find(mode_arm).expect("the mode's arm")..];
+    // The arm ends where the next mode's begins.
+    let arm = match arm[mode_arm.len()..].find("Mode::") {
+        Some(next) => &arm[..mode_arm.len() + next],
+        None => arm,
+    };
+    let mut out = BTreeSet::new();
+    routes_in_text(svc, &both, "", &mut out);
+    routes_in_text(svc, arm, "", &mut out);
+    out
 }
 
 /// Every `.rs` file below `dir`, at any depth, in a stable order.
@@ -510,10 +636,15 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     fn url(&self, r: &Route) -> String {
-        let path =
-            r.3.replace("{id}", &self.decl_id)
-                .replace("{case}", &self.case_id.to_string());
-        match r.0 {
+        self.url_on(r.0, r.3)
+    }
+
+    /// `example` (a route's concrete path) on `svc`'s listener.
+    fn url_on(&self, svc: Svc, example: &str) -> String {
+        let path = example
+            .replace("{id}", &self.decl_id)
+            .replace("{case}", &self.case_id.to_string());
+        match svc {
             Mobile => self.sys.mobile.url(&path),
             Gate => self.sys.gate.url(&path),
             Console => self.sys.console_url(&path),
@@ -553,16 +684,27 @@ impl Fixture {
 
     /// Start a kiosk session in English on `c`; returns its CSRF token.
     async fn kiosk_session(&self, c: &reqwest::Client) -> String {
-        let start = c.get(self.sys.kiosk.url("/")).send().await.unwrap();
+        self.wizard_session(c, Kiosk).await
+    }
+
+    /// Start a wizard session in English on `c`, on the kiosk or on the phone web app
+    /// (mobile-api); returns its CSRF token.
+    async fn wizard_session(&self, c: &reqwest::Client, svc: Svc) -> String {
+        let at = |path: &str| match svc {
+            Kiosk => self.sys.kiosk.url(path),
+            Mobile => self.sys.mobile.url(path),
+            _ => panic!("{svc:?} serves no wizard"),
+        };
+        let start = c.get(at("/")).send().await.unwrap();
         let csrf = csrf_of(&start.text().await.unwrap());
         let r = c
-            .post(self.sys.kiosk.url("/start"))
+            .post(at("/start"))
             .form(&[("csrf", csrf.as_str()), ("lang", "en")])
             .send()
             .await
             .unwrap();
         assert!(r.status().is_redirection() || r.status().is_success());
-        let p = c.get(self.sys.kiosk.url("/passport")).send().await.unwrap();
+        let p = c.get(at("/passport")).send().await.unwrap();
         assert_eq!(p.status(), 200);
         csrf_of(&p.text().await.unwrap())
     }
@@ -594,13 +736,21 @@ async fn every_route_answers_with_the_security_headers_and_every_kiosk_response_
     f.login(&officer).await;
     let kiosk = client();
     f.kiosk_session(&kiosk).await;
+    let phone = client();
+    f.wizard_session(&phone, Mobile).await;
+    // The phone's wizard pages are no-store like the kiosk's (they hold the session's
+    // CSRF token and the passenger's answers); the API and the app shell are not pages
+    // of a session.
+    let phone_pages = wizard_routes(Mobile);
     let mut checked = 0;
     for r in ROUTES {
-        // Each route as a stranger and, for console and kiosk, also inside a session.
+        // Each route as a stranger and, for console, kiosk and mobile-api (the phone web
+        // app), also inside a session.
         let mut clients = vec![("anonymous", &anon)];
         match r.0 {
             Console => clients.push(("officer", &officer)),
             Kiosk => clients.push(("kiosk session", &kiosk)),
+            Mobile => clients.push(("phone session", &phone)),
             _ => {}
         }
         for (who, c) in clients {
@@ -621,7 +771,7 @@ async fn every_route_answers_with_the_security_headers_and_every_kiosk_response_
                 );
             }
             assert_security_headers(&what, resp.headers());
-            if r.0 == Kiosk {
+            if r.0 == Kiosk || phone_pages.contains(&format!("{:?} {} {}", r.0, r.1, r.2)) {
                 assert_eq!(
                     resp.headers()
                         .get("cache-control")
@@ -634,7 +784,7 @@ async fn every_route_answers_with_the_security_headers_and_every_kiosk_response_
         }
     }
     // The fallbacks (404) and a wrong method (405) carry them too.
-    for url in [
+    let fallbacks = [
         f.sys.mobile.url("/nope"),
         f.sys.gate.url("/nope"),
         f.sys.gate.url("/console/queue"),
@@ -642,9 +792,12 @@ async fn every_route_answers_with_the_security_headers_and_every_kiosk_response_
         f.sys.console_url("/console/nope"),
         f.sys.console_url("/v1/scans"),
         f.sys.kiosk.url("/nope"),
+        f.sys.mobile.url("/v1/nope"),
         format!("http://{}/nope", f.sys.mobile_internal),
         format!("http://{}/nope", f.sys.kiosk_internal),
-    ] {
+    ];
+    let errors = fallbacks.len() + 1;
+    for url in fallbacks {
         let resp = anon.get(&url).send().await.unwrap();
         assert_eq!(resp.status(), 404, "{url}");
         assert_security_headers(&url, resp.headers());
@@ -657,7 +810,7 @@ async fn every_route_answers_with_the_security_headers_and_every_kiosk_response_
     assert_eq!(resp.status(), 405);
     assert_security_headers("DELETE /v1/scans", resp.headers());
     println!(
-        "RELIABILITY item9: {checked} route/identity requests + 5 error responses carried nosniff, CSP frame-ancestors 'none', Referrer-Policy"
+        "RELIABILITY item9: {checked} route/identity requests + {errors} error responses carried nosniff, CSP frame-ancestors 'none', Referrer-Policy"
     );
 }
 
@@ -697,6 +850,53 @@ async fn each_gate_listener_serves_only_its_own_routes() {
 }
 
 #[tokio::test]
+async fn the_kiosk_and_the_phone_web_app_serve_only_their_own_routes() {
+    let _g = EXCLUSIVE.read().await;
+    let f = fixture().await;
+    // A session on each, so that the wizard's pages answer as to a passenger.
+    let (kiosk, phone) = (client(), client());
+    f.wizard_session(&kiosk, Kiosk).await;
+    f.wizard_session(&phone, Mobile).await;
+    let mut crossed = 0;
+    for r in ROUTES {
+        // A route of the kiosk requested on mobile-api and the other way round: the
+        // other mode's pages (the kiosk's printout and timeout, the phone's language
+        // switch and "Change"), each one's stylesheet, the app shell and the API are not
+        // served (404; 405 where the path is the other's with another method).
+        let (other, c) = match r.0 {
+            Kiosk => (Mobile, &phone),
+            Mobile => (Kiosk, &kiosk),
+            _ => continue,
+        };
+        if ROUTES
+            .iter()
+            .any(|o| o.0 == other && o.1 == r.1 && o.2 == r.2)
+        {
+            continue;
+        }
+        let path_elsewhere = ROUTES.iter().any(|o| o.0 == other && o.2 == r.2);
+        let url = f.url_on(other, r.3);
+        let method = Method::from_bytes(r.1.as_bytes()).unwrap();
+        let resp = c.request(method, &url).send().await.unwrap();
+        let want = if path_elsewhere { 405 } else { 404 };
+        assert_eq!(
+            resp.status(),
+            want,
+            "{:?} {} {} on {other:?}",
+            r.0,
+            r.1,
+            r.3
+        );
+        assert_security_headers(&url, resp.headers());
+        crossed += 1;
+    }
+    assert!(crossed >= 20, "{crossed}");
+    println!(
+        "RELIABILITY wizard: {crossed} routes of the kiosk or mobile-api requested on the other -> 404/405"
+    );
+}
+
+#[tokio::test]
 async fn every_state_changing_route_refuses_a_request_without_its_csrf_token_or_credential() {
     let _g = EXCLUSIVE.read().await;
     let f = fixture().await;
@@ -705,6 +905,8 @@ async fn every_state_changing_route_refuses_a_request_without_its_csrf_token_or_
     f.login(&officer).await;
     let kiosk = client();
     f.kiosk_session(&kiosk).await;
+    let phone = client();
+    f.wizard_session(&phone, Mobile).await;
     let audit_before = cases_taken_or_closed(&f).await;
     let mut refused = 0;
     for r in ROUTES {
@@ -817,21 +1019,65 @@ async fn every_state_changing_route_refuses_a_request_without_its_csrf_token_or_
                     .unwrap();
                 assert_eq!(resp.status(), 403, "{} with a wrong CSRF token", r.3);
             }
-            KioskForm => {
-                let resp = kiosk
+            WizardForm => {
+                let session = if r.0 == Kiosk { &kiosk } else { &phone };
+                let resp = session
                     .post(&url)
                     .form(&[("action", "next"), ("lang", "en")])
                     .send()
                     .await
                     .unwrap();
                 assert_eq!(resp.status(), 403, "{} in a session without CSRF", r.3);
-                let resp = kiosk
+                let resp = session
                     .post(&url)
                     .form(&[("csrf", "forged"), ("action", "next")])
                     .send()
                     .await
                     .unwrap();
                 assert_eq!(resp.status(), 403, "{} with a wrong CSRF token", r.3);
+            }
+            SameOrigin => {
+                // Another site's form opening the declaration, with its real edit token
+                // (the worst case: a forger holding one): refused, no session opened.
+                let form = [
+                    ("declaration_id", f.decl_id.as_str()),
+                    ("edit_token", f.edit_token.as_str()),
+                ];
+                let evil = Some("https://evil.example");
+                for (origin, fetch_site) in [
+                    (evil, None),
+                    (evil, Some("same-origin")),
+                    (Some("null"), Some("cross-site")),
+                    (Some("null"), None),
+                    (None, Some("cross-site")),
+                    (None, None),
+                ] {
+                    let mut req = anon.post(&url).form(&form);
+                    if let Some(o) = origin {
+                        req = req.header("origin", o);
+                    }
+                    if let Some(s) = fetch_site {
+                        req = req.header("sec-fetch-site", s);
+                    }
+                    let resp = req.send().await.unwrap();
+                    let what = format!("{} {} from {origin:?} ({fetch_site:?})", r.1, r.3);
+                    assert_eq!(resp.status(), 403, "{what}");
+                    assert!(
+                        !resp.headers().contains_key("set-cookie"),
+                        "{what}: no session"
+                    );
+                }
+                // The same post from this origin opens it (the 403s are the origin's).
+                let own = client();
+                let resp = own
+                    .post(&url)
+                    .header("origin", format!("http://{}", f.sys.mobile.addr))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), StatusCode::SEE_OTHER, "same-origin edit");
+                assert_eq!(resp.headers()["location"], "/review");
             }
         }
         refused += 1;
@@ -849,6 +1095,13 @@ async fn every_state_changing_route_refuses_a_request_without_its_csrf_token_or_
     assert_eq!(body["revision"], 1, "{body}");
     let audit_after = cases_taken_or_closed(&f).await;
     assert_eq!(audit_after, audit_before, "no case was taken or closed");
+    for (c, passport) in [
+        (&kiosk, f.sys.kiosk.url("/passport")),
+        (&phone, f.sys.mobile.url("/passport")),
+    ] {
+        let p = c.get(passport).send().await.unwrap();
+        assert_eq!(p.status(), 200, "the wizard session is still live");
+    }
     let q = officer
         .get(f.sys.console_url("/console/queue"))
         .send()
@@ -856,7 +1109,7 @@ async fn every_state_changing_route_refuses_a_request_without_its_csrf_token_or_
         .unwrap();
     assert_eq!(q.status(), 200, "the officer is still signed in");
     println!(
-        "RELIABILITY item9: {refused} state-changing routes refused without CSRF token / credential / JSON content type"
+        "RELIABILITY item9: {refused} state-changing routes refused without CSRF token / same origin / credential / JSON content type"
     );
 }
 
@@ -888,9 +1141,8 @@ async fn no_page_links_to_a_url_holding_the_passengers_name_or_passport_number()
         "850412".into(),
     ];
     let mut pages: Vec<(String, String)> = Vec::new();
-    // A whole kiosk declaration by Hanako, keeping every page.
-    let k = client();
-    let csrf = f.kiosk_session(&k).await;
+    // A whole declaration by Hanako on the kiosk and on the phone web app (the same
+    // wizard, each mode's pages), keeping every page.
     let mrz = hanako.mrz();
     let today = shared::domain::format_date(time::OffsetDateTime::now_utc().date());
     let steps: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -933,36 +1185,46 @@ async fn no_page_links_to_a_url_holding_the_passengers_name_or_passport_number()
         ("/items", vec![("action", "next")]),
         ("/review", vec![("action", "confirm")]),
     ];
-    for (path, mut fields) in steps {
-        fields.push(("csrf", csrf.as_str()));
-        let r = k
-            .post(f.sys.kiosk.url(path))
-            .form(&fields)
-            .send()
-            .await
-            .unwrap();
-        let loc = r
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned());
-        pages.push((
-            format!("POST {path} location"),
-            loc.clone().unwrap_or_default(),
-        ));
-        pages.push((format!("POST {path}"), r.text().await.unwrap()));
-        if let Some(loc) = loc {
-            let r = k.get(f.sys.kiosk.url(&loc)).send().await.unwrap();
-            pages.push((format!("GET {loc}"), r.text().await.unwrap()));
+    for svc in [Kiosk, Mobile] {
+        let at = |path: &str| match svc {
+            Kiosk => f.sys.kiosk.url(path),
+            _ => f.sys.mobile.url(path),
+        };
+        let k = client();
+        let csrf = f.wizard_session(&k, svc).await;
+        for (path, fields) in &steps {
+            let mut fields = fields.clone();
+            fields.push(("csrf", csrf.as_str()));
+            let r = k.post(at(path)).form(&fields).send().await.unwrap();
+            let loc = r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            pages.push((
+                format!("{svc:?} POST {path} location"),
+                loc.clone().unwrap_or_default(),
+            ));
+            pages.push((format!("{svc:?} POST {path}"), r.text().await.unwrap()));
+            if let Some(loc) = loc {
+                let r = k.get(at(&loc)).send().await.unwrap();
+                pages.push((format!("{svc:?} GET {loc}"), r.text().await.unwrap()));
+            }
+        }
+        // The result, then the kiosk's printout or the phone's "My declarations".
+        let after = if svc == Kiosk { "/result/print" } else { "/my" };
+        for path in ["/result", after] {
+            let r = k.get(at(path)).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{svc:?} {path}");
+            let body = r.text().await.unwrap();
+            if path == "/result" {
+                assert!(
+                    body.contains("id=\"verdict\""),
+                    "the {svc:?} journey reached the result page"
+                );
+            }
+            pages.push((format!("{svc:?} GET {path}"), body));
         }
     }
-    for path in ["/result", "/result/print"] {
-        let r = k.get(f.sys.kiosk.url(path)).send().await.unwrap();
-        pages.push((format!("GET {path}"), r.text().await.unwrap()));
-    }
-    assert!(
-        pages.iter().any(|(_, b)| b.contains("id=\"verdict\"")),
-        "the kiosk journey reached the result page"
-    );
     assert!(
         pages.iter().any(|(_, b)| b.contains(&hanako.td3.surname)),
         "the pages show the name (so the scan below is meaningful)"
