@@ -822,3 +822,65 @@ async fn a_typed_passport_expiring_before_arrival_is_refused_on_its_field_as_the
         Some(expiry.as_str())
     );
 }
+
+/// `declarations_created` from `/metrics`.
+async fn declarations_created(base: &str) -> u64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("mobile_api_declarations_created"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no declarations_created in {text}"))
+}
+
+#[tokio::test]
+async fn a_confirm_tapped_twice_at_once_creates_one_declaration() {
+    // A slow phone, "Confirm" tapped again before the first answer: the same session
+    // posts the review several times at once. One declaration: a second would be one
+    // whose edit token the device never gets (personal data it can neither see nor
+    // erase) and a second valid QR.
+    let s = serve().await;
+    let mut p = Phone::new(&s, "en");
+    to_items(&mut p, "en", false).await;
+    goods_to_review(&mut p).await;
+    let before = declarations_created(&s.base).await;
+    let cookie = format!("wizard_session={}", p.cookie.clone().unwrap());
+    let form = [("csrf", p.csrf.clone()), ("action", "confirm".to_owned())];
+    let posts = (0..8).map(|_| {
+        p.http
+            .post(format!("{}/review", s.base))
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+    });
+    let answers = futures_join_all(posts).await;
+    for r in &answers {
+        let r = r.as_ref().unwrap();
+        assert_eq!(r.status().as_u16(), 303);
+        assert_eq!(r.headers()["location"], "/result");
+    }
+    assert_eq!(declarations_created(&s.base).await - before, 1);
+    let r = p.get("/result").await;
+    let d = data_block(&r);
+    assert!(d["edit_token"].as_str().is_some_and(|t| !t.is_empty()));
+}
+
+/// Run the futures at once (no extra dependency for it).
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    fs: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = fs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}

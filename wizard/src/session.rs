@@ -111,6 +111,9 @@ pub struct Session {
     pub issued: Option<Issued>,
     /// The stored declaration this session edits (phone mode).
     pub amend: Option<Amend>,
+    /// A confirmation of this session is being issued: a second "Confirm" (a double
+    /// tap) waits for it instead of issuing a second declaration.
+    pub submitting: bool,
 }
 
 impl Session {
@@ -127,6 +130,7 @@ impl Session {
             errors: Vec::new(),
             issued: None,
             amend: None,
+            submitting: false,
         }
     }
 }

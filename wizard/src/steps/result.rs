@@ -197,12 +197,27 @@ impl PrintPage {
     }
 }
 
+/// How long `GET /result` waits for a confirmation still being issued (a double tap
+/// on "Confirm" is sent here while the first is in flight), in steps of 100 ms.
+const IN_FLIGHT_WAIT_STEPS: u32 = 300;
+
 /// `GET /result`.
 pub async fn get(
     State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
     headers: HeaderMap,
 ) -> Response {
+    if let Some(cookie) = st.sessions.cookie(&headers) {
+        for _ in 0..IN_FLIGHT_WAIT_STEPS {
+            let in_flight = st
+                .sessions
+                .with(&cookie, |s| s.submitting && s.issued.is_none());
+            if in_flight != Some(true) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
     page(&st, &headers, |s| {
         let issued = s.issued.as_ref()?;
         let o = outcome(issued, s.lang, &st.policy);

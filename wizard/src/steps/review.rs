@@ -188,6 +188,18 @@ pub async fn get(
     })
 }
 
+/// Clears the session's [`crate::session::Session::submitting`] when dropped.
+struct Submitting<'a> {
+    st: &'a WizardState,
+    cookie: &'a str,
+}
+
+impl Drop for Submitting<'_> {
+    fn drop(&mut self) {
+        self.st.sessions.with(self.cookie, |s| s.submitting = false);
+    }
+}
+
 /// Why the draft cannot be confirmed: the step to go back to and its field errors
 /// (field id, localised message).
 pub(crate) type Refused = (u8, Vec<(String, String)>);
@@ -289,8 +301,17 @@ pub async fn post(
                 "stay" => return Err(Box::new(see_other("/review"))),
                 _ => {}
             }
+            // A confirmation of this session is in flight (a double tap): its result
+            // page waits for it; a second declaration would be one the device never
+            // gets the edit token of.
+            if s.submitting {
+                return Err(Box::new(see_other("/result")));
+            }
             match assemble(&s.draft, &profile, window, s.lang) {
-                Ok((input, decl)) => Ok((input, decl, s.amend.clone(), s.lang)),
+                Ok((input, decl)) => {
+                    s.submitting = true;
+                    Ok((input, decl, s.amend.clone(), s.lang))
+                }
                 Err((step, errors)) => {
                     s.errors = on_typed_passport(s, step, errors);
                     Err(Box::new(see_other(step_path(step))))
@@ -302,6 +323,11 @@ pub async fn post(
         None => return see_other("/"),
         Some(Err(resp)) => return *resp,
         Some(Ok(d)) => d,
+    };
+    // Cleared however this ends (answered, failed, or the client gone mid-way).
+    let _in_flight = Submitting {
+        st: &st,
+        cookie: &cookie,
     };
     let evaluation = evaluate(&profile, &decl.declared);
     let submission = Submission {
