@@ -19,6 +19,14 @@
 //!   signal's receiver count, so the bound holds without a separate counter); above it
 //!   a request that would wait gets `503` with `Retry-After: `[`FULL_RETRY_AFTER_SECS`]
 //!   (a page with entries is always answered at once, whatever the count).
+//! - at most [`MAX_FEED_WAITERS_PER_CLIENT`] of them from one client address (the TCP
+//!   peer; `X-Forwarded-For` is never trusted), counted in [`ClientWaiters`] and
+//!   answered the same way, for that address only: the feed is public, and without it
+//!   one address opening the global cap's worth of waits would turn every gate's long
+//!   poll into a `503` (gates would fall back to their periodic pull). Gates of one
+//!   airport behind one NAT share an address, so the figure is sized for a terminal's
+//!   gates (docs/trust.md "How gates follow the feeds"); one over it does not fail, it
+//!   follows the feed by its periodic pull until a slot frees.
 //! - a wait ends early when the listener starts shutting down ([`crate::tls::Draining`]):
 //!   the gate gets the usual empty page and a graceful shutdown is never held up by it.
 
@@ -26,12 +34,18 @@ use super::store::IssuerStore;
 use crate::db::DbError;
 use crate::feed::Revocation;
 use crate::tls::Draining;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Longest wait a request may ask for, seconds.
 pub const MAX_FEED_WAIT_SECS: u64 = 25;
 /// Most requests waiting at once in one issuer process.
 pub const MAX_FEED_WAITERS: usize = 256;
+/// Most requests waiting at once from one client address (gates behind one NAT share
+/// one address: docs/trust.md).
+pub const MAX_FEED_WAITERS_PER_CLIENT: usize = 32;
 /// `Retry-After` of the answer to a request over [`MAX_FEED_WAITERS`], seconds.
 pub const FULL_RETRY_AFTER_SECS: u64 = 2;
 /// Response header of a feed page: the wait the issuer granted, seconds (absent from
@@ -45,6 +59,64 @@ pub enum Polled {
     Page(Vec<Revocation>),
     /// Nothing to answer yet and [`MAX_FEED_WAITERS`] already waiting.
     Full,
+    /// Nothing to answer yet and [`MAX_FEED_WAITERS_PER_CLIENT`] already waiting from
+    /// the request's client address.
+    ClientFull,
+}
+
+/// The requests waiting on one issuer's feed, per client address. An address is in
+/// the map only while at least one of its requests holds a [`WaitSlot`], so the map is
+/// no larger than the number of requests in flight.
+#[derive(Debug, Default)]
+pub struct ClientWaiters {
+    counts: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl ClientWaiters {
+    /// A slot for one more waiting request from `client`, or `None` when
+    /// [`MAX_FEED_WAITERS_PER_CLIENT`] already wait from it.
+    pub fn enter(self: &Arc<Self>, client: IpAddr) -> Option<WaitSlot> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(client).or_insert(0);
+        if *n >= MAX_FEED_WAITERS_PER_CLIENT {
+            return None;
+        }
+        *n += 1;
+        Some(WaitSlot {
+            waiters: self.clone(),
+            client,
+        })
+    }
+
+    /// How many requests wait from `client` now.
+    pub fn waiting_from(&self, client: IpAddr) -> usize {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.get(&client).copied().unwrap_or(0)
+    }
+}
+
+/// One waiting request's place in [`ClientWaiters`]; given back when dropped (the
+/// answer, or the client going away mid-wait).
+#[derive(Debug)]
+pub struct WaitSlot {
+    waiters: Arc<ClientWaiters>,
+    client: IpAddr,
+}
+
+impl Drop for WaitSlot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .waiters
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.client);
+            }
+        }
+    }
 }
 
 /// How many requests wait on `store`'s feed now (for tests and health checks: the cap
@@ -54,9 +126,23 @@ pub fn waiting(store: &IssuerStore) -> usize {
 }
 
 /// The entries after `since` (at most `limit`): at once when there are any or `wait`
-/// is zero, else once a commit adds some, the wait ends, or shutdown starts.
+/// is zero, else once a commit adds some, the wait ends, or shutdown starts. No
+/// per-address cap (callers without a client address: tests, tools).
 pub async fn poll(
     store: &IssuerStore,
+    since: i64,
+    limit: u32,
+    wait: Duration,
+    draining: Option<Draining>,
+) -> Result<Polled, DbError> {
+    poll_from(store, None, since, limit, wait, draining).await
+}
+
+/// [`poll`] for a request from `client`: a wait counts against the address's
+/// [`MAX_FEED_WAITERS_PER_CLIENT`] as well as the process's [`MAX_FEED_WAITERS`].
+pub async fn poll_from(
+    store: &IssuerStore,
+    client: Option<IpAddr>,
     since: i64,
     limit: u32,
     wait: Duration,
@@ -72,6 +158,15 @@ pub async fn poll(
     if !list.is_empty() {
         return Ok(Polled::Page(list));
     }
+    // The address's cap first: one address over its share must not take the slots
+    // of the global cap from the others. Held until the answer.
+    let _slot = match client {
+        Some(ip) => match store.client_waiters().enter(ip) {
+            Some(slot) => Some(slot),
+            None => return Ok(Polled::ClientFull),
+        },
+        None => None,
+    };
     if signal.receiver_count() > MAX_FEED_WAITERS {
         return Ok(Polled::Full);
     }
@@ -130,9 +225,28 @@ mod tests {
             .unwrap();
         match waiter.await.unwrap().unwrap() {
             Polled::Page(list) => assert_eq!(list.len(), 1),
-            Polled::Full => panic!("one waiter is under the cap"),
+            Polled::Full | Polled::ClientFull => panic!("one waiter is under the cap"),
         }
         store.close();
+    }
+
+    #[test]
+    fn an_address_gets_its_cap_of_slots_and_others_are_counted_apart() {
+        let waiters = Arc::new(ClientWaiters::default());
+        let (a, b) = (IpAddr::from([127, 0, 0, 1]), IpAddr::from([127, 0, 0, 2]));
+        let held: Vec<WaitSlot> = (0..MAX_FEED_WAITERS_PER_CLIENT)
+            .map(|_| waiters.enter(a).expect("under the cap"))
+            .collect();
+        assert!(waiters.enter(a).is_none(), "over the address's cap");
+        let other = waiters.enter(b).expect("another address has its own count");
+        assert_eq!(waiters.waiting_from(b), 1);
+        drop(held);
+        drop(other);
+        assert_eq!(waiters.waiting_from(a), 0);
+        assert!(
+            waiters.counts.lock().unwrap().is_empty(),
+            "no entry left behind"
+        );
     }
 
     #[tokio::test]
@@ -143,7 +257,7 @@ mod tests {
             .unwrap()
         {
             Polled::Page(list) => assert!(list.is_empty()),
-            Polled::Full => panic!("one waiter is under the cap"),
+            Polled::Full | Polled::ClientFull => panic!("one waiter is under the cap"),
         }
         store.close();
     }
@@ -161,7 +275,7 @@ mod tests {
         tx.send(true).unwrap();
         match waiter.await.unwrap().unwrap() {
             Polled::Page(list) => assert!(list.is_empty()),
-            Polled::Full => panic!("one waiter is under the cap"),
+            Polled::Full | Polled::ClientFull => panic!("one waiter is under the cap"),
         }
         store.close();
     }

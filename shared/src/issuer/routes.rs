@@ -27,11 +27,12 @@ use crate::service_keys::VerifierSource;
 use crate::web::{ApiJson, Problem};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Most revocations in one answer.
@@ -180,13 +181,14 @@ pub struct SinceQuery {
         (status = 200, description = "Revoked token ids in sequence order (at most 1000; page with next_since). With `wait`: answered at once when entries follow `since`, else when one is committed, the wait ends (an empty page) or the issuer shuts down (an empty page)", body = RevocationsOut,
             headers(("X-Egate-Feed-Wait" = u64, description = "The wait granted, seconds (present whenever `wait` was asked for)"))),
         (status = 400, description = "Bad `since` or `wait`", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 503, description = "Already 256 requests waiting in this issuer process: retry after `Retry-After` seconds (asked without `wait`, the page is always answered)", body = ProblemDoc, content_type = "application/problem+json",
+        (status = 503, description = "Already 256 requests waiting in this issuer process, or 32 from the client's address: retry after `Retry-After` seconds (asked without `wait`, the page is always answered)", body = ProblemDoc, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds"))),
     )
 )]
 pub async fn revocations(
     State(ep): State<IssuerEndpoints>,
     draining: Option<axum::Extension<crate::tls::Draining>>,
+    connect: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     query: Result<Query<SinceQuery>, QueryRejection>,
 ) -> Result<Response, IssuerError> {
     use super::feed_wait::{FEED_WAIT_HEADER, FULL_RETRY_AFTER_SECS, MAX_FEED_WAIT_SECS, Polled};
@@ -209,8 +211,11 @@ pub async fn revocations(
         }
     };
     let granted = std::time::Duration::from_secs(wait.unwrap_or(0));
-    let polled = super::feed_wait::poll(
+    // The TCP peer (`X-Forwarded-For` is never trusted): the per-address cap's key.
+    let client = connect.map(|axum::Extension(ConnectInfo(a))| a.ip());
+    let polled = super::feed_wait::poll_from(
         &ep.store,
+        client,
         since,
         REVOCATIONS_PAGE,
         granted,
@@ -225,6 +230,17 @@ pub async fn revocations(
                 "feed-waiters-full",
                 "Too many waiting requests",
                 "Too many requests are waiting on this feed; retry after the given delay (a request without `wait` is answered at once).",
+            );
+            p.retry_after = Some(FULL_RETRY_AFTER_SECS);
+            return Err(p.into());
+        }
+        Polled::ClientFull => {
+            tracing::warn!("feed waiters from one client address at their cap");
+            let mut p = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "feed-waiters-full",
+                "Too many waiting requests",
+                "Too many requests from this address are waiting on this feed; retry after the given delay (a request without `wait` is answered at once).",
             );
             p.retry_after = Some(FULL_RETRY_AFTER_SECS);
             return Err(p.into());

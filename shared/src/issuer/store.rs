@@ -237,6 +237,8 @@ pub enum IssuerDb {
 #[derive(Debug, Clone)]
 pub struct IssuerStore {
     db: IssuerDb,
+    /// The requests waiting on the feed per client address ([`super::feed_wait`]).
+    waiters: std::sync::Arc<super::feed_wait::ClientWaiters>,
 }
 
 impl IssuerStore {
@@ -244,6 +246,7 @@ impl IssuerStore {
     pub fn new(db: Db) -> IssuerStore {
         IssuerStore {
             db: IssuerDb::Sqlite(db),
+            waiters: Default::default(),
         }
     }
 
@@ -251,6 +254,7 @@ impl IssuerStore {
     pub fn postgres(db: PgDb) -> IssuerStore {
         IssuerStore {
             db: IssuerDb::Postgres(db),
+            waiters: Default::default(),
         }
     }
 
@@ -265,6 +269,12 @@ impl IssuerStore {
             IssuerDb::Sqlite(db) => Some(db),
             IssuerDb::Postgres(_) => None,
         }
+    }
+
+    /// The count of requests waiting on the feed per client address, shared by every
+    /// clone of this store.
+    pub fn client_waiters(&self) -> &std::sync::Arc<super::feed_wait::ClientWaiters> {
+        &self.waiters
     }
 
     /// The feed's change signal: moves on after each commit that added feed entries
