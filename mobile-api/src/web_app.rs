@@ -15,10 +15,9 @@ use crate::declarations::{amend_declaration, authorize_token, create_declaration
 use crate::error::AppError;
 use axum::Router;
 use axum::http::StatusCode;
-use shared::domain::DeclarationInput;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use wizard::{Receipt, Submission, Submit, SubmitError, SubmitFuture, WizardConfig};
+use wizard::{Loaded, Receipt, Submission, Submit, SubmitError, SubmitFuture, WizardConfig};
 
 /// The wizard's configuration in this service: personal phone, 30 minutes of
 /// inactivity, the browser's language, `Secure` cookies when serving HTTPS.
@@ -87,6 +86,13 @@ impl Submit for PhoneSubmit {
                     let row = authorize_token(st, &a.declaration_id, Some(&a.edit_token))
                         .await
                         .map_err(submit_error)?;
+                    // Changed since the session loaded it (from another device, or the
+                    // API): the passenger never saw that version, so it is not
+                    // overwritten; the wizard says so (409). A change landing between
+                    // this check and the store is the API's own 409, the same answer.
+                    if row.revision != a.revision {
+                        return Err(SubmitError::Conflict);
+                    }
                     let rev = amend_declaration(st, &row, &s.input, s.now)
                         .await
                         .map_err(submit_error)?;
@@ -102,23 +108,28 @@ impl Submit for PhoneSubmit {
         })
     }
 
-    fn load<'a>(&'a self, id: &'a str, edit_token: &'a str) -> SubmitFuture<'a, DeclarationInput> {
+    fn load<'a>(&'a self, id: &'a str, edit_token: &'a str) -> SubmitFuture<'a, Loaded> {
         Box::pin(async move {
             let row = authorize_token(&self.state, id, Some(edit_token))
                 .await
                 .map_err(submit_error)?;
-            row.body.ok_or(SubmitError::NotFound)
+            let input = row.body.ok_or(SubmitError::NotFound)?;
+            Ok(Loaded {
+                input,
+                revision: row.revision,
+            })
         })
     }
 }
 
-/// The API's errors as the wizard's: invalid fields go back to their step; an unknown,
-/// erased or concurrently changed declaration is "not found"; the rest is ours.
+/// The API's errors as the wizard's: invalid fields go back to their step; an unknown or
+/// erased declaration is "not found"; one changed concurrently (the API's 409) is a
+/// conflict; the rest is ours.
 fn submit_error(e: AppError) -> SubmitError {
     match e {
         AppError::Validation(errs) => SubmitError::Invalid(errs),
         AppError::NotFound => SubmitError::NotFound,
-        AppError::Problem(p) if p.status == StatusCode::CONFLICT.as_u16() => SubmitError::NotFound,
+        AppError::Problem(p) if p.status == StatusCode::CONFLICT.as_u16() => SubmitError::Conflict,
         AppError::Problem(p) => SubmitError::Internal(p.detail.clone()),
         AppError::Db(e) => SubmitError::Internal(format!("storage: {e}")),
         AppError::Internal(e) => SubmitError::Internal(e),

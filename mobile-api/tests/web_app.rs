@@ -587,6 +587,115 @@ async fn an_edit_from_the_device_gives_a_new_qr_and_supersedes_the_old_one() {
 }
 
 #[tokio::test]
+async fn an_edit_confirmed_after_the_declaration_changed_elsewhere_is_a_409_page_in_the_language() {
+    // The passenger opens a declaration in the wizard; meanwhile it is amended through
+    // the API (another device, with the edit token); confirming the wizard's copy must
+    // not overwrite that unseen: a 409 page in the session's language leading back to
+    // "My declarations", and the API's amendment stands. Once per language.
+    let s = serve().await;
+    let mut p = Phone::new(&s, "en");
+    to_items(&mut p, "en", false).await;
+    goods_to_review(&mut p).await;
+    let r = p.submit("/review", &[("action", "confirm")]).await;
+    let first = check_result(&mut p, &r, Lang::En).await;
+    let id = first["declaration_id"].as_str().unwrap().to_owned();
+    let edit_token = first["edit_token"].as_str().unwrap().to_owned();
+    let api = reqwest::Client::new();
+    let url = format!("{}/v1/declarations/{id}", s.base);
+    let origin = s.base.clone();
+    for (n, lang) in [Lang::Ja, Lang::En, Lang::ZhHans, Lang::ZhHant, Lang::Ko]
+        .into_iter()
+        .enumerate()
+    {
+        let mut q = Phone::new(&s, "en");
+        let form = [
+            ("declaration_id", id.as_str()),
+            ("edit_token", edit_token.as_str()),
+            ("lang", lang.code()),
+        ];
+        let r = q
+            .post_raw("/declarations/edit", &form, &[("origin", origin.as_str())])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let review = q.get("/review").await;
+        assert!(review.body.contains("id=\"amending\""), "{}", review.body);
+
+        // Meanwhile, through the API: whisky bottles 10 + n.
+        let current: Value = api
+            .get(&url)
+            .bearer_auth(&edit_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut body = current["declaration"].clone();
+        let bottles = 10 + n;
+        body["items"][0]["quantity"] = bottles.into();
+        let put = api
+            .put(&url)
+            .bearer_auth(&edit_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+        let put: Value = put.json().await.unwrap();
+        let revision = put["revision"].clone();
+        assert_eq!(revision, current["revision"].as_u64().unwrap() + 1);
+
+        // The wizard's (stale) copy confirmed: refused, in the session's language.
+        let r = q.post("/review", &[("action", "confirm")]).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert!(
+            r.body.contains(&format!("<html lang=\"{}\"", lang.code())),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains(&t(lang, "kiosk-error-conflict")),
+            "{lang:?}: {}",
+            r.body
+        );
+        assert!(r.body.contains("href=\"/my\""), "a way back to /my");
+        assert!(!r.body.contains(&t(lang, "kiosk-error-not-found")));
+        assert!(!r.body.contains(&edit_token));
+
+        // Nothing lost: the API's amendment stands, its QR still the current one.
+        let now: Value = api
+            .get(&url)
+            .bearer_auth(&edit_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(now["revision"], revision);
+        assert_eq!(now["declaration"]["items"][0]["quantity"], bottles);
+        assert_eq!(now["qr"]["text"], put["qr"]["text"]);
+    }
+
+    // Opened again (as from /my), the latest version confirms normally.
+    let mut q = Phone::new(&s, "en");
+    let form = [
+        ("declaration_id", id.as_str()),
+        ("edit_token", edit_token.as_str()),
+    ];
+    let r = q
+        .post_raw("/declarations/edit", &form, &[("origin", origin.as_str())])
+        .await;
+    assert_eq!(r.status, 303);
+    let items = q.get("/items").await;
+    assert_eq!(items.value_of("item-0-quantity").as_deref(), Some("14"));
+    q.get("/review").await;
+    let r = q.submit("/review", &[("action", "confirm")]).await;
+    let again = check_result(&mut q, &r, Lang::En).await;
+    assert_eq!(again["declaration_id"], first["declaration_id"]);
+}
+
+#[tokio::test]
 async fn a_bad_check_digit_in_the_pasted_mrz_names_the_field_in_korean() {
     let s = serve().await;
     let mut p = Phone::new(&s, "ko");

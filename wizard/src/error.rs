@@ -33,6 +33,10 @@ pub enum WizardError {
     /// No such page (404).
     #[error("not found")]
     NotFound,
+    /// The declaration being amended was changed elsewhere since it was opened (409;
+    /// phone mode): nothing was stored, the page leads back to "My declarations".
+    #[error("conflict")]
+    Conflict,
     /// Over the service's rate limit (429; the service adds `Retry-After`).
     #[error("too many requests")]
     TooMany,
@@ -48,6 +52,7 @@ impl WizardError {
             WizardError::Forbidden => StatusCode::FORBIDDEN,
             WizardError::BadRequest => StatusCode::BAD_REQUEST,
             WizardError::NotFound => StatusCode::NOT_FOUND,
+            WizardError::Conflict => StatusCode::CONFLICT,
             WizardError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             WizardError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -59,6 +64,7 @@ impl WizardError {
             WizardError::Forbidden => "kiosk-error-forbidden",
             WizardError::BadRequest => "kiosk-error-bad-request",
             WizardError::NotFound => "kiosk-error-not-found",
+            WizardError::Conflict => "kiosk-error-conflict",
             WizardError::TooMany => "kiosk-error-too-many",
             WizardError::Internal => "kiosk-error-internal",
         }
@@ -76,6 +82,12 @@ impl WizardError {
                 "forbidden",
                 "Forbidden",
                 "The form is missing its CSRF token or the token is wrong.",
+            ),
+            WizardError::Conflict => Problem::new(
+                status,
+                "conflict",
+                "Changed meanwhile",
+                "The declaration was changed elsewhere since it was opened; open it again.",
             ),
             WizardError::BadRequest => Problem::new(
                 status,
@@ -97,6 +109,13 @@ impl WizardError {
         let page = ErrorPage {
             lang,
             message_key: self.message_key(),
+            help_key: match self {
+                WizardError::Conflict => Some("kiosk-error-conflict-help"),
+                _ => None,
+            },
+            // A declaration is opened again from the app shell's list (outside the
+            // wizard: no prefix).
+            my_declarations: matches!(self, WizardError::Conflict),
             prefix: prefix.to_owned(),
             stylesheet: stylesheet.to_owned(),
         };
@@ -132,6 +151,10 @@ pub struct ErrorPage {
     pub lang: Lang,
     /// Key of the message.
     pub message_key: &'static str,
+    /// Key of a paragraph below it, if any.
+    pub help_key: Option<&'static str>,
+    /// Whether the page leads to "My declarations" (`/my`) instead of the start.
+    pub my_declarations: bool,
     /// The wizard's URL prefix.
     pub prefix: String,
     /// The stylesheet's path.

@@ -37,7 +37,7 @@ pub use config::{LanguagePolicy, Mode, WizardConfig};
 pub use error::WizardError;
 pub use routes::mount;
 pub use session::SessionStore;
-pub use submit::{Amend, Receipt, Submission, Submit, SubmitError, SubmitFuture};
+pub use submit::{Amend, Loaded, Receipt, Submission, Submit, SubmitError, SubmitFuture};
 
 /// Everything the wizard's handlers need. Cheap to clone.
 #[derive(Clone)]

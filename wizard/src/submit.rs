@@ -11,20 +11,34 @@ use std::pin::Pin;
 /// The future a [`Submit`] method returns.
 pub type SubmitFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, SubmitError>> + Send + 'a>>;
 
-/// A declaration being edited: its id and the capability to change it (held only in
-/// the server-side session, never in a URL or a log).
+/// A declaration being edited: its id, the capability to change it (held only in the
+/// server-side session, never in a URL or a log) and the revision the session loaded.
 #[derive(Clone)]
 pub struct Amend {
     /// Declaration id.
     pub declaration_id: String,
     /// The edit token.
     pub edit_token: String,
+    /// The revision loaded into the session: confirming amends that one only, so a
+    /// change made meanwhile elsewhere (another device, the API) is never overwritten
+    /// unseen ([`SubmitError::Conflict`]).
+    pub revision: u32,
+}
+
+/// A stored declaration loaded for editing.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Its answers.
+    pub input: DeclarationInput,
+    /// Its current revision.
+    pub revision: u32,
 }
 
 impl std::fmt::Debug for Amend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Amend")
             .field("declaration_id", &self.declaration_id)
+            .field("revision", &self.revision)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +90,10 @@ pub enum SubmitError {
     /// The declaration to amend or load is unknown, erased, or the edit token is wrong.
     #[error("no such declaration")]
     NotFound,
+    /// The declaration to amend changed since the session loaded it (edited elsewhere):
+    /// nothing was stored.
+    #[error("changed meanwhile")]
+    Conflict,
     /// Something on the service's side failed (logged there).
     #[error("internal: {0}")]
     Internal(String),
@@ -95,9 +113,9 @@ pub trait Submit: Send + Sync + 'static {
         Ok(())
     }
 
-    /// The stored declaration `id` if `edit_token` is its edit token (phone mode's
-    /// "Change"). The default: the service keeps no declarations.
-    fn load<'a>(&'a self, id: &'a str, edit_token: &'a str) -> SubmitFuture<'a, DeclarationInput> {
+    /// The stored declaration `id` and its revision if `edit_token` is its edit token
+    /// (phone mode's "Change"). The default: the service keeps no declarations.
+    fn load<'a>(&'a self, id: &'a str, edit_token: &'a str) -> SubmitFuture<'a, Loaded> {
         let _ = (id, edit_token);
         Box::pin(async { Err(SubmitError::NotFound) })
     }

@@ -16,6 +16,8 @@ kiosk-error-forbidden = This form has expired. Please start again.
 kiosk-error-too-many = Too many requests from this device. Please wait a minute and try again.
 kiosk-error-bad-request = The entry could not be read. Please start again.
 kiosk-error-not-found = This page does not exist.
+kiosk-error-conflict = This declaration was changed elsewhere in the meantime.
+kiosk-error-conflict-help = Your changes here were not saved. Open it again from My declarations to see its latest version.
 kiosk-error-internal = Something went wrong on our side. Please try again or ask a customs officer.
 
 kiosk-start-title = Customs declaration

@@ -16,6 +16,8 @@ kiosk-error-forbidden = このフォームは有効期限が切れました。�
 kiosk-error-too-many = この端末からのリクエストが多すぎます。1分ほど待ってから、もう一度お試しください。
 kiosk-error-bad-request = 入力を読み取れませんでした。最初からやり直してください。
 kiosk-error-not-found = このページはありません。
+kiosk-error-conflict = この申告は、その間に別の場所で変更されました。
+kiosk-error-conflict-help = ここでの変更は保存されていません。「私の申告」から開き直して、最新の内容をご確認ください。
 kiosk-error-internal = システムで問題が発生しました。もう一度お試しいただくか、税関職員にお声がけください。
 
 kiosk-start-title = 税関申告

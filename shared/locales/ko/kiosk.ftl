@@ -16,6 +16,8 @@ kiosk-error-forbidden = 이 양식은 만료되었습니다. 처음부터 다시
 kiosk-error-too-many = 이 기기에서 요청이 너무 많습니다. 1분 정도 기다린 후 다시 시도해 주세요.
 kiosk-error-bad-request = 입력 내용을 읽을 수 없습니다. 처음부터 다시 시작해 주세요.
 kiosk-error-not-found = 이 페이지는 없습니다.
+kiosk-error-conflict = 이 신고는 그사이 다른 곳에서 변경되었습니다.
+kiosk-error-conflict-help = 여기에서 변경한 내용은 저장되지 않았습니다. '내 신고'에서 다시 열어 최신 내용을 확인해 주세요.
 kiosk-error-internal = 시스템에 문제가 발생했습니다. 다시 시도하거나 세관 직원에게 문의해 주세요.
 
 kiosk-start-title = 세관 신고

@@ -16,6 +16,8 @@ kiosk-error-forbidden = 此表单已失效，请重新开始。
 kiosk-error-too-many = 来自此设备的请求过多。请稍等一分钟后再试。
 kiosk-error-bad-request = 无法读取输入内容，请重新开始。
 kiosk-error-not-found = 此页面不存在。
+kiosk-error-conflict = 此申报在此期间已在别处被修改。
+kiosk-error-conflict-help = 您在此处的修改未保存。请从“我的申报”重新打开，查看其最新内容。
 kiosk-error-internal = 系统出现问题。请重试，或咨询海关工作人员。
 
 kiosk-start-title = 海关申报

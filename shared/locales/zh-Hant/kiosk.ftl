@@ -16,6 +16,8 @@ kiosk-error-forbidden = 此表單已失效，請重新開始。
 kiosk-error-too-many = 來自此裝置的請求過多。請稍候一分鐘後再試。
 kiosk-error-bad-request = 無法讀取輸入內容，請重新開始。
 kiosk-error-not-found = 此頁面不存在。
+kiosk-error-conflict = 此申報在此期間已在別處被修改。
+kiosk-error-conflict-help = 您在此處的修改未儲存。請從「我的申報」重新開啟，查看其最新內容。
 kiosk-error-internal = 系統發生問題。請重試，或洽詢海關人員。
 
 kiosk-start-title = 海關申報

@@ -7,6 +7,8 @@
 //!   erases it and the device forgets it.
 //! - Korean at 360×640: the QR is shown again on /my with mobile-api stopped.
 //! - Japanese at 430×932, the passport typed from the photo page.
+//! - Simplified, then Traditional Chinese at 360×640, one declaration each; the last
+//!   one changed through the API while open in the wizard: the "changed elsewhere" page.
 //! - English in landscape, 640×360.
 //!
 //! On every page of every run: axe-core (WCAG 2.2 AA) finds nothing, no sideways
@@ -413,6 +415,68 @@ async fn japanese_on_a_430_phone_with_the_passport_typed_from_the_photo_page() {
     c.goto(&format!("{base}/no-such-page")).await.unwrap();
     css(&c, "main").await;
     page(&c, "ja", "15-not-found").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simplified_then_traditional_chinese_on_a_360_phone_every_page_is_accessible() {
+    // One browser, two whole declarations: zh-Hans, "Done", then zh-Hant (each language
+    // chosen on the start page), axe on every page of both.
+    let sys = System::spawn().await;
+    let base = sys.mobile.url("");
+    let driver = start_driver();
+    let c = phone(&driver, 360, 640).await;
+    let mut last = Value::Null;
+    for (lang, who) in [
+        ("zh-Hans", Traveller::erik()),
+        ("zh-Hant", Traveller::hanako()),
+    ] {
+        let issued = declare(&c, &base, lang, Passport::Mrz(&who)).await;
+        last = issued.clone();
+        let id = issued["declaration_id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            css(&c, "html").await.attr("lang").await.unwrap().as_deref(),
+            Some(lang)
+        );
+        click(&c, "#finish").await;
+        css(&c, &format!("{} .qr svg", card(&id))).await;
+        page(&c, lang, "10-my").await;
+    }
+
+    // The last one opened for a change, amended meanwhile elsewhere (the API, as another
+    // device would), then confirmed here: the "changed elsewhere" page, back to /my.
+    let id = last["declaration_id"].as_str().unwrap().to_owned();
+    click(&c, &format!("{} .change", card(&id))).await;
+    css(&c, "#amending").await;
+    let api = reqwest::Client::new();
+    let url = format!("{base}/v1/declarations/{id}");
+    let edit_token = last["edit_token"].as_str().unwrap();
+    let current: Value = api
+        .get(&url)
+        .bearer_auth(edit_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let put = api
+        .put(&url)
+        .bearer_auth(edit_token)
+        .json(&current["declaration"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    click(&c, "#next").await;
+    css(&c, "#reopen").await;
+    assert_eq!(
+        css(&c, "h1").await.text().await.unwrap(),
+        t(Lang::ZhHant, "kiosk-error-conflict")
+    );
+    page(&c, "zh-Hant", "12-changed-elsewhere").await;
+    click(&c, "#reopen").await;
+    css(&c, &format!("{} .qr svg", card(&id))).await;
     c.close().await.unwrap();
 }
 

@@ -65,9 +65,9 @@ pub async fn post(
     if id.is_empty() || edit_token.is_empty() || id.len() > 64 || edit_token.len() > 128 {
         return AppError::NotFound.into_response();
     }
-    let input = match st.submit.load(id, edit_token).await {
-        Ok(input) => input,
-        Err(SubmitError::NotFound | SubmitError::Invalid(_)) => {
+    let loaded = match st.submit.load(id, edit_token).await {
+        Ok(loaded) => loaded,
+        Err(SubmitError::NotFound | SubmitError::Invalid(_) | SubmitError::Conflict) => {
             return AppError::NotFound.into_response();
         }
         Err(SubmitError::Internal(e)) => {
@@ -84,10 +84,11 @@ pub async fn post(
     let amend = Amend {
         declaration_id: id.to_owned(),
         edit_token: edit_token.to_owned(),
+        revision: loaded.revision,
     };
     st.sessions.with(&cookie, |s| {
         s.started = true;
-        s.draft = draft_of(&input);
+        s.draft = draft_of(&loaded.input);
         s.amend = Some(amend);
     });
     let mut resp = see_other("/review");

@@ -348,6 +348,7 @@ pub async fn post(
             return see_other(step_path(step));
         }
         Err(SubmitError::NotFound) => return AppError::NotFound.into_response(),
+        Err(SubmitError::Conflict) => return AppError::Conflict.into_response(),
         Err(SubmitError::Internal(e)) => {
             tracing::error!(error = %e, "failed to issue the declaration");
             return AppError::Internal.into_response();
