@@ -15,6 +15,7 @@ use crate::declarations::{amend_declaration, authorize_token, create_declaration
 use crate::error::AppError;
 use axum::Router;
 use axum::http::StatusCode;
+use shared::pg::UNAVAILABLE_RETRY_AFTER_SECS;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use wizard::{Loaded, Receipt, Submission, Submit, SubmitError, SubmitFuture, WizardConfig};
@@ -130,7 +131,15 @@ fn submit_error(e: AppError) -> SubmitError {
         AppError::Validation(errs) => SubmitError::Invalid(errs),
         AppError::NotFound => SubmitError::NotFound,
         AppError::Problem(p) if p.status == StatusCode::CONFLICT.as_u16() => SubmitError::Conflict,
+        AppError::Problem(p) if p.status == StatusCode::SERVICE_UNAVAILABLE.as_u16() => {
+            SubmitError::Unavailable(p.retry_after.unwrap_or(UNAVAILABLE_RETRY_AFTER_SECS))
+        }
         AppError::Problem(p) => SubmitError::Internal(p.detail.clone()),
+        // PostgreSQL down: the API's 503 + Retry-After, as a page in the language.
+        AppError::Db(e) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "database unavailable");
+            SubmitError::Unavailable(UNAVAILABLE_RETRY_AFTER_SECS)
+        }
         AppError::Db(e) => SubmitError::Internal(format!("storage: {e}")),
         AppError::Internal(e) => SubmitError::Internal(e),
     }

@@ -42,8 +42,18 @@ pub struct WizardConfig {
     pub mode: Mode,
     /// Inactivity after which a session is gone.
     pub idle: Duration,
-    /// Most sessions held at once (the oldest goes first beyond it).
+    /// Most sessions held at once. Beyond it idle ones go first; then a kiosk drops
+    /// its oldest session, a phone refuses a new one (`evict_live_sessions`).
     pub max_sessions: usize,
+    /// At [`Self::max_sessions`], whether the oldest live session makes room for a new
+    /// one (kiosk: a terminal has one passenger, the oldest is long gone) or the new
+    /// one is refused with a 503 page (phone: a flood of new sessions must not end
+    /// passengers' half-typed declarations; docs/wizard.md).
+    pub evict_live_sessions: bool,
+    /// Most new sessions a minute from one client address (an IPv6 client: its /64);
+    /// beyond it the start page is a 429 page with `Retry-After`. `None`: no limit
+    /// (kiosk).
+    pub new_sessions_per_client_per_minute: Option<u32>,
     /// How the first language is chosen.
     pub language: LanguagePolicy,
     /// Path prefix of every page ("" = at the root; else e.g. "/declare", no trailing
@@ -58,6 +68,12 @@ pub struct WizardConfig {
     pub lang_cookie: Option<&'static str>,
 }
 
+/// The phone's limit of new sessions a minute per client address: a passenger's phone
+/// keeps its cookie, so one address starts a handful a minute; passengers behind one
+/// airport Wi-Fi NAT share an address, hence the margin (docs/wizard.md). One address
+/// holds at most this times the idle minutes (30) of live sessions: 1,800 of 20,000.
+pub const NEW_SESSIONS_PER_CLIENT_PER_MINUTE: u32 = 60;
+
 impl WizardConfig {
     /// The kiosk's configuration: shared terminal, Japanese until chosen.
     pub fn shared_terminal(idle: Duration, secure_cookie: bool) -> WizardConfig {
@@ -65,6 +81,8 @@ impl WizardConfig {
             mode: Mode::SharedTerminal,
             idle,
             max_sessions: 256,
+            evict_live_sessions: true,
+            new_sessions_per_client_per_minute: None,
             language: LanguagePolicy::Fixed(Lang::Ja),
             prefix: String::new(),
             stylesheet: "/static/kiosk.css",
@@ -79,6 +97,8 @@ impl WizardConfig {
             mode: Mode::PersonalPhone,
             idle: Duration::from_secs(30 * 60),
             max_sessions: 20_000,
+            evict_live_sessions: false,
+            new_sessions_per_client_per_minute: Some(NEW_SESSIONS_PER_CLIENT_PER_MINUTE),
             language: LanguagePolicy::AcceptLanguage,
             prefix: String::new(),
             stylesheet: "/static/wizard.css",

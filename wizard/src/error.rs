@@ -43,6 +43,10 @@ pub enum WizardError {
     /// Something on our side failed (500); the cause was logged where it happened.
     #[error("internal error")]
     Internal,
+    /// Busy or a dependency down (503; the handler adds `Retry-After`): the phone's
+    /// cap of sessions reached, or its database unreachable. Nothing was changed.
+    #[error("unavailable")]
+    Unavailable,
 }
 
 impl WizardError {
@@ -55,6 +59,7 @@ impl WizardError {
             WizardError::Conflict => StatusCode::CONFLICT,
             WizardError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             WizardError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            WizardError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -67,6 +72,7 @@ impl WizardError {
             WizardError::Conflict => "kiosk-error-conflict",
             WizardError::TooMany => "kiosk-error-too-many",
             WizardError::Internal => "kiosk-error-internal",
+            WizardError::Unavailable => "kiosk-error-unavailable",
         }
     }
 
@@ -77,6 +83,12 @@ impl WizardError {
             WizardError::NotFound => Problem::not_found(),
             WizardError::TooMany => Problem::too_many_requests(60),
             WizardError::Internal => Problem::internal(),
+            WizardError::Unavailable => Problem::new(
+                status,
+                "unavailable",
+                "Service unavailable",
+                "The service cannot take this request just now; nothing was changed. Retry after the given delay.",
+            ),
             WizardError::Forbidden => Problem::new(
                 status,
                 "forbidden",
@@ -141,6 +153,15 @@ impl IntoResponse for WizardError {
         resp.extensions_mut().insert(self);
         resp
     }
+}
+
+/// [`WizardError::Unavailable`] with `Retry-After: retry_after_secs` (the pages'
+/// middleware renders it in the request's language and keeps the header).
+pub fn unavailable(retry_after_secs: u64) -> Response {
+    let mut resp = WizardError::Unavailable.into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, retry_after_secs.max(1).into());
+    resp
 }
 
 /// The error page.

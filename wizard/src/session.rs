@@ -6,6 +6,14 @@
 //! again (kiosk), or after [`crate::WizardConfig::idle`] without a request: every lookup checks the
 //! idle time against the injected clock, and a background sweeper drops idle sessions
 //! so that their data does not linger in memory.
+//!
+//! New sessions ([`SessionStore::start`], the start page's): on a phone, at most
+//! [`crate::WizardConfig::new_sessions_per_client_per_minute`] from one client address
+//! (counted per clock minute; an IPv6 client by its /64), and at the cap of sessions a
+//! new one is refused rather than a live one evicted
+//! ([`crate::WizardConfig::evict_live_sessions`]): before, every cookie-less `GET /`
+//! made one, and a flood at the cap wiped the passengers' half-typed declarations,
+//! oldest first. The kiosk (one passenger per terminal) evicts its oldest, unlimited.
 
 use crate::submit::Amend;
 use shared::clock::SharedClock;
@@ -14,12 +22,53 @@ use shared::i18n::Lang;
 use shared::rules::Evaluation;
 use shared::web::{random_token, token_hash};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Name of the kiosk's session cookie (the phone's: [`crate::Mode::cookie_name`]).
 pub const COOKIE: &str = "kiosk_session";
 /// Most sessions a kiosk holds at once (one terminal has one passenger; this caps abuse).
 pub const MAX_SESSIONS: usize = 256;
+
+/// Most client addresses counted in one minute by the new-session limit: beyond it a
+/// new address is not counted (the cap of sessions, never evicting on a phone, still
+/// bounds what a spread-out flood can do), so the counter's memory stays bounded.
+pub const MAX_COUNTED_CLIENTS: usize = 65_536;
+
+/// Why no new session was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The client address started its share this minute: retry after these seconds.
+    TooMany(u64),
+    /// The store holds its cap of live sessions (phone): retry after these seconds.
+    Full(u64),
+}
+
+/// `Retry-After` of a refusal at the cap of sessions, seconds (a session frees within
+/// the idle time; most passengers finish in minutes).
+pub const FULL_RETRY_AFTER_SECS: u64 = 60;
+
+/// New sessions per client address in the current clock minute.
+#[derive(Debug, Default)]
+struct NewSessionCounts {
+    minute: i64,
+    per_client: HashMap<IpAddr, u32>,
+}
+
+/// The key of the new-session limit: an IPv4 address, or an IPv6 address's /64 (one
+/// client commonly holds a whole /64).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return IpAddr::V4(v4);
+            }
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+    }
+}
 
 /// One item row as typed (strings, so a bad value can be shown back as typed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -143,6 +192,7 @@ pub struct SessionStore {
     idle_secs: i64,
     max_sessions: usize,
     cookie_name: &'static str,
+    new_sessions: Arc<Mutex<NewSessionCounts>>,
 }
 
 impl std::fmt::Debug for SessionStore {
@@ -172,6 +222,7 @@ impl SessionStore {
             idle_secs: i64::try_from(idle_secs).unwrap_or(i64::MAX),
             max_sessions: max_sessions.max(1),
             cookie_name,
+            new_sessions: Arc::default(),
         }
     }
 
@@ -191,7 +242,9 @@ impl SessionStore {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Start a new session; returns the cookie value (only its hash is stored).
+    /// Start a new session, at the cap dropping idle sessions, then the oldest live
+    /// one; returns the cookie value (only its hash is stored). The start page goes
+    /// through [`Self::start`] instead.
     pub fn create(&self, lang: Lang) -> String {
         let cookie = random_token();
         let now = self.clock.unix();
@@ -210,6 +263,54 @@ impl SessionStore {
         }
         map.insert(token_hash(&cookie), Session::new(lang, now));
         cookie
+    }
+
+    /// Start a new session for a request from `client` under the wizard's limits
+    /// (`per_minute` new sessions per client address, `evict_live` at the cap; see the
+    /// module docs); returns the cookie value.
+    pub fn start(
+        &self,
+        lang: Lang,
+        client: Option<IpAddr>,
+        per_minute: Option<u32>,
+        evict_live: bool,
+    ) -> Result<String, Refused> {
+        let now = self.clock.unix();
+        if let Some(limit) = per_minute {
+            // Without connection info every request shares one key.
+            let key = client_key(client.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)));
+            let minute = now.div_euclid(60);
+            let mut counts = self.new_sessions.lock().unwrap_or_else(|e| e.into_inner());
+            if counts.minute != minute {
+                counts.minute = minute;
+                counts.per_client.clear();
+                counts.per_client.shrink_to(1024);
+            }
+            let untracked = counts.per_client.len() >= MAX_COUNTED_CLIENTS
+                && !counts.per_client.contains_key(&key);
+            if !untracked {
+                let n = counts.per_client.entry(key).or_insert(0);
+                if *n >= limit {
+                    let secs = u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60);
+                    return Err(Refused::TooMany(secs.max(1)));
+                }
+                *n += 1;
+            }
+        }
+        if !evict_live {
+            let mut map = self.lock();
+            if map.len() >= self.max_sessions {
+                let idle = self.idle_secs;
+                map.retain(|_, s| now.saturating_sub(s.last_seen) < idle);
+            }
+            if map.len() >= self.max_sessions {
+                return Err(Refused::Full(FULL_RETRY_AFTER_SECS));
+            }
+            let cookie = random_token();
+            map.insert(token_hash(&cookie), Session::new(lang, now));
+            return Ok(cookie);
+        }
+        Ok(self.create(lang))
     }
 
     /// Run `f` on the live session of `cookie` (touching it), or `None` when there is
@@ -304,6 +405,67 @@ mod tests {
         clock.advance(time::Duration::seconds(120));
         assert!(store.with(&a, |_| ()).is_none());
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn a_phone_refuses_new_sessions_at_the_cap_and_keeps_the_live_ones() {
+        let clock = FixedClock::at(datetime!(2026-11-20 10:00 UTC));
+        let store = SessionStore::with_limits(Arc::new(clock.clone()), 1800, 3, "s");
+        let ip = |n: u8| Some(IpAddr::from([127, 0, 0, n]));
+        let live: Vec<String> = (1..=3)
+            .map(|n| store.start(Lang::En, ip(n), Some(60), false).unwrap())
+            .collect();
+        assert_eq!(
+            store.start(Lang::En, ip(9), Some(60), false),
+            Err(Refused::Full(FULL_RETRY_AFTER_SECS))
+        );
+        assert!(
+            live.iter().all(|c| store.with(c, |_| ()).is_some()),
+            "none evicted"
+        );
+        // Once one has been idle too long, its place is free again.
+        clock.advance(time::Duration::seconds(1000));
+        store.with(&live[1], |_| ());
+        store.with(&live[2], |_| ());
+        clock.advance(time::Duration::seconds(900));
+        assert!(store.start(Lang::En, ip(9), Some(60), false).is_ok());
+        assert!(store.with(&live[0], |_| ()).is_none());
+        assert!(store.with(&live[2], |_| ()).is_some());
+    }
+
+    #[test]
+    fn new_sessions_are_limited_per_address_and_per_ipv6_64_each_minute() {
+        let clock = FixedClock::at(datetime!(2026-11-20 10:00:30 UTC));
+        let store = SessionStore::with_limits(Arc::new(clock.clone()), 1800, 100, "s");
+        let a = Some(IpAddr::from([127, 0, 0, 1]));
+        for _ in 0..5 {
+            store.start(Lang::En, a, Some(5), false).unwrap();
+        }
+        assert_eq!(
+            store.start(Lang::En, a, Some(5), false),
+            Err(Refused::TooMany(30))
+        );
+        let other = Some(IpAddr::from([127, 0, 0, 2]));
+        assert!(store.start(Lang::En, other, Some(5), false).is_ok());
+        let v6 = |last: u16| Some(IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, last]));
+        for n in 0..5 {
+            store.start(Lang::En, v6(n), Some(5), false).unwrap();
+        }
+        assert!(
+            store.start(Lang::En, v6(99), Some(5), false).is_err(),
+            "one /64"
+        );
+        clock.advance(time::Duration::seconds(30));
+        assert!(
+            store.start(Lang::En, a, Some(5), false).is_ok(),
+            "a new minute"
+        );
+        // No limit, evicting (the kiosk): as `create`.
+        let kiosk = SessionStore::with_limits(Arc::new(clock.clone()), 1800, 2, "k");
+        for _ in 0..10 {
+            kiosk.start(Lang::Ja, a, None, true).unwrap();
+        }
+        assert_eq!(kiosk.len(), 2);
     }
 
     #[test]

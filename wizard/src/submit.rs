@@ -97,6 +97,10 @@ pub enum SubmitError {
     /// Something on the service's side failed (logged there).
     #[error("internal: {0}")]
     Internal(String),
+    /// The service cannot reach what it needs just now (its database down): nothing
+    /// was stored; the passenger may retry after these seconds (a 503 page).
+    #[error("unavailable")]
+    Unavailable(u64),
 }
 
 /// The service's part: issue (and, where the service keeps declarations, load and

@@ -19,6 +19,7 @@ kiosk-error-not-found = This page does not exist.
 kiosk-error-conflict = This declaration was changed elsewhere in the meantime.
 kiosk-error-conflict-help = Your changes here were not saved. Open it again from My declarations to see its latest version.
 kiosk-error-internal = Something went wrong on our side. Please try again or ask a customs officer.
+kiosk-error-unavailable = Too many people are using this service right now. Please try again in a minute.
 
 kiosk-start-title = Customs declaration
 kiosk-start-button = Start in English

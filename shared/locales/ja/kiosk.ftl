@@ -19,6 +19,7 @@ kiosk-error-not-found = このページはありません。
 kiosk-error-conflict = この申告は、その間に別の場所で変更されました。
 kiosk-error-conflict-help = ここでの変更は保存されていません。「私の申告」から開き直して、最新の内容をご確認ください。
 kiosk-error-internal = システムで問題が発生しました。もう一度お試しいただくか、税関職員にお声がけください。
+kiosk-error-unavailable = ただいま大変混み合っています。1分ほどしてからもう一度お試しください。
 
 kiosk-start-title = 税関申告
 kiosk-start-button = 日本語で始める

@@ -19,6 +19,7 @@ kiosk-error-not-found = 이 페이지는 없습니다.
 kiosk-error-conflict = 이 신고는 그사이 다른 곳에서 변경되었습니다.
 kiosk-error-conflict-help = 여기에서 변경한 내용은 저장되지 않았습니다. '내 신고'에서 다시 열어 최신 내용을 확인해 주세요.
 kiosk-error-internal = 시스템에 문제가 발생했습니다. 다시 시도하거나 세관 직원에게 문의해 주세요.
+kiosk-error-unavailable = 지금 이용자가 너무 많습니다. 1분 후에 다시 시도해 주세요.
 
 kiosk-start-title = 세관 신고
 kiosk-start-button = 한국어로 시작

@@ -19,6 +19,7 @@ kiosk-error-not-found = 此页面不存在。
 kiosk-error-conflict = 此申报在此期间已在别处被修改。
 kiosk-error-conflict-help = 您在此处的修改未保存。请从“我的申报”重新打开，查看其最新内容。
 kiosk-error-internal = 系统出现问题。请重试，或咨询海关工作人员。
+kiosk-error-unavailable = 当前使用人数过多。请一分钟后重试。
 
 kiosk-start-title = 海关申报
 kiosk-start-button = 使用简体中文开始

@@ -19,6 +19,7 @@ kiosk-error-not-found = 此頁面不存在。
 kiosk-error-conflict = 此申報在此期間已在別處被修改。
 kiosk-error-conflict-help = 您在此處的修改未儲存。請從「我的申報」重新開啟，查看其最新內容。
 kiosk-error-internal = 系統發生問題。請重試，或洽詢海關人員。
+kiosk-error-unavailable = 目前使用人數過多。請一分鐘後重試。
 
 kiosk-start-title = 海關申報
 kiosk-start-button = 使用繁體中文開始

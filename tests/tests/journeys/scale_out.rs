@@ -160,6 +160,32 @@ async fn the_database_restarted_under_two_instances_answers_503_with_retry_after
             .await
             .expect("answered, not hung");
         assert_unavailable(&r, "the feed during the outage");
+        // The phone's web app: opening the declaration to change it (the wizard asks
+        // the store, as "Confirm" does) is a 503 page in the passenger's language with
+        // Retry-After, not a 500.
+        let r = http
+            .post(format!("http://{base}/declarations/edit"))
+            .header("origin", format!("http://{base}"))
+            .header("accept-language", "ko")
+            .form(&[
+                ("declaration_id", id.as_str()),
+                ("edit_token", edit.as_str()),
+                ("lang", "ko"),
+            ])
+            .send()
+            .await
+            .expect("answered, not hung");
+        assert_eq!(r.status(), 503, "the web app during the outage");
+        assert!(r.headers().contains_key(reqwest::header::RETRY_AFTER));
+        let page = r.text().await.unwrap();
+        assert!(page.contains("<html lang=\"ko\""), "{page}");
+        assert!(
+            page.contains(&shared::i18n::t(
+                shared::i18n::Lang::Ko,
+                "kiosk-error-unavailable"
+            )),
+            "{page}"
+        );
         let health = http
             .get(format!("http://{base}/healthz"))
             .send()

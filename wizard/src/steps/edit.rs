@@ -70,6 +70,7 @@ pub async fn post(
         Err(SubmitError::NotFound | SubmitError::Invalid(_) | SubmitError::Conflict) => {
             return AppError::NotFound.into_response();
         }
+        Err(SubmitError::Unavailable(secs)) => return crate::error::unavailable(secs),
         Err(SubmitError::Internal(e)) => {
             tracing::error!(error = %e, "failed to load a declaration to edit");
             return AppError::Internal.into_response();

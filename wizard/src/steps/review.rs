@@ -349,6 +349,7 @@ pub async fn post(
         }
         Err(SubmitError::NotFound) => return AppError::NotFound.into_response(),
         Err(SubmitError::Conflict) => return AppError::Conflict.into_response(),
+        Err(SubmitError::Unavailable(secs)) => return crate::error::unavailable(secs),
         Err(SubmitError::Internal(e)) => {
             tracing::error!(error = %e, "failed to issue the declaration");
             return AppError::Internal.into_response();

@@ -7,11 +7,13 @@
 use crate::WizardState;
 use crate::error::WizardError as AppError;
 use crate::html::{Fields, Layout, Nonce, render, see_other, set_session_cookie};
+use crate::session::Refused;
 use askama::Template;
-use axum::extract::{Extension, Form, State};
+use axum::extract::{ConnectInfo, Extension, Form, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use shared::i18n::{self, Lang};
+use std::net::SocketAddr;
 
 /// One language button.
 #[derive(Debug, Clone)]
@@ -53,6 +55,7 @@ impl StartPage {
 pub async fn get(
     State(st): State<WizardState>,
     Extension(nonce): Extension<Nonce>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
 ) -> Response {
     let old = st.sessions.cookie(&headers);
@@ -67,7 +70,17 @@ pub async fn get(
                 st.sessions.remove(old);
             }
             let lang = crate::error::initial_lang(&st, &headers);
-            let cookie = st.sessions.create(lang);
+            // The TCP peer (`X-Forwarded-For` is never trusted).
+            let client = connect.map(|Extension(ConnectInfo(a))| a.ip());
+            let cookie = match st.sessions.start(
+                lang,
+                client,
+                st.config.new_sessions_per_client_per_minute,
+                st.config.evict_live_sessions,
+            ) {
+                Ok(cookie) => cookie,
+                Err(refused) => return refused_page(refused),
+            };
             let csrf = st
                 .sessions
                 .with(&cookie, |s| s.csrf.clone())
@@ -93,6 +106,26 @@ pub async fn get(
     if let Some(cookie) = cookie {
         set_session_cookie(&st, &mut resp, &cookie);
     }
+    resp
+}
+
+/// No new session (phone): over the address's share of new sessions, the 429 page;
+/// at the cap of sessions, the 503 page; both in the request's language (the pages'
+/// middleware) with `Retry-After`.
+fn refused_page(refused: Refused) -> Response {
+    let (err, secs) = match refused {
+        Refused::TooMany(secs) => {
+            tracing::warn!("new sessions from one client address over the limit");
+            (AppError::TooMany, secs)
+        }
+        Refused::Full(secs) => {
+            tracing::warn!("session store full: a new session refused");
+            (AppError::Unavailable, secs)
+        }
+    };
+    let mut resp = err.into_response();
+    resp.headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
     resp
 }
 
@@ -124,6 +157,15 @@ pub async fn post(
     let mut resp = see_other("/passport");
     set_session_cookie(&st, &mut resp, &cookie);
     resp
+}
+
+/// The `Set-Cookie` value of the device's remembered language (`POST /lang`).
+pub fn lang_cookie(name: &str, lang: Lang, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{name}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}",
+        lang.code()
+    )
 }
 
 /// `POST /lang` (phone): switch the session's language (`lang`) and go back to the page
@@ -162,11 +204,9 @@ pub async fn switch_language(
         Some(Ok(to)) => {
             let mut resp = see_other(to);
             if let (Some(name), Some(lang)) = (st.config.lang_cookie, lang) {
-                // A preference, not a secret: the app shell's pages read it too.
-                let v = format!(
-                    "{name}={}; Path=/; SameSite=Lax; Max-Age=31536000",
-                    lang.code()
-                );
+                // A preference, not a secret: the app shell's pages read it too. Like
+                // the session cookie, `Secure` when the service serves HTTPS.
+                let v = lang_cookie(name, lang, st.config.secure_cookie);
                 if let Ok(v) = axum::http::HeaderValue::from_str(&v) {
                     resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
                 }
@@ -174,5 +214,20 @@ pub async fn switch_language(
             resp
         }
         Some(Err(e)) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_cookie_is_secure_exactly_when_the_service_serves_https() {
+        let https = lang_cookie("egate_lang", Lang::Ko, true);
+        assert_eq!(
+            https,
+            "egate_lang=ko; Path=/; SameSite=Lax; Max-Age=31536000; Secure"
+        );
+        assert!(!lang_cookie("egate_lang", Lang::Ko, false).contains("Secure"));
     }
 }
