@@ -295,45 +295,27 @@ async fn goods_to_review(p: &mut Phone<'_>) -> Page {
         r.body.contains("id=\"f-item-0-for_child\""),
         "the child checkbox where the party has a child under 6"
     );
-    let r = p
-        .submit(
-            "/items",
-            &[
-                ("item-0-category", "whisky"),
-                ("item-0-quantity", "2"),
-                ("item-0-size", "700"),
-                ("item-0-amount", "60"),
-                ("item-0-currency", "USD"),
-                ("item-1-category", "toys_games"),
-                ("item-1-quantity", "1"),
-                ("item-1-amount", "80"),
-                ("item-1-currency", "USD"),
-                ("item-1-for_child", "yes"),
-                ("action", "stay"),
-            ],
-        )
-        .await;
+    // A bottle of whisky and a toy for the child, kept while recalculating.
+    let items = |action: &'static str| {
+        vec![
+            ("item-0-category", "whisky"),
+            ("item-0-quantity", "2"),
+            ("item-0-size", "700"),
+            ("item-0-amount", "60"),
+            ("item-0-currency", "USD"),
+            ("item-1-category", "toys_games"),
+            ("item-1-quantity", "1"),
+            ("item-1-amount", "80"),
+            ("item-1-currency", "USD"),
+            ("item-1-for_child", "yes"),
+            ("action", action),
+        ]
+    };
+    let r = p.submit("/items", &items("stay")).await;
     // "Recalculate" without JavaScript: the rows are kept and the estimate shown.
     assert!(r.body.contains("id=\"lane-preview\""), "{}", r.body);
     assert!(r.body.contains("id=\"recalculate\""));
-    let r = p
-        .submit(
-            "/items",
-            &[
-                ("item-0-category", "whisky"),
-                ("item-0-quantity", "2"),
-                ("item-0-size", "700"),
-                ("item-0-amount", "60"),
-                ("item-0-currency", "USD"),
-                ("item-1-category", "toys_games"),
-                ("item-1-quantity", "1"),
-                ("item-1-amount", "80"),
-                ("item-1-currency", "USD"),
-                ("item-1-for_child", "yes"),
-                ("action", "next"),
-            ],
-        )
-        .await;
+    let r = p.submit("/items", &items("next")).await;
     assert!(r.body.contains("action=\"/review\""), "{}", r.body);
     r
 }

@@ -161,6 +161,21 @@ pub async fn click(c: &Client, sel: &str) {
         .unwrap_or_else(|e| panic!("click {sel}: {e}"));
 }
 
+/// Answer "no" to the seven questions (the wizard's questions page, both modes).
+pub async fn answer_all_no(c: &Client) {
+    for q in [
+        "prohibited",
+        "over-allowance",
+        "commercial",
+        "for-others",
+        "means-of-payment",
+        "precious-metal",
+        "unaccompanied",
+    ] {
+        click(c, &format!("label[for=\"q-{q}-no\"]")).await;
+    }
+}
+
 /// Replace the value of the field `sel` with `text`.
 pub async fn type_into(c: &Client, sel: &str, text: &str) {
     let e = css(c, sel).await;

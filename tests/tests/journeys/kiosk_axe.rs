@@ -5,8 +5,8 @@
 //! only adds the accessibility check. Screenshots in `target/artifacts/kiosk-axe/`.
 
 use crate::browser::{
-    assert_axe_clean, assert_no_horizontal_scroll, click, css, kiosk_screen, shot, start_driver,
-    type_into,
+    answer_all_no, assert_axe_clean, assert_no_horizontal_scroll, click, css, kiosk_screen, shot,
+    start_driver, type_into,
 };
 use fantoccini::Client;
 use tests::{System, Traveller};
@@ -18,20 +18,6 @@ async fn check(c: &Client, lang: &str, page: &str) {
     assert_axe_clean(c, &name).await;
     assert_no_horizontal_scroll(c, &name).await;
     shot(c, DIR, &format!("{lang}-{page}")).await;
-}
-
-async fn answer_all_no(c: &Client) {
-    for q in [
-        "prohibited",
-        "over-allowance",
-        "commercial",
-        "for-others",
-        "means-of-payment",
-        "precious-metal",
-        "unaccompanied",
-    ] {
-        click(c, &format!("label[for=\"q-{q}-no\"]")).await;
-    }
 }
 
 /// One declaration, every page checked on the way.

@@ -16,8 +16,8 @@
 //! `target/artifacts/phone/`.
 
 use crate::browser::{
-    assert_axe_clean, assert_no_horizontal_scroll, click, css, js, phone, read_qr, shot,
-    start_driver, type_into, wait_true,
+    answer_all_no, assert_axe_clean, assert_no_horizontal_scroll, click, css, js, phone, read_qr,
+    shot, start_driver, type_into, wait_true,
 };
 use crate::phone_app::{verify_with_trust_list, wait_for_offline_shell};
 use fantoccini::Client;
@@ -44,20 +44,6 @@ async fn assert_no_token_in_url(c: &Client, tokens: &[String]) {
             !url.contains(tk.as_str()),
             "the edit token is in the URL {url}"
         );
-    }
-}
-
-async fn answer_all_no(c: &Client) {
-    for q in [
-        "prohibited",
-        "over-allowance",
-        "commercial",
-        "for-others",
-        "means-of-payment",
-        "precious-metal",
-        "unaccompanied",
-    ] {
-        click(c, &format!("label[for=\"q-{q}-no\"]")).await;
     }
 }
 
