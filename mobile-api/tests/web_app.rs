@@ -156,6 +156,14 @@ impl<'a> Phone<'a> {
     }
 
     /// POST, expect a 303, follow it.
+    /// Answer "no" to the seven questions and go on.
+    async fn answer_all_no(&mut self) -> Page {
+        let names: Vec<String> = ANSWERS_NO.iter().map(|q| format!("q-{q}")).collect();
+        let mut f: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "no")).collect();
+        f.push(("action", "next"));
+        self.submit("/questions", &f).await
+    }
+
     async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let r = self.post(path, fields).await;
         assert_eq!(r.status, 303, "POST {path}: {}", r.body);
@@ -271,13 +279,7 @@ async fn to_items(p: &mut Phone<'_>, lang: &str, typed: bool) -> Page {
         ],
     )
     .await;
-    let mut f: Vec<(String, &str)> = ANSWERS_NO
-        .iter()
-        .map(|q| (format!("q-{q}"), "no"))
-        .collect();
-    f.push(("action".into(), "next"));
-    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let r = p.submit("/questions", &f).await;
+    let r = p.answer_all_no().await;
     assert!(r.body.contains("action=\"/items\""), "{}", r.body);
     r
 }
@@ -893,13 +895,7 @@ async fn a_typed_passport_expiring_before_arrival_is_refused_on_its_field_as_the
         ],
     )
     .await;
-    let mut f: Vec<(String, &str)> = ANSWERS_NO
-        .iter()
-        .map(|q| (format!("q-{q}"), "no"))
-        .collect();
-    f.push(("action".into(), "next"));
-    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    p.submit("/questions", &f).await;
+    p.answer_all_no().await;
     let r = p.submit("/items", &[("action", "next")]).await;
     assert!(r.body.contains("action=\"/review\""), "{}", r.body);
     // The wizard's own checks pass; the API's (passport valid on arrival) refuse.
